@@ -1,0 +1,12 @@
+"""The Celery application shared by the web process (publishing) and the workers."""
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fossil.settings")
+
+app = Celery("fossil")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

@@ -1,0 +1,69 @@
+"""One error shape for every API: {"status": "error", "code", "message", ...extra}."""
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions as drf_exceptions
+from rest_framework.response import Response
+
+
+class ApplicationError(Exception):
+    """A domain error with an HTTP status and a stable machine code."""
+
+    status_code = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None, **extra):
+        super().__init__(message)
+        self.message = message
+        if status_code is not None:
+            self.status_code = status_code
+        if code is not None:
+            self.code = code
+        self.extra = extra
+
+
+class NotFound(ApplicationError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ApplicationError):
+    status_code = 409
+    code = "conflict"
+
+
+def first_error_message(detail, path: str = "") -> str:
+    """Flatten DRF's nested error detail to 'field.sub: message' for the first error."""
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            name = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            return first_error_message(value, name)
+    if isinstance(detail, list) and detail:
+        for index, value in enumerate(detail):
+            if isinstance(value, (dict, list)):
+                return first_error_message(value, f"{path}[{index}]")
+        return first_error_message(detail[0], path)
+    return f"{path}: {detail}" if path else str(detail)
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    return {"status": "error", "code": code, "message": message, **extra}
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, ApplicationError):
+        return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code)
+    if isinstance(exc, Http404):
+        exc = drf_exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = drf_exceptions.PermissionDenied()
+    if isinstance(exc, drf_exceptions.ValidationError):
+        return Response(error_body("invalid", first_error_message(exc.detail)), status=400)
+    if isinstance(exc, drf_exceptions.APIException):
+        headers = {}
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        return Response(error_body(code, first_error_message(exc.detail)), status=exc.status_code, headers=headers)
+    return None

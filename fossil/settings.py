@@ -1,0 +1,195 @@
+"""Fossil settings: everything comes from the environment (see README "Configuration").
+
+Local defaults point at the embedded services that `make run` and `make test` start
+(a project-owned Postgres under .run/ and a moto SQS server on 127.0.0.1).
+"""
+from __future__ import annotations
+
+import sys
+import uuid
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from fossil.env import (
+    database_from_url,
+    env_bool,
+    env_choice,
+    env_float,
+    env_int,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+RUN_DIR = Path(env_str("FOSSIL_RUN_DIR", str(BASE_DIR / ".run")))
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("FOSSIL_REQUIRE_SECRETS", False):
+        raise ImproperlyConfigured("SECRET_KEY must be set in production")
+    SECRET_KEY = "insecure-local-only-" + "x" * 40
+ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "offchain",
+    "proving",
+    "handler",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "fossil.urls"
+WSGI_APPLICATION = "fossil.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+_default_db_url = f"postgresql://postgres@/fossil?host={RUN_DIR / 'pg' / 'data'}"
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_url))}
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / ".run" / "static"
+
+# Request bodies are small JSON documents; anything larger is refused before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 16 * 1024, minimum=1024)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "fossil.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Services talking to each other -------------------------------------------------
+# In the monolith both services live behind the same web server; in production they
+# can be split and pointed at each other with these URLs.
+PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", "http://127.0.0.1:3000")
+OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", "http://127.0.0.1:3000")
+SERVICE_SHARED_SECRET = env_str("SERVICE_SHARED_SECRET")
+if not SERVICE_SHARED_SECRET:
+    if env_bool("FOSSIL_REQUIRE_SECRETS", False):
+        raise ImproperlyConfigured("SERVICE_SHARED_SECRET must be set in production")
+    SERVICE_SHARED_SECRET = "local-only-service-secret"
+HTTP_CONNECT_TIMEOUT = env_float("HTTP_CONNECT_TIMEOUT", 3.05, minimum=0.1)
+HTTP_READ_TIMEOUT = env_float("HTTP_READ_TIMEOUT", 15.0, minimum=0.1)
+HTTP_MAX_RETRIES = env_int("HTTP_MAX_RETRIES", 5, minimum=0, maximum=20)
+
+# --- Proof generation ---------------------------------------------------------------
+PROVER_BACKEND = env_choice("PROVER_BACKEND", "attested", ("dev", "attested", "bonsai"))
+PROVER_KEY_FILE = env_str("PROVER_KEY_FILE", str(RUN_DIR / "prover_ed25519.pem"))
+PROOF_SOFT_TIME_LIMIT = env_int("PROOF_SOFT_TIME_LIMIT", 300, minimum=1)
+PROOF_HARD_TIME_LIMIT = env_int("PROOF_HARD_TIME_LIMIT", PROOF_SOFT_TIME_LIMIT + 30, minimum=2)
+if PROOF_HARD_TIME_LIMIT <= PROOF_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured("PROOF_HARD_TIME_LIMIT must be above PROOF_SOFT_TIME_LIMIT")
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=50)
+RETRY_BACKOFF_BASE = env_float("RETRY_BACKOFF_BASE", 2.0, minimum=0.0)
+RETRY_BACKOFF_MAX = env_int("RETRY_BACKOFF_MAX", 120, minimum=0, maximum=900)
+MC_PATHS = env_int("MC_PATHS", 15000, minimum=100, maximum=200000)
+BONSAI_API_URL = env_url("BONSAI_API_URL")
+BONSAI_API_KEY = env_str("BONSAI_API_KEY")
+BONSAI_IMAGE_ID = env_str("BONSAI_IMAGE_ID")
+BONSAI_ELF_PATH = env_str("BONSAI_ELF_PATH")
+BONSAI_RISC0_VERSION = env_str("BONSAI_RISC0_VERSION", "2.3.2")
+BONSAI_SELECTOR = env_str("BONSAI_SELECTOR", "bb001d44")
+BONSAI_POLL_INTERVAL_SECONDS = env_float("BONSAI_POLL_INTERVAL_SECONDS", 5.0, minimum=0.01)
+BONSAI_REQUEST_TIMEOUT_SECONDS = env_float("BONSAI_REQUEST_TIMEOUT_SECONDS", 30.0, minimum=0.1)
+if PROVER_BACKEND == "bonsai" and not (BONSAI_API_URL and BONSAI_API_KEY and BONSAI_IMAGE_ID):
+    raise ImproperlyConfigured("PROVER_BACKEND=bonsai needs BONSAI_API_URL, BONSAI_API_KEY and BONSAI_IMAGE_ID")
+
+# --- Celery on SQS -------------------------------------------------------------------
+# The endpoint comes from AWS_ENDPOINT_URL_SQS (botocore reads it), so production and
+# local runs share one broker URL. Queue names get a prefix; under pytest each run gets
+# its own, decided here at import time because kombu snapshots transport options.
+SQS_QUEUE_PREFIX = env_str("SQS_QUEUE_PREFIX") or (
+    f"t{uuid.uuid4().hex[:8]}-" if "pytest" in sys.modules else "fossil-"
+)
+SQS_REGION = env_str("AWS_DEFAULT_REGION", "us-east-1")
+SQS_WAIT_TIME_SECONDS = env_int("SQS_WAIT_TIME_SECONDS", 1, minimum=0, maximum=20)
+SQS_POLLING_INTERVAL = env_float("SQS_POLLING_INTERVAL", 0.1, minimum=0.0)
+SQS_MAX_RECEIVE_COUNT = env_int("SQS_MAX_RECEIVE_COUNT", 5, minimum=1, maximum=1000)
+# A message invisible for less than the longest task (plus a retry countdown held in
+# worker memory) is handed to a second worker while the first still runs it.
+_min_visibility = PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 30
+SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", _min_visibility + 90, minimum=1)
+if SQS_VISIBILITY_TIMEOUT < _min_visibility:
+    raise ImproperlyConfigured(
+        f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT} must be at least "
+        f"PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 30 = {_min_visibility}"
+    )
+QUEUE_PROOFS = "proofs"
+QUEUE_RESULTS = "results"
+QUEUE_DEFAULT = "default"
+WORK_QUEUES = (QUEUE_PROOFS, QUEUE_RESULTS, QUEUE_DEFAULT)
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "sqs://")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "region": SQS_REGION,
+    "visibility_timeout": SQS_VISIBILITY_TIMEOUT,
+    "wait_time_seconds": SQS_WAIT_TIME_SECONDS,
+    "polling_interval": SQS_POLLING_INTERVAL,
+    "queue_name_prefix": SQS_QUEUE_PREFIX,
+}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = QUEUE_DEFAULT
+CELERY_TASK_ROUTES = {
+    "handler.prove_job": {"queue": QUEUE_PROOFS},
+    "proving.record_job_outcome": {"queue": QUEUE_RESULTS},
+}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # SQS has no broadcast support
+CELERY_WORKER_SEND_TASK_EVENTS = False
+CELERY_TASK_ALWAYS_EAGER = False
+RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 30, minimum=1)
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-jobs": {"task": "proving.reconcile", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+}

@@ -1,0 +1,12 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from fossil.health import HealthApi, ReadinessApi
+
+urlpatterns = [
+    path("health", HealthApi.as_view(), name="health"),
+    path("health/ready", ReadinessApi.as_view(), name="health-ready"),
+    path("admin/", admin.site.urls),
+    path("", include("offchain.urls")),
+    path("api/", include("proving.urls")),
+]

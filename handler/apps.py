@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class HandlerConfig(AppConfig):
+    name = "handler"
+    verbose_name = "Message handler and block data"

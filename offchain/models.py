@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from django.db import models
+
+
+class ApiKey(models.Model):
+    """A client key. Only its SHA-256 is stored; the prefix identifies it in logs and admin."""
+
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class PricingRequest(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "Pending"
+        COMPLETED = "Completed"
+        FAILED = "Failed"
+
+    job_id = models.CharField(max_length=66, primary_key=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    api_key = models.ForeignKey(ApiKey, null=True, on_delete=models.SET_NULL, related_name="+")
+    identifiers = models.JSONField()
+    params = models.JSONField(help_text="metric -> [start, end] as the client sent them")
+    client_info = models.JSONField()
+    # Bumped each time a failed request is run again, so late news from an earlier run is ignored.
+    run = models.PositiveIntegerField(default=1)
+    forwarded_at = models.DateTimeField(null=True, blank=True)
+    results = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # pending requests not yet handed to the proving service, used by the reconciler
+            models.Index(fields=["status", "forwarded_at"], name="pricing_req_status_fwd"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.job_id[:12]}… {self.status}"

