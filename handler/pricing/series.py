@@ -1,0 +1,136 @@
+"""Per-block rows to a contiguous series of UTC bucket averages.
+
+Semantics shared with the SQL aggregation in the handler:
+
+* a metric's range is the half-open interval ``[start, end)`` in unix seconds;
+* ``bucket_seconds = 3600`` when ``end - start >= 7 days``, else ``60`` (the
+  reference offchain processor switches to minutes for testnet-length vaults);
+* buckets are UTC-aligned: the first starts at ``floor(start/b)*b``, the last at
+  ``floor((end-1)/b)*b``;
+* a bucket's value is the arithmetic mean of the base fees of the blocks with
+  ``start <= ts < end`` that fall in it, in wei, as float64;
+* a bucket without blocks is an error naming it: gaps are never skipped or
+  zero-filled (the reference implementations disagree on gaps, and both of
+  their behaviours silently change the prices).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .errors import InvalidSeries, MissingBucket
+
+HOUR = 3600
+MINUTE = 60
+SEVEN_DAYS = 7 * 86400
+
+
+@dataclass(frozen=True)
+class BucketSeries:
+    timestamps: np.ndarray  # int64 bucket starts, unix seconds
+    values: np.ndarray  # float64 mean base fee per bucket, wei
+    bucket_seconds: int
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def bucket_seconds_for(start: int, end: int) -> int:
+    if end <= start:
+        raise InvalidSeries(f"empty range: start {start} >= end {end}")
+    return HOUR if end - start >= SEVEN_DAYS else MINUTE
+
+
+def expected_bucket_starts(start: int, end: int, bucket_seconds: int) -> np.ndarray:
+    if end <= start:
+        raise InvalidSeries(f"empty range: start {start} >= end {end}")
+    b = int(bucket_seconds)
+    first = (int(start) // b) * b
+    last = ((int(end) - 1) // b) * b
+    return np.arange(first, last + b, b, dtype=np.int64)
+
+
+def _bucket_means(bucket_idx: np.ndarray, fees: np.ndarray, n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
+    counts = np.bincount(bucket_idx, minlength=n_buckets)
+    means = np.full(n_buckets, np.nan)
+    if fees.dtype.kind in "iuO":
+        # Integer wei: sum exactly, then one correctly rounded division, so the
+        # mean does not depend on the order the database returned the blocks.
+        sums = [0] * n_buckets
+        for i, f in zip(bucket_idx.tolist(), fees.tolist()):
+            sums[i] += int(f)
+        for i in np.flatnonzero(counts).tolist():
+            means[i] = sums[i] / int(counts[i])
+    else:
+        order = np.argsort(bucket_idx, kind="stable")
+        sums = np.bincount(bucket_idx[order], weights=fees[order], minlength=n_buckets)
+        nz = counts > 0
+        means[nz] = sums[nz] / counts[nz]
+    return counts, means
+
+
+def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np.ndarray,
+              start: int, end: int) -> BucketSeries:
+    """Average per-block ``(timestamp, base_fee_wei)`` rows into contiguous UTC buckets.
+
+    Blocks outside ``[start, end)`` are ignored. Raises ``MissingBucket`` for the
+    first bucket of the range that has no block, ``InvalidSeries`` for negative or
+    non-finite fees.
+    """
+    ts = np.asarray(timestamps, dtype=np.int64)
+    fee_arr = np.asarray(fees)
+    if fee_arr.dtype.kind not in "iuOf":
+        fee_arr = fee_arr.astype(np.float64)
+    if ts.shape != fee_arr.shape or ts.ndim != 1:
+        raise InvalidSeries("timestamps and fees must be 1-D and of equal length")
+    b = bucket_seconds_for(start, end)
+    starts = expected_bucket_starts(start, end, b)
+    in_range = (ts >= start) & (ts < end)
+    ts = ts[in_range]
+    fee_arr = fee_arr[in_range]
+    if fee_arr.dtype.kind == "f":
+        if not np.all(np.isfinite(fee_arr)) or np.any(fee_arr < 0):
+            raise InvalidSeries("base fees must be finite and non-negative")
+    elif any(int(f) < 0 for f in fee_arr.tolist()):
+        raise InvalidSeries("base fees must be non-negative")
+    idx = (ts - starts[0]) // b
+    counts, means = _bucket_means(idx, fee_arr, len(starts))
+    empty = np.flatnonzero(counts == 0)
+    if len(empty):
+        raise MissingBucket(int(starts[empty[0]]), b, len(empty))
+    return BucketSeries(timestamps=starts, values=means, bucket_seconds=b)
+
+
+def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[float | None] | np.ndarray,
+                     start: int, end: int, bucket_seconds: int | None = None) -> BucketSeries:
+    """Check pre-aggregated buckets (e.g. from SQL) cover ``[start, end)`` exactly.
+
+    ``timestamps`` are bucket starts; ``values`` their averages (a NULL/NaN
+    average counts as a missing bucket). ``bucket_seconds`` defaults to
+    ``bucket_seconds_for(start, end)``. Raises ``MissingBucket`` naming the first
+    missing bucket, ``InvalidSeries`` for duplicates, unaligned or out-of-range
+    buckets. Returns the series as a ``BucketSeries``.
+    """
+    b = int(bucket_seconds) if bucket_seconds is not None else bucket_seconds_for(start, end)
+    expected = expected_bucket_starts(start, end, b)
+    ts = np.asarray(timestamps, dtype=np.int64)
+    vals = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    if ts.ndim != 1 or ts.shape != vals.shape:
+        raise InvalidSeries("timestamps and values must be 1-D and of equal length")
+    if len(ts) > 1 and np.any(np.diff(ts) <= 0):
+        k = int(np.flatnonzero(np.diff(ts) <= 0)[0])
+        raise InvalidSeries(f"bucket timestamps not strictly increasing at row {k + 1} ({int(ts[k + 1])})")
+    stray = ~np.isin(ts, expected)
+    if np.any(stray):
+        raise InvalidSeries(f"bucket {int(ts[stray][0])} is not a {b}s bucket start inside [{start}, {end})")
+    present = np.isin(expected, ts[np.isfinite(vals)])
+    if not np.all(present):
+        missing = expected[~present]
+        raise MissingBucket(int(missing[0]), b, len(missing))
+    if np.any(vals <= 0):
+        k = int(np.flatnonzero(vals <= 0)[0])
+        raise InvalidSeries(f"non-positive average base fee {vals[k]!r} in bucket {int(ts[k])}")
+    return BucketSeries(timestamps=ts, values=vals, bucket_seconds=b)
