@@ -125,6 +125,17 @@ def _truncation_steps(phi: float, steps: int) -> int:
 def simulate_payoff(inputs: SimulationInputs, num_paths: int, rng: np.random.Generator,
                     *, antithetic: bool = True) -> SimulationResult:
     """Discounted mean capped payoff, stepping only the averaging window (see module docstring)."""
+    averages, pairs = window_averages(inputs, num_paths, rng, antithetic=antithetic)
+    price, se = _price(averages, inputs.strike, pairs)
+    return SimulationResult(price=price, standard_error=se, num_paths=num_paths, antithetic=pairs)
+
+
+def window_averages(inputs: SimulationInputs, num_paths: int, rng: np.random.Generator,
+                    *, antithetic: bool = True) -> tuple[np.ndarray, bool]:
+    """Per-path mean price over the averaging window, and whether paths come in antithetic pairs.
+
+    With pairs, path ``j`` and path ``j + num_paths // 2`` are antithetic.
+    """
     _validate(inputs, num_paths)
     a, phi, mu_j, s2, sj2, lam = (float(v) for v in inputs.params)
     sigma, sigma_j = math.sqrt(s2), math.sqrt(sj2)
@@ -166,8 +177,7 @@ def simulate_payoff(inputs: SimulationInputs, num_paths: int, rng: np.random.Gen
             z += bernoulli(half) * (mu_j + sigma_j * normals(half))
         trend += drift + step_sd * normals(half)
         total += np.exp(z + trend + (season[row] + offset))
-    price, se = _price(total / (n_periods - s0), inputs.strike, pairs)
-    return SimulationResult(price=price, standard_error=se, num_paths=num_paths, antithetic=pairs)
+    return total / (n_periods - s0), pairs
 
 
 def simulate_payoff_full(inputs: SimulationInputs, num_paths: int, rng: np.random.Generator,

@@ -1,0 +1,203 @@
+"""The checks a verifier runs on claimed values (pricing-spec §3.1, §3.2).
+
+Tolerances are the reference driver values: 0.00001 % for the fitted
+intermediates, absolute 0.05 for the likelihood gradient, 5 % for the reserve
+price (against a fresh simulation) and 1 % for the TWAP. Every check runs; the
+result names the first one that failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import PricingError
+from .mrj import GRADIENT_TOLERANCE, check_simulation_params, reference_gradient
+from .reserve_price import (DEFAULT_NUM_PATHS, REFERENCE_N_PERIODS, REFERENCE_TWAP_WINDOW, SeasonalFit,
+                            remove_trend_and_seasonality, scaled_window, simulation_inputs)
+from .simulate import simulate_payoff
+from .twap import as_series, trailing_mean, twap
+
+FLOATING_POINT_TOLERANCE = 0.00001  # percent
+RESERVE_PRICE_TOLERANCE = 5.0  # percent
+TWAP_TOLERANCE = 1.0  # percent
+
+
+def percentage_diff(target: float, calculated: float) -> float:
+    if target == 0:
+        return 0.0 if calculated == 0 else 100.0
+    return abs(target - calculated) / abs(target) * 100.0
+
+
+def error_bound_f64(target: float, calculated: float, tolerance: float) -> bool:
+    """Strict: passes iff the percentage difference is below the tolerance."""
+    return percentage_diff(float(target), float(calculated)) < tolerance
+
+
+def error_bound_vec(target, calculated, tolerance: float) -> bool:
+    """Element-wise; false on a shape mismatch; equality with the tolerance passes."""
+    t = np.asarray(target, dtype=np.float64)
+    c = np.asarray(calculated, dtype=np.float64)
+    if t.shape != c.shape:
+        return False
+    return all(percentage_diff(a, b) <= tolerance for a, b in zip(t.ravel().tolist(), c.ravel().tolist()))
+
+
+error_bound_dvec = error_bound_vec
+error_bound_matrix = error_bound_vec
+
+
+def error_bound_simulated_log_prices(target, calculated, element_tolerance: float, matrix_tolerance: float) -> bool:
+    """Passes iff fewer than ``matrix_tolerance`` % of the elements differ by more than ``element_tolerance`` %."""
+    t = np.asarray(target, dtype=np.float64)
+    c = np.asarray(calculated, dtype=np.float64)
+    if t.shape != c.shape:
+        return False
+    bad = sum(percentage_diff(a, b) > element_tolerance for a, b in zip(t.ravel().tolist(), c.ravel().tolist()))
+    return bad / t.size * 100.0 < matrix_tolerance
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    passed: bool
+    detail: str = ""
+
+
+@dataclass
+class VerificationResult:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failed_check(self) -> str | None:
+        return next((c.name for c in self.checks if not c.passed), None)
+
+    @property
+    def failed(self) -> list[str]:
+        return [c.name for c in self.checks if not c.passed]
+
+    def add(self, name: str, passed: bool, detail: str = "") -> bool:
+        self.checks.append(Check(name, bool(passed), detail))
+        return bool(passed)
+
+    def to_json(self) -> dict:
+        return {"ok": self.ok, "failed_check": self.failed_check,
+                "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks]}
+
+
+def _max_pd(target, calculated) -> str:
+    t = np.asarray(target, dtype=np.float64).ravel()
+    c = np.asarray(calculated, dtype=np.float64).ravel()
+    if t.shape != c.shape:
+        return f"shape {t.shape} vs {c.shape}"
+    worst = max((percentage_diff(a, b) for a, b in zip(t.tolist(), c.tolist())), default=0.0)
+    return f"max difference {worst:.3g} %"
+
+
+def verify_twap(values, claimed_twap: float, *, tolerance: float = TWAP_TOLERANCE) -> VerificationResult:
+    result = VerificationResult()
+    computed = twap(values)
+    result.add("twap", error_bound_f64(computed, claimed_twap, tolerance),
+               f"computed {computed!r}, claimed {claimed_twap!r}, {percentage_diff(computed, claimed_twap):.3g} %")
+    return result
+
+
+def verify_reserve_price(values, *, slope: float, intercept: float, season_params, residuals, twap_7d, params,
+                         reserve_price: float, twap_result: float | None = None, timestamps=None,
+                         pt=None, pt_1=None, n_periods: int | None = None, num_paths: int = DEFAULT_NUM_PATHS,
+                         seed: int = 0, floating_point_tolerance: float = FLOATING_POINT_TOLERANCE,
+                         gradient_tolerance: float = GRADIENT_TOLERANCE,
+                         reserve_price_tolerance: float = RESERVE_PRICE_TOLERANCE,
+                         twap_tolerance: float = TWAP_TOLERANCE) -> VerificationResult:
+    """Recompute what the verifier guests recompute and compare with the claims.
+
+    Checks, in order: ``residuals``, ``season_params``, ``slope``, ``intercept``
+    (remove-seasonality), ``twap_7d``, ``pt_pt_1`` (when pt/pt_1 are claimed),
+    ``params_domain`` and ``gradient`` (forward-difference gradient of the
+    likelihood at the claimed parameters), ``reserve_price`` (a fresh
+    simulation from the claimed values with ``seed``), ``twap`` (when claimed).
+    """
+    x = as_series(values)
+    n = len(x)
+    result = VerificationResult()
+    tol = floating_point_tolerance
+    fit = remove_trend_and_seasonality(x, timestamps)
+    residuals = np.asarray(residuals, dtype=np.float64)
+    season_params = np.asarray(season_params, dtype=np.float64)
+    result.add("residuals", error_bound_dvec(residuals, fit.residuals, tol), _max_pd(residuals, fit.residuals))
+    result.add("season_params", error_bound_dvec(season_params, fit.season_params, tol),
+               _max_pd(season_params, fit.season_params))
+    result.add("slope", error_bound_f64(slope, fit.slope, tol), f"claimed {slope!r}, computed {fit.slope!r}")
+    result.add("intercept", error_bound_f64(intercept, fit.intercept, tol),
+               f"claimed {intercept!r}, computed {fit.intercept!r}")
+    window = scaled_window(REFERENCE_TWAP_WINDOW, n)
+    computed_twap_7d = trailing_mean(x, window)
+    twap_7d = np.asarray(twap_7d, dtype=np.float64)
+    result.add("twap_7d", error_bound_vec(twap_7d, computed_twap_7d, tol), _max_pd(twap_7d, computed_twap_7d))
+
+    derived_pt, derived_pt_1 = residuals[1:], residuals[:-1]
+    if pt is not None or pt_1 is not None:
+        pt = derived_pt if pt is None else np.asarray(pt, dtype=np.float64)
+        pt_1 = derived_pt_1 if pt_1 is None else np.asarray(pt_1, dtype=np.float64)
+        result.add("pt_pt_1", error_bound_dvec(derived_pt, pt, tol) and error_bound_dvec(derived_pt_1, pt_1, tol),
+                   f"pt {_max_pd(derived_pt, pt)}, pt_1 {_max_pd(derived_pt_1, pt_1)}")
+    else:
+        pt, pt_1 = derived_pt, derived_pt_1
+
+    theta = np.asarray(params, dtype=np.float64)
+    try:
+        check_simulation_params(theta)
+        domain_ok = True
+        result.add("params_domain", True)
+    except PricingError as exc:
+        domain_ok = False
+        result.add("params_domain", False, str(exc))
+
+    if theta.shape == (6,) and len(pt) == len(pt_1):
+        with np.errstate(all="ignore"):
+            grad = reference_gradient(theta, pt, pt_1)
+        grad_ok = bool(np.all(np.isfinite(grad)) and np.all(np.abs(grad) <= gradient_tolerance))
+        result.add("gradient", grad_ok, f"gradient {[float(g) for g in grad]}, tolerance {gradient_tolerance}")
+    else:
+        result.add("gradient", False, "params must be 6 numbers and pt, pt_1 of equal length")
+
+    if domain_ok and len(twap_7d) == n and len(residuals) == n and season_params.shape == (12,):
+        horizon = scaled_window(REFERENCE_N_PERIODS, n) if n_periods is None else int(n_periods)
+        claimed_fit = SeasonalFit(float(slope), float(intercept), season_params, residuals)
+        try:
+            inputs = simulation_inputs(x, timestamps, claimed_fit, twap_7d, theta, horizon, window)
+            sim = simulate_payoff(inputs, num_paths, np.random.Generator(np.random.PCG64(seed)))
+            recomputed = sim.price
+            ok = error_bound_f64(recomputed, reserve_price, reserve_price_tolerance)
+            detail = (f"recomputed {recomputed!r} (se {sim.standard_error:.4g}), claimed {reserve_price!r}, "
+                      f"{percentage_diff(recomputed, reserve_price):.3g} %")
+        except PricingError as exc:
+            ok, detail = False, str(exc)
+        result.add("reserve_price", ok, detail)
+    else:
+        result.add("reserve_price", False, "cannot simulate from the claimed values")
+
+    if twap_result is not None:
+        computed = twap(x)
+        result.add("twap", error_bound_f64(computed, twap_result, twap_tolerance),
+                   f"computed {computed!r}, claimed {twap_result!r}")
+    return result
+
+
+def verify_result(values, result, *, timestamps=None, **kwargs) -> VerificationResult:
+    """Verify a ``ReservePriceResult`` against its own data (convenience for the handler)."""
+    kwargs.setdefault("n_periods", result.n_periods)
+    return verify_reserve_price(
+        values, slope=result.slope, intercept=result.intercept, season_params=result.season_params,
+        residuals=result.residuals, twap_7d=result.twap_7d, params=result.params,
+        reserve_price=result.price, twap_result=result.twap, timestamps=timestamps, **kwargs)
+
+
+__all__ = ["Check", "VerificationResult", "error_bound_dvec", "error_bound_f64", "error_bound_matrix",
+           "error_bound_simulated_log_prices", "error_bound_vec", "percentage_diff", "verify_reserve_price",
+           "verify_result", "verify_twap"]
