@@ -13,7 +13,7 @@ class BlockHeader(models.Model):
     number = models.BigIntegerField(primary_key=True)
     hash = models.CharField(max_length=66, unique=True)
     parent_hash = models.CharField(max_length=66)
-    timestamp = models.BigIntegerField(db_index=True)
+    timestamp = models.BigIntegerField()
     base_fee_per_gas = models.BigIntegerField()
     gas_limit = models.BigIntegerField()
     gas_used = models.BigIntegerField()
@@ -32,6 +32,13 @@ class BlockHeader(models.Model):
     excess_blob_gas = models.BigIntegerField(null=True, blank=True)
     parent_beacon_block_root = models.CharField(max_length=66, null=True, blank=True)
     requests_hash = models.CharField(max_length=66, null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            # Covering index for the per-bucket aggregation (handler.selectors): an
+            # index-only range scan on timestamp that also yields the base fee.
+            models.Index(fields=["timestamp"], include=["base_fee_per_gas"], name="handler_bh_ts_fee_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"block {self.number}"
