@@ -37,7 +37,12 @@ def first_error_message(detail, path: str = "") -> str:
     """Flatten DRF's nested error detail to 'field.sub: message' for the first error."""
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = path if key == "non_field_errors" else (f"{path}.{key}" if path else str(key))
+            if key == "non_field_errors":
+                name = path
+            elif isinstance(key, int):
+                name = f"{path}[{key}]"
+            else:
+                name = f"{path}.{key}" if path else str(key)
             return first_error_message(value, name)
     if isinstance(detail, list) and detail:
         for index, value in enumerate(detail):

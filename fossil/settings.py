@@ -193,3 +193,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
 }
+
+# --- Request limits ----------------------------------------------------------------------
+MAX_RANGE_SECONDS = env_int("MAX_RANGE_SECONDS", 400 * 86400, minimum=60)
+MAX_IDENTIFIERS = env_int("MAX_IDENTIFIERS", 16, minimum=1, maximum=1000)
+# The reconciler re-forwards a request not handed to the proving service after this long,
+# and polls the proving service for a forwarded request without news after this long.
+FORWARD_GRACE_SECONDS = env_int("FORWARD_GRACE_SECONDS", 120, minimum=1)
+STATUS_POLL_AFTER_SECONDS = env_int("STATUS_POLL_AFTER_SECONDS", 60, minimum=1)

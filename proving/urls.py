@@ -1,1 +1,8 @@
-urlpatterns = []
+from django.urls import path
+
+from proving.apis import JobCreateApi, JobGroupDetailApi
+
+urlpatterns = [
+    path("job", JobCreateApi.as_view(), name="job-create"),
+    path("job/<str:job_group_id>", JobGroupDetailApi.as_view(), name="job-group-detail"),
+]

@@ -1,0 +1,92 @@
+"""Strict request fields shared by both services' APIs."""
+from __future__ import annotations
+
+import re
+
+from rest_framework import serializers
+
+STARK_PRIME = 2**251 + 17 * 2**192 + 1
+_FELT_HEX = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
+
+
+class StrictIntegerField(serializers.Field):
+    """A JSON integer: no strings, floats or booleans."""
+
+    default_error_messages = {
+        "invalid": "must be an integer",
+        "min_value": "must be at least {min_value}",
+        "max_value": "must be at most {max_value}",
+    }
+
+    def __init__(self, *, min_value: int | None = None, max_value: int | None = None, **kwargs):
+        self.min_value = min_value
+        self.max_value = max_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        if self.min_value is not None and data < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        if self.max_value is not None and data > self.max_value:
+            self.fail("max_value", max_value=self.max_value)
+        return data
+
+    def to_representation(self, value):
+        return value
+
+
+class FeltHexField(serializers.Field):
+    """A Starknet felt as 0x-prefixed hex, below the Stark prime; normalised to lowercase."""
+
+    default_error_messages = {
+        "invalid": "must be a 0x-prefixed hex string of at most 64 digits",
+        "too_large": "must be below the Stark prime",
+    }
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or not _FELT_HEX.match(data):
+            self.fail("invalid")
+        if int(data, 16) >= STARK_PRIME:
+            self.fail("too_large")
+        return data.lower()
+
+    def to_representation(self, value):
+        return value
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know, naming them."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({unknown[0]: ["unknown field"]})
+        return super().to_internal_value(data)
+
+
+class TimeRangeField(serializers.Field):
+    """[start, end] in unix seconds, integers, start < end, no longer than max_seconds."""
+
+    def __init__(self, *, max_seconds: int, **kwargs):
+        self.max_seconds = max_seconds
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list) or len(data) != 2:
+            raise serializers.ValidationError("must be a list [start, end]")
+        start, end = data
+        for value in (start, end):
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise serializers.ValidationError("start and end must be integers (unix seconds)")
+            if value < 0 or value >= 2**40:
+                raise serializers.ValidationError("start and end must be unix seconds")
+        if start >= end:
+            raise serializers.ValidationError("start must be before end")
+        if end - start > self.max_seconds:
+            raise serializers.ValidationError(f"range is longer than the maximum of {self.max_seconds} seconds")
+        return [start, end]
+
+    def to_representation(self, value):
+        return list(value)

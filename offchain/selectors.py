@@ -1,0 +1,43 @@
+"""Offchain processor reads."""
+from __future__ import annotations
+
+from offchain.models import ApiKey, PricingRequest
+from offchain.services import hash_api_key
+
+STATUS_MESSAGES = {
+    PricingRequest.Status.PENDING: "Job is being processed",
+    PricingRequest.Status.COMPLETED: "Job completed",
+    PricingRequest.Status.FAILED: "Job failed",
+}
+
+
+def api_key_for(raw_key: str) -> ApiKey | None:
+    return ApiKey.objects.filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True).first()
+
+
+def pricing_request_get(job_id: str) -> PricingRequest | None:
+    return PricingRequest.objects.filter(job_id=job_id).first()
+
+
+def job_request_triple(request: PricingRequest) -> list[str]:
+    """[vault_address, timestamp, program_id] as the vault's fossil_callback takes them (felts)."""
+    return [request.client_info["vault_address"], hex(request.client_info["timestamp"]), request.identifiers[0]]
+
+
+def pricing_request_status(request: PricingRequest) -> dict:
+    body = {
+        "job_id": request.job_id,
+        "status": request.status,
+        "message": STATUS_MESSAGES[request.status],
+        "created_at": request.created_at.isoformat(),
+    }
+    if request.status == PricingRequest.Status.FAILED:
+        body["error"] = request.error
+    if request.status == PricingRequest.Status.COMPLETED and request.results:
+        metrics = request.results["metrics"]
+        body["completed_at"] = request.completed_at.isoformat() if request.completed_at else None
+        body["results"] = {metric: entry["result"] for metric, entry in metrics.items()}
+        body["job_request"] = job_request_triple(request)
+        body["vault_result"] = request.results.get("vault_result")
+        body["receipts"] = {metric: entry["receipt"] for metric, entry in metrics.items()}
+    return body

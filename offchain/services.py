@@ -1,0 +1,210 @@
+"""Offchain processor writes: API keys, pricing requests, forwarding and outcomes."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from fossil.exceptions import ApplicationError
+from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
+from offchain.models import ApiKey, PricingRequest
+
+logger = logging.getLogger(__name__)
+
+KEY_PREFIX_LENGTH = 8
+# The client calls the max-return range "volatility"; the proving service calls it max_return.
+CLIENT_TO_PROVING_METRIC = {"twap": "twap", "reserve_price": "reserve_price", "volatility": "max_return"}
+
+
+def hash_api_key(raw_key: str) -> str:
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def api_key_create(*, name: str) -> tuple[ApiKey, str]:
+    """Creates a key and returns it with its only plaintext copy."""
+    if not name.strip():
+        raise ApplicationError("name must not be empty", code="invalid")
+    while True:
+        prefix = secrets.token_hex(KEY_PREFIX_LENGTH // 2)
+        raw_key = f"fsl_{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(name=name.strip(), prefix=prefix, key_hash=hash_api_key(raw_key))
+            return key, raw_key
+        except IntegrityError:  # prefix collision: draw again
+            continue
+
+
+def api_key_revoke(*, prefix: str) -> ApiKey:
+    key = ApiKey.objects.filter(prefix=prefix).first()
+    if key is None:
+        raise ApplicationError(f"no API key with prefix {prefix!r}", status_code=404, code="not_found")
+    ApiKey.objects.filter(pk=key.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    key.refresh_from_db()
+    return key
+
+
+def job_id_for(*, identifiers: list[str], params: dict, client_info: dict) -> str:
+    """The same request always gets the same job id (hex SHA-256 of its canonical JSON)."""
+    canonical = json.dumps(
+        {"identifiers": identifiers, "params": params, "client_info": client_info},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Submission:
+    request: PricingRequest
+    outcome: str  # "created" | "pending" | "completed" | "rerun"
+
+
+def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], params: dict, client_info: dict) -> Submission:
+    job_id = job_id_for(identifiers=identifiers, params=params, client_info=client_info)
+    with transaction.atomic():
+        request, created = PricingRequest.objects.get_or_create(
+            job_id=job_id,
+            defaults={"api_key": api_key, "identifiers": identifiers, "params": params, "client_info": client_info},
+        )
+        if created:
+            _forward_on_commit(request)
+            return Submission(request, "created")
+        rerun = PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.FAILED).update(
+            status=PricingRequest.Status.PENDING,
+            run=F("run") + 1,
+            error="",
+            results=None,
+            forwarded_at=None,
+            completed_at=None,
+            updated_at=timezone.now(),
+        )
+        request.refresh_from_db()
+        if rerun:
+            _forward_on_commit(request)
+            return Submission(request, "rerun")
+    outcome = "completed" if request.status == PricingRequest.Status.COMPLETED else "pending"
+    return Submission(request, outcome)
+
+
+def _forward_on_commit(request: PricingRequest) -> None:
+    from offchain.tasks import forward_pricing_request
+
+    job_id, run = request.job_id, request.run
+    transaction.on_commit(lambda: _publish_forward(forward_pricing_request, job_id, run))
+
+
+def _publish_forward(task, job_id: str, run: int) -> None:
+    try:
+        task.delay(job_id, run)
+    except Exception:  # broker down: the reconciler forwards requests never forwarded
+        logger.exception("could not queue forwarding of %s; the reconciler will retry", job_id)
+
+
+def proving_job_body(request: PricingRequest) -> dict:
+    body: dict = {"job_group_id": request.job_id}
+    for client_metric, proving_metric in CLIENT_TO_PROVING_METRIC.items():
+        start, end = request.params[client_metric]
+        body[proving_metric] = {"start_timestamp": start, "end_timestamp": end}
+    return body
+
+
+def pricing_request_forward(*, job_id: str, run: int) -> bool:
+    """Hands the request to the proving service. Returns False if there was nothing to do.
+
+    Raises fossil.http.ServiceCallFailed on transient failures (the task retries);
+    a refusal by the proving service fails the request.
+    """
+    request = PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).first()
+    if request is None:
+        return False
+    try:
+        post_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job", proving_job_body(request))
+    except ServiceCallRejected as exc:
+        pricing_request_fail(job_id=job_id, run=run, reason=f"proving service refused the job: {exc}")
+        return False
+    PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(
+        forwarded_at=timezone.now()
+    )
+    return True
+
+
+def pricing_request_fail(*, job_id: str, run: int, reason: str) -> bool:
+    changed = PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).update(
+        status=PricingRequest.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
+    )
+    if changed:
+        logger.warning("pricing request %s failed: %s", job_id, reason)
+    return bool(changed)
+
+
+def pricing_request_sync(*, job_id: str) -> str:
+    """Reads the job group from the proving service and applies its final state.
+
+    The completion callback and the reconciler's polling both land here, so a lost
+    callback only delays the result. Only forwarded requests are synced: until the
+    proving service has accepted this run, its group may still show an earlier run.
+    """
+    request = PricingRequest.objects.filter(
+        job_id=job_id, status=PricingRequest.Status.PENDING, forwarded_at__isnull=False
+    ).first()
+    if request is None:
+        return "ignored"
+    group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
+    pending = PricingRequest.objects.filter(
+        job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING, forwarded_at__isnull=False
+    )
+    now = timezone.now()
+    if group.get("status") == "completed":
+        changed = pending.update(
+            status=PricingRequest.Status.COMPLETED,
+            results=results_from_group(group),
+            completed_at=now,
+            updated_at=now,
+            error="",
+        )
+        return "completed" if changed else "ignored"
+    if group.get("status") == "failed":
+        changed = pending.update(
+            status=PricingRequest.Status.FAILED, error=(group.get("error") or "job failed")[:2000], updated_at=now
+        )
+        return "failed" if changed else "ignored"
+    return "running"
+
+
+def results_from_group(group: dict) -> dict:
+    """What the client keeps from a completed group: per-metric results, receipts, vault order."""
+    metrics = {}
+    for job in group["jobs"]:
+        metrics[job["metric"]] = {"result": job["result"], "receipt": job.get("proof")}
+    return {"metrics": metrics, "vault_result": group.get("result", {}).get("vault_result")}
+
+
+def pricing_requests_reconcile() -> dict[str, int]:
+    """Re-forwards requests never handed over, and polls the proving service for
+    forwarded ones that have waited long without a callback (the callback's fallback)."""
+    from offchain.tasks import forward_pricing_request, sync_pricing_request
+
+    now = timezone.now()
+    pending = PricingRequest.objects.filter(status=PricingRequest.Status.PENDING)
+    unforwarded = list(
+        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.FORWARD_GRACE_SECONDS))
+        .values_list("job_id", "run")[:500]
+    )
+    for job_id, run in unforwarded:
+        forward_pricing_request.delay(job_id, run)
+    overdue = list(
+        pending.filter(forwarded_at__lt=now - timedelta(seconds=settings.STATUS_POLL_AFTER_SECONDS))
+        .values_list("job_id", flat=True)[:500]
+    )
+    for job_id in overdue:
+        sync_pricing_request.delay(job_id)
+    return {"requests_reforwarded": len(unforwarded), "requests_polled": len(overdue)}

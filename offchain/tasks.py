@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from fossil.http import ServiceCallFailed
+from offchain import services
+
+
+class ForwardTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        job_id, run = args
+        services.pricing_request_fail(job_id=job_id, run=run, reason=f"could not reach the proving service: {exc}")
+
+
+@shared_task(
+    base=ForwardTask,
+    name="offchain.forward_pricing_request",
+    autoretry_for=(ServiceCallFailed,),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=settings.HTTP_MAX_RETRIES,
+)
+def forward_pricing_request(job_id: str, run: int) -> None:
+    services.pricing_request_forward(job_id=job_id, run=run)
+
+
+@shared_task(name="offchain.sync_pricing_request", autoretry_for=(ServiceCallFailed,), retry_backoff=2, max_retries=5)
+def sync_pricing_request(job_id: str) -> None:
+    services.pricing_request_sync(job_id=job_id)

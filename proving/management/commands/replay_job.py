@@ -1,0 +1,28 @@
+import sys
+
+from django.core.management.base import BaseCommand
+
+from fossil.exceptions import ApplicationError
+from handler.services import job_run
+from proving.services import jobs_dispatch, job_reset_for_replay
+
+
+class Command(BaseCommand):
+    help = "Run a failed or pending job again through the task's own code path."
+
+    def add_arguments(self, parser):
+        parser.add_argument("job_id", type=int)
+        parser.add_argument("--sync", action="store_true", help="run it here instead of queueing it")
+
+    def handle(self, *args, job_id, sync, **options):
+        try:
+            job_reset_for_replay(job_id=job_id)
+        except ApplicationError as exc:
+            sys.stderr.write(f"replay_job: {exc.message}\n")
+            sys.exit(2)
+        if sync:
+            outcome = job_run(job_id=job_id)
+            self.stdout.write(f"job {job_id}: {outcome.status}")
+        else:
+            jobs_dispatch([job_id])
+            self.stdout.write(f"job {job_id}: queued")

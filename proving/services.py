@@ -1,0 +1,184 @@
+"""Proving service writes: job groups, dispatch, outcomes, notification."""
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from fossil.exceptions import Conflict, NotFound
+from fossil.http import post_signed_json
+from proving.models import METRICS, Job, JobGroup
+
+logger = logging.getLogger(__name__)
+
+RESETTABLE = dict(
+    status=Job.Status.PENDING,
+    attempts=0,
+    lease_token=None,
+    lease_expires_at=None,
+    next_attempt_at=None,
+    dispatched_at=None,
+    error_code="",
+    error_message="",
+    started_at=None,
+    finished_at=None,
+    result=None,
+)
+
+
+def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -> tuple[JobGroup, str]:
+    """Creates the group's three jobs and queues them once committed.
+
+    Repeating the call is safe: an existing group is returned as it is ("exists"), a
+    failed one is run again ("rerun"); different ranges under the same id are a conflict.
+    """
+    with transaction.atomic():
+        group, created = JobGroup.objects.get_or_create(id=job_group_id)
+        if created:
+            jobs = Job.objects.bulk_create(
+                Job(
+                    group=group,
+                    metric=metric,
+                    start_timestamp=ranges[metric][0],
+                    end_timestamp=ranges[metric][1],
+                    max_attempts=settings.JOB_MAX_ATTEMPTS,
+                )
+                for metric in METRICS
+            )
+            dispatch_on_commit([job.pk for job in jobs])
+            return group, "created"
+        group = JobGroup.objects.select_for_update().get(pk=job_group_id)
+        for job in group.jobs.all():
+            if (job.start_timestamp, job.end_timestamp) != tuple(ranges[job.metric]):
+                raise Conflict(
+                    f"job group {job_group_id} exists with a different {job.metric} range "
+                    f"[{job.start_timestamp}, {job.end_timestamp}]"
+                )
+        if group.status == JobGroup.Status.FAILED:
+            job_group_rerun(group_id=job_group_id)
+            return group, "rerun"
+        if group.status == JobGroup.Status.COMPLETED:
+            # The caller asks again about a finished group: its earlier notice may be lost.
+            notify_on_commit(job_group_id)
+        return group, "exists"
+
+
+def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
+    """Runs a failed group's unfinished jobs again (fresh attempts); returns their ids."""
+    with transaction.atomic():
+        group = JobGroup.objects.select_for_update().filter(pk=group_id).first()
+        if group is None:
+            raise NotFound(f"no job group {group_id}")
+        if group.status != JobGroup.Status.FAILED:
+            raise Conflict(f"job group {group_id} is {group.status}; only a failed group runs again")
+        job_ids = list(group.jobs.exclude(status=Job.Status.SUCCEEDED).values_list("pk", flat=True))
+        Job.objects.filter(pk__in=job_ids).update(**RESETTABLE)
+        JobGroup.objects.filter(pk=group_id).update(
+            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
+        )
+        if dispatch:
+            dispatch_on_commit(job_ids)
+    return job_ids
+
+
+def job_reset_for_replay(*, job_id: int) -> Job:
+    """Makes a failed job runnable again with fresh attempts (its group runs again too)."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        if job.status == Job.Status.SUCCEEDED:
+            raise Conflict(f"job {job_id} already succeeded; its proof stands")
+        if job.status == Job.Status.RUNNING:
+            raise Conflict(f"job {job_id} is running (attempt {job.attempts})")
+        Job.objects.filter(pk=job_id).update(**RESETTABLE)
+        JobGroup.objects.filter(pk=job.group_id, status=JobGroup.Status.FAILED).update(
+            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
+        )
+    return job
+
+
+def dispatch_on_commit(job_ids: list[int]) -> None:
+    transaction.on_commit(lambda: jobs_dispatch(job_ids))
+
+
+def jobs_dispatch(job_ids: list[int]) -> int:
+    """Publishes one message per job (ids only). A job whose message could not be sent
+    keeps dispatched_at empty, and the reconciler sends it later."""
+    from handler.tasks import prove_job
+
+    sent = 0
+    for job_id in job_ids:
+        try:
+            prove_job.delay(job_id)
+        except Exception:  # broker down: leave it to the reconciler
+            logger.exception("could not queue job %s; the reconciler will retry", job_id)
+            continue
+        Job.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+        sent += 1
+    return sent
+
+
+def job_group_record_outcome(*, job_id: int) -> str:
+    """Called once a job has finished (succeeded or failed for good).
+
+    Completes the group when all its jobs succeeded, fails it when one failed; the
+    transition is a guarded update, so of two racing calls only one notifies.
+    """
+    group_id = Job.objects.filter(pk=job_id).values_list("group_id", flat=True).first()
+    if group_id is None:
+        raise NotFound(f"no job {job_id}")
+    jobs = list(Job.objects.filter(group_id=group_id).order_by("metric"))
+    now = timezone.now()
+    running = JobGroup.objects.filter(pk=group_id, status=JobGroup.Status.RUNNING)
+    with transaction.atomic():
+        failed = [job for job in jobs if job.status == Job.Status.FAILED]
+        if failed:
+            reason = "; ".join(f"{job.metric}: {job.error_code}: {job.error_message}" for job in failed)
+            changed = running.update(status=JobGroup.Status.FAILED, error=reason[:4000], finished_at=now)
+            outcome = "failed"
+        elif all(job.status == Job.Status.SUCCEEDED for job in jobs):
+            changed = running.update(status=JobGroup.Status.COMPLETED, result=group_result(jobs), finished_at=now)
+            outcome = "completed"
+        else:
+            return "waiting"
+        if changed:
+            notify_on_commit(group_id)
+    return outcome if changed else "already-recorded"
+
+
+def group_result(jobs: list[Job]) -> dict:
+    """The vault's 9-value result: reserve price, TWAP, max return; each start, end, value."""
+    by_metric = {job.metric: job for job in jobs}
+    vault_result = []
+    for metric in ("reserve_price", "twap", "max_return"):
+        job = by_metric[metric]
+        vault_result += [hex(job.start_timestamp), hex(job.end_timestamp), job.result["felt"]]
+    return {"vault_result": vault_result}
+
+
+def notify_on_commit(group_id: str) -> None:
+    from proving.tasks import notify_offchain
+
+    def publish() -> None:
+        try:
+            notify_offchain.delay(group_id)
+        except Exception:  # broker down: the reconciler re-notifies unnotified groups
+            logger.exception("could not queue notification of group %s", group_id)
+
+    transaction.on_commit(publish)
+
+
+def job_group_notify(*, group_id: str) -> bool:
+    """Tells the offchain processor that the group finished; at most once on success.
+
+    Raises fossil.http.ServiceCallFailed when the offchain processor cannot be reached.
+    """
+    if not JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).exclude(status=JobGroup.Status.RUNNING).exists():
+        return False
+    post_signed_json(f"{settings.OFFCHAIN_CALLBACK_URL}/internal/job_groups/{group_id}/finished", {"job_group_id": group_id})
+    JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(notified_at=timezone.now())
+    return True

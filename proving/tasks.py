@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from celery import shared_task
+
+from fossil.http import ServiceCallFailed
+from proving import services
+
+
+@shared_task(name="proving.record_job_outcome")
+def record_job_outcome(job_id: int) -> None:
+    services.job_group_record_outcome(job_id=job_id)
+
+
+@shared_task(name="proving.notify_offchain", autoretry_for=(ServiceCallFailed,), retry_backoff=2, retry_backoff_max=60, max_retries=8)
+def notify_offchain(group_id: str) -> None:
+    services.job_group_notify(group_id=group_id)
+
+
+@shared_task(name="proving.reconcile", expires=60)
+def reconcile() -> None:
+    from offchain.services import pricing_requests_reconcile
+    from proving.reconciler import reconcile_jobs
+
+    reconcile_jobs()
+    pricing_requests_reconcile()

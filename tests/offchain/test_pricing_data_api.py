@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import copy
+
+import pytest
+from rest_framework.test import APIClient
+
+from offchain.models import PricingRequest
+from offchain.services import api_key_create
+from tests.conftest import EXAMPLE_REQUEST
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(api_key):
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key)
+    return client
+
+
+def post(client, body):
+    return client.post("/pricing_data", body, format="json")
+
+
+def test_new_request_is_stored_pending_and_forwarded_after_commit(client, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, EXAMPLE_REQUEST)
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["status"] == "Pending"
+    assert len(body["job_id"]) == 64
+    stored = PricingRequest.objects.get(job_id=body["job_id"])
+    assert stored.status == PricingRequest.Status.PENDING
+    assert stored.params["volatility"] == [1672531200, 1672574400]
+    assert len(callbacks) == 1  # forwarding is queued only once the row is committed
+
+
+def test_same_request_twice_gives_same_job_id_and_409_while_pending(client):
+    first = post(client, EXAMPLE_REQUEST).json()
+    second = post(client, EXAMPLE_REQUEST)
+    assert second.status_code == 409
+    assert second.json()["job_id"] == first["job_id"]
+    assert PricingRequest.objects.count() == 1
+
+
+def test_completed_request_answers_200_with_results(client):
+    job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
+    PricingRequest.objects.filter(job_id=job_id).update(
+        status="Completed",
+        results={"metrics": {"twap": {"result": {"value": "1.0"}, "receipt": None}}, "vault_result": ["0x1"] * 9},
+    )
+    response = post(client, EXAMPLE_REQUEST)
+    assert response.status_code == 200
+    assert response.json()["results"]["twap"]["value"] == "1.0"
+
+
+def test_failed_request_runs_again(client, django_capture_on_commit_callbacks):
+    job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
+    PricingRequest.objects.filter(job_id=job_id).update(status="Failed", error="boom")
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, EXAMPLE_REQUEST)
+    assert response.status_code == 200
+    assert response.json()["status"] == "Pending"
+    stored = PricingRequest.objects.get(job_id=job_id)
+    assert (stored.status, stored.run, stored.error) == ("Pending", 2, "")
+    assert len(callbacks) == 1
+
+
+def test_different_request_gets_a_different_job_id(client):
+    other = copy.deepcopy(EXAMPLE_REQUEST)
+    other["params"]["twap"] = [1672531200, 1672560000]
+    assert post(client, EXAMPLE_REQUEST).json()["job_id"] != post(client, other).json()["job_id"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b.pop("identifiers"), "identifiers"),
+        (lambda b: b.update(identifiers=[]), "identifiers"),
+        (lambda b: b.update(identifiers=["PITCH"]), "identifiers"),
+        (lambda b: b.update(identifiers=["0x" + "f" * 64]), "identifiers"),  # above the Stark prime
+        (lambda b: b["params"].update(twap=[1672574400, 1672531200]), "params.twap"),
+        (lambda b: b["params"].update(twap=["1672531200", 1672574400]), "params.twap"),
+        (lambda b: b["params"].update(volatility=[1672531200]), "params.volatility"),
+        (lambda b: b["params"].pop("reserve_price"), "params.reserve_price"),
+        (lambda b: b["params"].update(reserve_price=[0, 10**9]), "params.reserve_price"),  # range too long
+        (lambda b: b["client_info"].update(vault_address="0xZZ"), "client_info.vault_address"),
+        (lambda b: b["client_info"].update(timestamp=1.5), "client_info.timestamp"),
+        (lambda b: b["client_info"].update(timestamp=True), "client_info.timestamp"),
+        (lambda b: b.update(extra=1), "extra"),
+        (lambda b: b["params"].update(alpha_beta=1), "params.alpha_beta"),
+    ],
+)
+def test_bad_bodies_get_400_naming_the_field(client, mutate, field):
+    body = copy.deepcopy(EXAMPLE_REQUEST)
+    mutate(body)
+    response = post(client, body)
+    assert response.status_code == 400, response.json()
+    message = response.json()["message"]
+    assert message.startswith(field) and message[len(field)] in ":[", message
+    assert PricingRequest.objects.count() == 0
+
+
+def test_non_object_body_is_400(client):
+    response = client.post("/pricing_data", "[1, 2]", content_type="application/json")
+    assert response.status_code == 400
+    response = client.post("/pricing_data", "{not json", content_type="application/json")
+    assert response.status_code == 400
+
+
+def test_missing_or_wrong_key_is_401():
+    client = APIClient()
+    assert post(client, EXAMPLE_REQUEST).status_code == 401
+    client.credentials(HTTP_X_API_KEY="fsl_nothere_nope")
+    response = post(client, EXAMPLE_REQUEST)
+    assert response.status_code == 401
+    assert "API key" in response.json()["message"]
+    assert PricingRequest.objects.count() == 0
+
+
+def test_revoked_key_is_401(client, api_key):
+    from offchain.services import api_key_revoke
+
+    api_key_revoke(prefix=api_key.split("_")[1])
+    assert post(client, EXAMPLE_REQUEST).status_code == 401
+
+
+def test_keys_are_stored_hashed():
+    key, raw = api_key_create(name="someone")
+    assert raw not in (key.key_hash, key.prefix) and raw.startswith(f"fsl_{key.prefix}_")
+
+
+def test_job_status_unknown_is_404_and_pending_is_reported(client):
+    assert client.get("/job_status/nope").status_code == 404
+    job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
+    body = client.get(f"/job_status/{job_id}").json()
+    assert (body["job_id"], body["status"]) == (job_id, "Pending")
