@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from fossil.exceptions import Conflict, NotFound
+from fossil.exceptions import Conflict, NotFound  # noqa: F401  (Conflict is part of the API)
 from fossil.http import post_signed_json
 from proving.models import METRICS, Job, JobGroup
 
