@@ -122,6 +122,31 @@ def _truncation_steps(phi: float, steps: int) -> int:
     return min(steps, int(math.ceil(math.log(TRUNCATION) / math.log(aphi))) + 1)
 
 
+def _state_at(s0: int, inputs: SimulationInputs, half: int, normals, bernoulli) -> tuple[np.ndarray, np.ndarray]:
+    """Exact draw of ``(Z_s0, W_s0)`` per path without stepping (see the module docstring)."""
+    a, phi, mu_j, s2, sj2, lam = (float(v) for v in inputs.params)
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * HOURS_PER_STEP
+    step_sd = inputs.sigma_t * math.sqrt(HOURS_PER_STEP)
+    trend = (s0 + 1) * drift + math.sqrt(s0 + 1) * step_sd * normals(half)
+    z = np.full(trend.shape, float(inputs.z0))
+    if s0 > 0:
+        powers = phi ** np.arange(s0, dtype=np.float64)
+        z = phi ** s0 * z + a * float(np.sum(powers)) + math.sqrt(s2 * float(np.sum(powers * powers))) * normals(half)
+        k_max = _truncation_steps(phi, s0)
+        if lam > 0.0 and k_max > 0:
+            jumps = bernoulli((k_max, half)).astype(np.float64)
+            w = powers[:k_max]  # row k holds the jump k steps before s0
+            z += mu_j * (w @ jumps) + math.sqrt(sj2) * np.sqrt((w * w) @ jumps) * normals(half)
+    return z, trend
+
+
+def window_start_state(inputs: SimulationInputs, s0: int, num_paths: int,
+                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """``(Z_s0, W_s0)`` for ``num_paths`` independent paths (exposed for the distribution tests)."""
+    lam = float(inputs.params[5])
+    return _state_at(s0, inputs, num_paths, rng.standard_normal, lambda size: rng.random(size) < lam)
+
+
 def simulate_payoff(inputs: SimulationInputs, num_paths: int, rng: np.random.Generator,
                     *, antithetic: bool = True) -> SimulationResult:
     """Discounted mean capped payoff, stepping only the averaging window (see module docstring)."""
@@ -154,19 +179,7 @@ def window_averages(inputs: SimulationInputs, num_paths: int, rng: np.random.Gen
     s0 = max(0, n_periods - window)
     drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * HOURS_PER_STEP
     step_sd = inputs.sigma_t * math.sqrt(HOURS_PER_STEP)
-
-    trend = (s0 + 1) * drift + math.sqrt(s0 + 1) * step_sd * normals(half)
-    z = np.full(num_paths, float(inputs.z0))
-    if s0 > 0:
-        powers = phi ** np.arange(s0, dtype=np.float64)
-        z = phi ** s0 * z + a * float(np.sum(powers)) + sigma * math.sqrt(float(np.sum(powers * powers))) * normals(half)
-        k_max = _truncation_steps(phi, s0)
-        if lam > 0.0 and k_max > 0:
-            jumps = bernoulli((k_max, half)).astype(np.float64)
-            w = powers[:k_max]  # row k holds the jump k steps before s0
-            jump_mean = w @ jumps
-            jump_var = (w * w) @ jumps
-            z += mu_j * jump_mean + sigma_j * np.sqrt(jump_var) * normals(half)
+    z, trend = _state_at(s0, inputs, half, normals, bernoulli)
 
     offset = float(inputs.final_trend)
     season = _season_levels(inputs, np.arange(s0, n_periods, dtype=np.float64))
