@@ -1,0 +1,25 @@
+"""Proof providers: one interface, three backends chosen by ``PROVER_BACKEND``.
+
+* ``dev``      fake receipt (risc0 dev-mode convention), for tests only;
+* ``attested`` Ed25519 attestation by this service (default for ``make run``);
+* ``bonsai``   a real Groth16 receipt from Bonsai / Bento.
+"""
+
+from __future__ import annotations
+
+from .attested import AttestedProofProvider
+from .base import ProofProvider, metric_journal_bytes
+from .bonsai import BonsaiProofProvider, guest_input_bytes
+from .dev import DevProofProvider
+from .factory import BACKENDS, build_provider
+
+__all__ = [
+    "BACKENDS",
+    "AttestedProofProvider",
+    "BonsaiProofProvider",
+    "DevProofProvider",
+    "ProofProvider",
+    "build_provider",
+    "guest_input_bytes",
+    "metric_journal_bytes",
+]

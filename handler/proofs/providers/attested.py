@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import time
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from .. import checks
+from ..claim import claim_digest
+from ..errors import ProofDeadlineExceeded
+from ..journal import CompositionJournal
+from ..keys import key_id, public_key_bytes
+from ..programs import program_image_id
+from ..records import ATTESTED_SELECTOR, ProofInputs, ProofRecord
+from .base import metric_journal_bytes
+
+STATEMENT = (
+    "Attestation, not a zero-knowledge proof: the holder of this Ed25519 key states that this "
+    "service computed the journal's values from the data with this commitment and that the "
+    "verifier checks passed. Signature over the claim digest (RISC Zero ReceiptClaim::ok(image_id, journal))."
+)
+
+
+class AttestedProofProvider:
+    """Runs the pricing checks, then signs the claim digest with the service's Ed25519 key."""
+
+    kind = "attested"
+
+    def __init__(self, private_key: Ed25519PrivateKey, *, run_checks: bool = True, num_paths: int | None = None) -> None:
+        self._key = private_key
+        self.public_key = public_key_bytes(private_key)
+        self.key_id = key_id(self.public_key)
+        self.run_checks = run_checks
+        self.num_paths = num_paths
+
+    def _record(self, image_id: bytes, journal: bytes, stats: dict) -> ProofRecord:
+        digest = claim_digest(image_id, journal)
+        signature = self._key.sign(digest)
+        return ProofRecord(
+            kind="attested",
+            image_id=image_id,
+            journal=journal,
+            claim_digest=digest,
+            seal=ATTESTED_SELECTOR + signature,
+            selector=ATTESTED_SELECTOR,
+            receipt=None,
+            stats={"backend": "attested", "statement": STATEMENT, "key_id": self.key_id, **stats},
+            public_key=self.public_key,
+            signature=signature,
+        )
+
+    def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
+        t0 = time.monotonic()
+        checked: list = []
+        if self.run_checks:
+            checks.check_commitment(inputs)
+            checked = checks.check_metric(inputs, num_paths=self.num_paths)
+        if time.monotonic() >= deadline:
+            raise ProofDeadlineExceeded(f"proving deadline passed while checking job {inputs.job_id}")
+        journal = metric_journal_bytes(inputs)
+        return self._record(
+            program_image_id(inputs.metric),
+            journal,
+            {"job_id": inputs.job_id, "checks": checked, "elapsed_time": time.monotonic() - t0},
+        )
+
+    def compose(self, journal: CompositionJournal, *, deadline: float) -> ProofRecord:
+        """Sign a group's 16-field composition journal (call only after its three job records verified)."""
+        return self._record(program_image_id("composition"), journal.encode(), {})

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import time
+
+from ..claim import claim_digest
+from ..journal import CompositionJournal
+from ..programs import program_image_id
+from ..records import DEV_SELECTOR, ProofInputs, ProofRecord
+from .base import metric_journal_bytes
+
+DEV_WARNING = (
+    "dev-mode receipt (risc0 fake-receipt convention: seal = 0xFFFFFFFF || claim digest): "
+    "NOT a proof, checks nothing, and can never pass an on-chain verifier"
+)
+
+
+class DevProofProvider:
+    """Fake receipts for tests and local pipelines. Proves nothing; says so in every record."""
+
+    kind = "dev"
+
+    def _record(self, image_id: bytes, journal: bytes, stats: dict) -> ProofRecord:
+        digest = claim_digest(image_id, journal)
+        return ProofRecord(
+            kind="dev",
+            image_id=image_id,
+            journal=journal,
+            claim_digest=digest,
+            seal=DEV_SELECTOR + digest,
+            selector=DEV_SELECTOR,
+            receipt=None,
+            stats={"backend": "dev", "warning": DEV_WARNING, **stats},
+        )
+
+    def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
+        t0 = time.monotonic()
+        journal = metric_journal_bytes(inputs)
+        return self._record(
+            program_image_id(inputs.metric), journal, {"job_id": inputs.job_id, "elapsed_time": time.monotonic() - t0}
+        )
+
+    def compose(self, journal: CompositionJournal, *, deadline: float) -> ProofRecord:
+        return self._record(program_image_id("composition"), journal.encode(), {})

@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from typing import Any
+
+from ..errors import ProofConfigurationError
+from .base import ProofProvider
+
+BACKENDS = ("dev", "attested", "bonsai")
+
+
+def _hex_bytes(value: str | None, name: str, length: int) -> bytes | None:
+    if not value:
+        return None
+    s = value[2:] if value.lower().startswith("0x") else value
+    try:
+        b = bytes.fromhex(s)
+    except ValueError as exc:
+        raise ProofConfigurationError(f"{name} is not hex") from exc
+    if len(b) != length:
+        raise ProofConfigurationError(f"{name} must be {length} bytes, got {len(b)}")
+    return b
+
+
+def build_provider(backend: str, **options: Any) -> ProofProvider:
+    """Build a provider from settings-like options.
+
+    * ``dev``: no options.
+    * ``attested``: ``key_file`` (PROVER_KEY_FILE) or ``private_key``; optional ``run_checks``, ``num_paths``.
+    * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
+      ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
+      ``stop_margin``.
+    """
+    if backend == "dev":
+        from .dev import DevProofProvider
+
+        return DevProofProvider()
+    if backend == "attested":
+        from ..keys import load_or_create_private_key
+        from .attested import AttestedProofProvider
+
+        key = options.get("private_key")
+        if key is None:
+            key_file = options.get("key_file")
+            if not key_file:
+                raise ProofConfigurationError("PROVER_KEY_FILE is not set")
+            key = load_or_create_private_key(key_file)
+        return AttestedProofProvider(
+            key, run_checks=options.get("run_checks", True), num_paths=options.get("num_paths")
+        )
+    if backend == "bonsai":
+        from ..bonsai import BonsaiClient
+        from .bonsai import BonsaiProofProvider
+
+        image_id = _hex_bytes(options.get("image_id"), "BONSAI_IMAGE_ID", 32)
+        if image_id is None:
+            raise ProofConfigurationError("BONSAI_IMAGE_ID is not set")
+        client_opts = {
+            k: options[k] for k in ("max_retries", "backoff_base", "backoff_max", "release_channel") if k in options
+        }
+        client = BonsaiClient(
+            options.get("api_url") or "",
+            options.get("api_key") or "",
+            options.get("risc0_version") or "",
+            request_timeout=float(options.get("request_timeout") or 30.0),
+            **client_opts,
+        )
+        return BonsaiProofProvider(
+            client,
+            image_id=image_id,
+            poll_interval=float(options.get("poll_interval") or 5.0),
+            elf_path=options.get("elf_path") or None,
+            expected_selector=_hex_bytes(options.get("selector"), "BONSAI_SELECTOR", 4),
+            stop_margin=float(options.get("stop_margin", 5.0)),
+        )
+    raise ProofConfigurationError(f"unknown PROVER_BACKEND {backend!r}; expected one of {', '.join(BACKENDS)}")
