@@ -5,7 +5,7 @@ returns the decoded journal or raises ``ProofVerificationError`` whose ``check``
 names the failed check, one of:
 
 ``record format``, ``claim digest``, ``image id``, ``journal``, ``seal``,
-``selector``, ``receipt``, ``public key``, ``signature``.
+``selector``, ``receipt``, ``public key``, ``signature``, ``pairing``.
 
 What each kind proves after these checks:
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 from cryptography.exceptions import InvalidSignature
 
 from .claim import claim_digest
-from .errors import JournalDecodeError, ProofVerificationError, ReceiptRejected
+from .errors import JournalDecodeError, ProofVerificationError, ReceiptRejected, StarknetCalldataUnavailable
 from .journal import CompositionJournal, MetricJournal
 from .keys import load_public_key
 from .programs import program_for_image_id
@@ -56,7 +56,9 @@ def verify_record(
     *,
     expected_image_id: bytes | None = None,
     expected_selector: bytes | None = None,
+    pairing: bool = False,
 ) -> MetricJournal | CompositionJournal:
+    """``pairing=True`` also runs the Groth16 pairing check through garaga (optional extra)."""
     try:
         record = ProofRecord.from_json(record_json)
     except (ValueError, TypeError, KeyError) as exc:
@@ -88,6 +90,13 @@ def verify_record(
         _verify_attested(record, public_key)
     else:
         _verify_groth16(record, expected_selector)
+        if pairing:
+            from .starknet import groth16_pairing_check
+
+            try:
+                groth16_pairing_check(record)
+            except StarknetCalldataUnavailable as exc:
+                raise ProofVerificationError("pairing", str(exc)) from exc
     return decoded
 
 
