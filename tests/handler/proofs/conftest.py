@@ -7,14 +7,10 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # so tests can `import fake_bonsai`
+if str(HERE) not in sys.path:  # so tests can import fake_bonsai / proofs_support
     sys.path.insert(0, str(HERE))
 
-VECTORS = HERE.parents[2].parent / "shared" / "vectors"
-RECEIPTS = VECTORS / "receipts"
-
-DO_NOTHING_IMAGE_ID = bytes.fromhex("e0de604acf7c2f7428298bdceb2798f47d6bdca38180746cfc35f692fa546b98")
-DO_NOTHING_CLAIM = bytes.fromhex("d01e6a044db665b266c6f702ddd7d29ce7a31d90724a932e36905e779cb1a6b1")
+from proofs_support import VECTORS  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from conftest import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
+from proofs_support import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
 
 from handler.proofs.bonsai import BonsaiClient
@@ -215,3 +215,66 @@ def test_api_key_only_on_api_origin():
     assert not c.is_api_origin("https://bonsai-uploads.s3.amazonaws.com/x")
     assert not c.is_api_origin("http://api.bonsai.xyz/x")
     assert not c.is_api_origin("https://api.bonsai.xyz.evil.com/x")
+
+
+# ---------------------------------------------------------------- provider over the fake server
+
+from handler.proofs.errors import ProofVerificationError  # noqa: E402
+from handler.proofs.providers import build_provider, guest_input_bytes, metric_journal_bytes  # noqa: E402
+from handler.proofs.receipt import encode_receipt, parse_receipt  # noqa: E402
+from handler.proofs.records import ProofInputs  # noqa: E402
+from handler.proofs.verify import verify_record  # noqa: E402
+
+JOB = ProofInputs(
+    job_id="job-1", metric="twap", window_start=1_700_000_000, window_end=1_700_003_600, value=1.5e9,
+    data_commitment=(1, 2, 3, 4, 5, 6, 7, 8), series_timestamps=(1_700_000_000,), series_values=(1.5e9,),
+)  # fmt: skip
+
+
+def bonsai_provider(state: FakeBonsai, elf_path: str | None):
+    return build_provider(
+        "bonsai", api_url=state.api_url, api_key=state.api_key, image_id=DO_NOTHING_IMAGE_ID.hex(),
+        risc0_version="2.3.2", poll_interval=0.01, request_timeout=5, selector="c27d1bc0", elf_path=elf_path,
+        backoff_base=0.01, stop_margin=0.1,
+    )  # fmt: skip
+
+
+def _flip(d: dict, key: str) -> dict:
+    raw = bytearray(bytes.fromhex(d[key][2:]))
+    raw[-1] ^= 1
+    return {**d, key: "0x" + raw.hex()}
+
+
+def test_bonsai_provider_end_to_end(bonsai, tmp_path):
+    expected = metric_journal_bytes(JOB)
+    bonsai.receipt_bytes = encode_receipt(parse_receipt(bonsai.receipt_bytes).with_journal(expected))
+    elf = tmp_path / "guest.elf"
+    elf.write_bytes(ELF)
+    record = bonsai_provider(bonsai, str(elf)).prove(JOB, deadline=time.monotonic() + 10)
+    assert record.kind == "groth16" and record.journal == expected and record.receipt == bonsai.receipt_bytes
+    assert record.selector == V5_SELECTOR and len(record.seal) == 260
+    assert list(bonsai.inputs.values()) == [guest_input_bytes(JOB)]
+    assert bonsai.images[DO_NOTHING_IMAGE_ID.hex()] == ELF
+    d = record.to_json()
+    journal = verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR)
+    assert journal.value_f64 == JOB.value and journal.metric == "twap"
+    for key, check in (("journal", "claim digest"), ("seal", "receipt"), ("receipt", "receipt")):
+        with pytest.raises(ProofVerificationError) as ei:
+            verify_record(_flip(d, key), expected_image_id=DO_NOTHING_IMAGE_ID)
+        assert ei.value.check == check, key
+    with pytest.raises(ProofVerificationError) as ei:
+        verify_record(d, expected_image_id=bytes(32))
+    assert ei.value.check == "image id"
+
+
+def test_bonsai_provider_rejects_receipt_of_another_job(bonsai):
+    bonsai.images[DO_NOTHING_IMAGE_ID.hex()] = b"uploaded earlier"  # 204: no ELF needed
+    with pytest.raises(ReceiptRejected, match="journal"):
+        bonsai_provider(bonsai, None).prove(JOB, deadline=time.monotonic() + 10)
+
+
+def test_bonsai_provider_needs_elf_when_image_missing(bonsai):
+    from handler.proofs.errors import ProofConfigurationError
+
+    with pytest.raises(ProofConfigurationError, match="BONSAI_ELF_PATH"):
+        bonsai_provider(bonsai, None).prove(JOB, deadline=time.monotonic() + 10)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from conftest import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
+from proofs_support import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
 
 from handler.proofs.claim import SYSTEM_STATE_ZERO, claim_digest, tagged_struct
 from handler.proofs.errors import ReceiptDecodeError, ReceiptRejected

@@ -7,7 +7,7 @@ import time
 from dataclasses import replace
 
 import pytest
-from conftest import VECTORS
+from proofs_support import VECTORS
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from handler import pricing
