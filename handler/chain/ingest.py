@@ -110,6 +110,69 @@ def copy_headers(headers: Sequence[dict] | Iterable[str], *, lines: bool = False
             cursor.cursor.copy_expert(sql, buf)
 
 
+def copy_lines_pipelined(lines: Iterable[str], *, chunk: int = 4000) -> int:
+    """COPY text lines on the default connection while they are still being produced:
+    a thread feeds Postgres while the caller's generator runs (2 cores, 2 jobs)."""
+    import queue
+    import threading
+
+    sql = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
+    chunks: "queue.Queue[bytes | None]" = queue.Queue(maxsize=8)
+
+    class Reader:
+        def __init__(self):
+            self.buffer = b""
+            self.done = False
+
+        def read(self, size: int = -1) -> bytes:
+            while not self.done and (size < 0 or len(self.buffer) < size):
+                item = chunks.get()
+                if item is None:
+                    self.done = True
+                else:
+                    self.buffer += item
+            if size < 0 or size >= len(self.buffer):
+                out, self.buffer = self.buffer, b""
+            else:
+                out, self.buffer = self.buffer[:size], self.buffer[size:]
+            return out
+
+        readline = read
+
+    errors: list[BaseException] = []
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+
+        def run():
+            try:
+                raw.copy_expert(sql, Reader(), size=1 << 20)
+            except BaseException as exc:  # re-raised in the caller
+                errors.append(exc)
+                while chunks.get() is not None:  # drain so the producer never blocks
+                    pass
+
+        worker = threading.Thread(target=run, name="copy-headers", daemon=True)
+        worker.start()
+        count = 0
+        batch: list[str] = []
+        try:
+            for line in lines:
+                batch.append(line)
+                if len(batch) >= chunk:
+                    chunks.put("".join(batch).encode())
+                    count += len(batch)
+                    batch = []
+            if batch:
+                chunks.put("".join(batch).encode())
+                count += len(batch)
+        finally:
+            chunks.put(None)
+            worker.join()
+        if errors:
+            raise errors[0]
+    return count
+
+
 def stored_tip() -> int | None:
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT max(number) FROM {TABLE}")

@@ -15,6 +15,13 @@ class Migration(migrations.Migration):
             name='timestamp',
             field=models.BigIntegerField(),
         ),
+        # Hash lookups are exact (the unique constraint's index); Django's extra
+        # varchar_pattern_ops index for LIKE on the hash only slows bulk loads.
+        migrations.RunSQL(
+            "DROP INDEX IF EXISTS handler_blockheader_hash_8d8c55fd_like",
+            "CREATE INDEX IF NOT EXISTS handler_blockheader_hash_8d8c55fd_like "
+            "ON handler_blockheader (hash varchar_pattern_ops)",
+        ),
         migrations.AddIndex(
             model_name='blockheader',
             index=models.Index(fields=['timestamp'], include=('base_fee_per_gas',), name='handler_bh_ts_fee_idx'),

@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from handler.models import BlockHeader
+
+
+@admin.register(BlockHeader)
+class BlockHeaderAdmin(admin.ModelAdmin):
+    """Verified block headers, read-only: they only enter through ingestion."""
+
+    list_display = ("number", "timestamp", "base_fee_per_gas", "gas_used", "gas_limit", "hash")
+    list_display_links = ("number",)
+    search_fields = ("=hash", "=parent_hash")
+    ordering = ("-number",)
+    show_full_result_count = False
+    list_per_page = 100
+
+    def get_search_results(self, request, queryset, search_term):
+        term = search_term.strip()
+        if term.isdigit():  # a block number
+            return queryset.filter(number=int(term)), False
+        return super().get_search_results(request, queryset, term.lower())
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
