@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import sys
 
+import numpy as np
+
 from django.core.management.base import BaseCommand
 
 from handler.pricing import (PricingError, cap_level, cap_level_bps, data_commitment, felt_hex, max_return,
@@ -22,8 +24,13 @@ from handler.pricing.csvio import read_series_csv
 METRICS = ("twap", "max_return", "volatility", "reserve_price")
 
 
+def _decimal(value: float) -> str:
+    """Shortest round-trip digits, never in exponent notation (wei values can pass 1e16)."""
+    return np.format_float_positional(float(value), unique=True, trim="0")
+
+
 def _number(value: float) -> dict:
-    return {"value": repr(float(value)), "hex": felt_hex(float(value))}
+    return {"value": _decimal(value), "hex": felt_hex(float(value))}
 
 
 class Command(BaseCommand):
@@ -86,7 +93,7 @@ class Command(BaseCommand):
             report["reserve_price"] = {
                 **_number(r.price),
                 "seed": r.seed,
-                "standard_error": repr(float(r.standard_error)),
+                "standard_error": _decimal(r.standard_error),
                 "num_paths": r.num_paths,
                 "n_periods": r.n_periods,
                 "twap_window": r.twap_window,
