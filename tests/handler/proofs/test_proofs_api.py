@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from rest_framework.test import APIRequestFactory
+
+from handler.apis import ProverKeyApi
+from handler.proofs import django_glue
+from handler.proofs.keys import key_id
+from handler.proofs.providers import AttestedProofProvider
+from handler.proofs.records import ProofInputs
+from handler.proofs.verify import verify_record
+
+
+@pytest.fixture
+def key_settings(settings, tmp_path):
+    settings.PROVER_KEY_FILE = str(tmp_path / "run" / "prover.pem")
+    settings.PROVER_BACKEND = "attested"
+    django_glue.reset_caches()
+    yield settings
+    django_glue.reset_caches()
+
+
+def test_prover_key_api_serves_the_signing_key(key_settings):
+    resp = ProverKeyApi.as_view()(APIRequestFactory().get("/api/prover_key"))
+    assert resp.status_code == 200
+    body = resp.data
+    assert body["algorithm"] == "ed25519" and body["public_key"].startswith("0x") and len(body["public_key"]) == 66
+    published = bytes.fromhex(body["public_key"][2:])
+    assert body["key_id"] == key_id(published)
+    provider = django_glue.get_provider()
+    assert isinstance(provider, AttestedProofProvider)
+    assert provider.public_key == published
+
+
+def test_glue_verifies_attested_records_with_the_published_key(key_settings):
+    provider = django_glue.build_provider("attested", key_file=key_settings.PROVER_KEY_FILE, run_checks=False)
+    record = provider.prove(ProofInputs("j", "twap", 0, 3600, 2.0, (0,) * 8), deadline=time.monotonic() + 1)
+    published = bytes.fromhex(django_glue.prover_key_json()["public_key"][2:])
+    assert verify_record(record.to_json(), published).value_f64 == 2.0
+    assert django_glue.verify_before_store(record).metric == "twap"
+    key_settings.PROVER_BACKEND = "dev"
+    django_glue.reset_caches()
+    assert django_glue.get_provider().kind == "dev"
