@@ -289,12 +289,18 @@ class Ingestor:
             )
         ancestors: list[dict] = []  # newest first
         child = first
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT min(number) FROM {TABLE}")
+            lowest_stored = cursor.fetchone()[0] or 0
+        step = 4
         while True:
             depth = first["number"] - child["number"]
             if depth >= self.max_reorg_depth:
                 raise IngestError(f"reorg below block {first['number']} is deeper than {self.max_reorg_depth} blocks")
             hi = child["number"] - 1
-            lo = max(0, hi - self.walk_step + 1)
+            # never below our lowest stored block: past it there is nothing to meet
+            lo = max(0, hi - step + 1, lowest_stored)
+            step = min(step * 2, self.walk_step)
             numbers = list(range(hi, lo - 1, -1))
             fetched = self._verified(self.fetch(numbers))
             fetched_by_number = {h["number"]: h for h in fetched}
@@ -310,7 +316,7 @@ class Ingestor:
                 if parent is None or parent[0] == header["parent_hash"]:
                     ancestors.reverse()
                     return ancestors
-            if lo == 0:
+            if lo == 0 or lo == lowest_stored:
                 ancestors.reverse()
                 return ancestors
 
