@@ -12,4 +12,8 @@ module docstrings for the contract of each piece:
 * ``keys``      Ed25519 key load-or-generate
 * ``verify``    ``verify_record`` (used before storing and by ``manage.py verify_receipt``)
 * ``starknet``  vault 9-felt result, job request triple, garaga calldata (optional extra)
+* ``programs``  image ids of the dev/attested "programs" (sha256 of a documented tag)
+* ``checks``    pricing checks the attested provider runs before signing
+* ``errors``    typed errors (``code``, ``retryable``)
+* ``django_glue`` settings → ``get_provider()``, ``verify_before_store``, the published key
 """

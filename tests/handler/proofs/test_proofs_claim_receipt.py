@@ -69,3 +69,19 @@ def test_with_journal_keeps_receipt_consistent(do_nothing_receipt):
     again = parse_receipt(encode_receipt(rc))
     assert again.journal == b"abcd"
     assert check_groth16_receipt(again, expected_image_id=DO_NOTHING_IMAGE_ID) == claim_digest(DO_NOTHING_IMAGE_ID, b"abcd")
+
+
+def test_every_truncation_and_byte_flip_is_a_typed_error_or_detected(do_nothing_receipt):
+    for n in range(len(do_nothing_receipt)):
+        with pytest.raises(ReceiptRejected):  # ReceiptDecodeError is a ReceiptRejected
+            parse_receipt(do_nothing_receipt[:n])
+    for i in range(len(do_nothing_receipt)):
+        flipped = bytearray(do_nothing_receipt)
+        flipped[i] ^= 0x01
+        try:
+            rc = parse_receipt(bytes(flipped))
+            check_groth16_receipt(rc, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=bytes.fromhex("c27d1bc0"))
+        except ReceiptRejected:
+            continue
+        # only the Groth16 seal bytes are not checkable without a pairing check
+        assert 12 <= i < 12 + 256, f"flip at byte {i} went undetected"
