@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip(
     "garaga.starknet.groth16_contract_generator.calldata",
     reason="garaga not installed (optional extra: pip install garaga==1.1.0 --no-deps 'fastecdsa<4')",
+    exc_type=ImportError,
 )
 
 from handler.proofs.claim import claim_digest  # noqa: E402
