@@ -123,7 +123,7 @@ SELECT n AS number,
        '0x0000000000000000', '0x' || md5(('w' || n)::text) || md5(('v' || n)::text), 0, 0,
        '0x' || md5(('b' || n)::text) || md5(('c' || n)::text),
        '0xe3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'
-FROM generate_series(%(n0)s, %(n1)s) AS n
+FROM generate_series(%(n0)s::bigint, %(n1)s::bigint) AS n
 """
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connections
+from django.db import connections, transaction
 
 __all__ = [
     "BlockBounds",
@@ -107,10 +107,42 @@ class FossilTableSource(BlockSource):
     ts_expr = "timestamp"
     fee_expr = "base_fee_per_gas"
 
+    # From this bucket size up, each bucket is aggregated by its own range scan of the
+    # covering (timestamp, base_fee) index, so rows are never sorted or hashed by bucket.
+    RANGE_SCAN_MIN_BUCKET = 600
+
     def __init__(self):
         from handler.models import BlockHeader
 
         self.table = BlockHeader._meta.db_table
+
+    def bucket_averages(self, start: int, end: int, bucket_seconds: int) -> list[tuple[int, float, int]]:
+        _check_bucket_args(start, end, bucket_seconds)
+        if bucket_seconds < self.RANGE_SCAN_MIN_BUCKET:
+            return super().bucket_averages(start, end, bucket_seconds)
+        # One statement: bucket starts from the first to the last stored block in range
+        # (two index probes), then per bucket an index-only range aggregate. About 1.8x a
+        # bare count(*) over the same rows, versus ~6x for GROUP BY (sort of all rows).
+        sql = (
+            f"SELECT g.bucket, CAST(x.fee AS double precision), x.n "
+            f"FROM generate_series("
+            f"  (SELECT (MIN(timestamp) / %(b)s) * %(b)s FROM {self.table} "
+            f"   WHERE timestamp >= %(start)s AND timestamp < %(end)s),"
+            f"  (SELECT MAX(timestamp) FROM {self.table} WHERE timestamp >= %(start)s AND timestamp < %(end)s),"
+            f"  CAST(%(b)s AS bigint)) AS g(bucket) "
+            f"CROSS JOIN LATERAL ("
+            f"  SELECT AVG(base_fee_per_gas) AS fee, COUNT(*) AS n FROM {self.table} "
+            f"  WHERE timestamp >= GREATEST(g.bucket, %(start)s) AND timestamp < LEAST(g.bucket + %(b)s, %(end)s)"
+            f") AS x "
+            f"WHERE x.n > 0 ORDER BY g.bucket"
+        )
+        # The planner prices every per-bucket probe at a third of the table, so on
+        # servers built with LLVM it would JIT-compile this cheap query: turn JIT off
+        # for this statement's transaction.
+        with transaction.atomic(using=self.alias), connections[self.alias].cursor() as cursor:
+            cursor.execute("SET LOCAL jit = off")
+            cursor.execute(sql, {"b": bucket_seconds, "start": start, "end": end})
+            return [(int(b), float(avg), int(n)) for b, avg, n in cursor.fetchall()]
 
 
 # Hex text -> bigint without server-side functions (the indexer connection is

@@ -43,6 +43,9 @@ def test_hourly_and_minute_buckets_match_numpy():
     minutes = bucket_averages(START + 30, START + HOUR + 90, 60)  # unaligned edges: partial buckets
     _assert_series_equal(minutes, _numpy_buckets(headers, START + 30, START + HOUR + 90, 60))
     assert minutes[0][0] == START and minutes[0][2] == 2  # blocks at +36 and +48 only
+    for lo, hi, bucket in [(START - 7000, START + 5000, 900), (START + 1, START + 2 * HOUR - 1, 7200),
+                           (START - 10 * HOUR, START + 10 * HOUR, 86400)]:  # range-scan path, odd edges
+        _assert_series_equal(bucket_averages(lo, hi, bucket), _numpy_buckets(headers, lo, hi, bucket))
     assert block_range_bounds().count == 1500
     assert bucket_averages(START + 10 * HOUR, START + 11 * HOUR, HOUR) == []
 
