@@ -8,9 +8,10 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test venv bench chaos clean
 
-$(VENV)/.installed: requirements.txt
+$(VENV)/.installed: requirements.txt requirements-garaga.txt
 	$(PYTHON_BIN) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-garaga.txt
 	touch $@
 
 venv: $(VENV)/.installed

@@ -116,6 +116,9 @@ PROOF_SOFT_TIME_LIMIT = env_int("PROOF_SOFT_TIME_LIMIT", 300, minimum=1)
 PROOF_HARD_TIME_LIMIT = env_int("PROOF_HARD_TIME_LIMIT", PROOF_SOFT_TIME_LIMIT + 30, minimum=2)
 if PROOF_HARD_TIME_LIMIT <= PROOF_SOFT_TIME_LIMIT:
     raise ImproperlyConfigured("PROOF_HARD_TIME_LIMIT must be above PROOF_SOFT_TIME_LIMIT")
+# A running job's lease; its worker renews it every third of this, so a dead worker's job
+# can be claimed again this long after it died.
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 60, minimum=2)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 4, minimum=1, maximum=50)
 RETRY_BACKOFF_BASE = env_float("RETRY_BACKOFF_BASE", 2.0, minimum=0.0)
 RETRY_BACKOFF_MAX = env_int("RETRY_BACKOFF_MAX", 120, minimum=0, maximum=900)
@@ -144,12 +147,12 @@ SQS_POLLING_INTERVAL = env_float("SQS_POLLING_INTERVAL", 0.1, minimum=0.0)
 SQS_MAX_RECEIVE_COUNT = env_int("SQS_MAX_RECEIVE_COUNT", 5, minimum=1, maximum=1000)
 # A message invisible for less than the longest task (plus a retry countdown held in
 # worker memory) is handed to a second worker while the first still runs it.
-_min_visibility = PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 30
-SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", _min_visibility + 90, minimum=1)
+_min_visibility = PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10
+SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", _min_visibility + 110, minimum=1)
 if SQS_VISIBILITY_TIMEOUT < _min_visibility:
     raise ImproperlyConfigured(
         f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT} must be at least "
-        f"PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 30 = {_min_visibility}"
+        f"PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10 = {_min_visibility}"
     )
 QUEUE_PROOFS = "proofs"
 QUEUE_RESULTS = "results"
@@ -163,7 +166,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "wait_time_seconds": SQS_WAIT_TIME_SECONDS,
     "polling_interval": SQS_POLLING_INTERVAL,
     "queue_name_prefix": SQS_QUEUE_PREFIX,
+    # botocore's defaults (60 s timeouts, retries) would let a broker outage hang a web request.
+    "client-config": {"connect_timeout": 3, "read_timeout": SQS_WAIT_TIME_SECONDS + 10, "retries": {"max_attempts": 2}},
 }
+# Publishing gives up quickly when the broker is down; the outbox columns (dispatched_at,
+# forwarded_at) and the reconciler re-send what could not be sent.
+CELERY_TASK_PUBLISH_RETRY = True
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# A task that fails (or hits its hard time limit) is not acknowledged: SQS redelivers it
+# and, after SQS_MAX_RECEIVE_COUNT receipts, moves it to the dead-letter queue.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = QUEUE_DEFAULT
 CELERY_TASK_ROUTES = {

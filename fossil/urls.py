@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.urls import include, path
 
 from fossil.health import HealthApi, ReadinessApi
+from handler.apis import ProverKeyApi
 
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
     path("health/ready", ReadinessApi.as_view(), name="health-ready"),
     path("admin/", admin.site.urls),
+    path("api/prover_key", ProverKeyApi.as_view(), name="prover-key"),
     path("", include("offchain.urls")),
     path("api/", include("proving.urls")),
 ]

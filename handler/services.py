@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -9,23 +10,20 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from handler import pricing
 from handler.metrics import compute_metric
-from handler.proofs.django_glue import get_provider
+from handler.proofs.django_glue import get_provider, verify_before_store
 from handler.proofs.errors import ProofError
 from handler.proofs.records import ProofInputs
-from handler.proofs.verify import verify_record
 from handler.selectors import bucket_averages
 from proving.models import Job, Proof
 
 logger = logging.getLogger(__name__)
 
-# Margin on top of the hard time limit: a live worker is always killed before its lease lapses.
-LEASE_MARGIN_SECONDS = 60
 # The provider must give up this long before the soft limit, to leave time to record the outcome.
 DEADLINE_MARGIN_SECONDS = 5
 
@@ -49,7 +47,7 @@ class TransientJobError(Exception):
 
 
 def job_claim(*, job_id: int) -> uuid.UUID | None:
-    """Moves the job to running under a fresh lease; None if someone else has it or it is done."""
+    """Moves the job to running under a fresh lease; None if it is not claimable now."""
     now = timezone.now()
     token = uuid.uuid4()
     claimable = Q(status=Job.Status.PENDING) | Q(status=Job.Status.RUNNING, lease_expires_at__lt=now)
@@ -60,7 +58,7 @@ def job_claim(*, job_id: int) -> uuid.UUID | None:
             status=Job.Status.RUNNING,
             attempts=F("attempts") + 1,
             lease_token=token,
-            lease_expires_at=now + timedelta(seconds=settings.PROOF_HARD_TIME_LIMIT + LEASE_MARGIN_SECONDS),
+            lease_expires_at=now + timedelta(seconds=settings.JOB_LEASE_SECONDS),
             started_at=now,
             next_attempt_at=None,
         )
@@ -68,14 +66,68 @@ def job_claim(*, job_id: int) -> uuid.UUID | None:
     return token if claimed else None
 
 
+def seconds_until_claimable(job_id: int) -> float | None:
+    """For a delivery that could not claim: when to look again, or None if never.
+
+    A job still leased by another (maybe dead) run, or waiting for its retry time, is
+    looked at again later instead of being dropped: after a worker is killed, the
+    redelivered message is what finishes the job once the dead run's lease lapses.
+    """
+    job = Job.objects.filter(pk=job_id).values("status", "lease_expires_at", "next_attempt_at", "attempts", "max_attempts").first()
+    if job is None or job["status"] in (Job.Status.SUCCEEDED, Job.Status.FAILED):
+        return None
+    now = timezone.now()
+    if job["status"] == Job.Status.RUNNING and job["lease_expires_at"]:
+        return max(1.0, (job["lease_expires_at"] - now).total_seconds() + 1)
+    if job["status"] == Job.Status.PENDING and job["next_attempt_at"] and job["attempts"] < job["max_attempts"]:
+        return max(1.0, (job["next_attempt_at"] - now).total_seconds())
+    return None
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews the job's lease while its proof runs, like an activity heartbeat.
+
+    A killed worker stops renewing, so its job becomes claimable within one lease
+    period; a live one keeps it however long the proof takes (up to the time limit).
+    """
+
+    def __init__(self, job_id: int, token: uuid.UUID):
+        super().__init__(name=f"lease-{job_id}", daemon=True)
+        self.job_id, self.token = job_id, token
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(settings.JOB_LEASE_SECONDS / 3, 0.5)
+        try:
+            while not self.stopped.wait(interval):
+                try:
+                    Job.objects.filter(pk=self.job_id, lease_token=self.token, status=Job.Status.RUNNING).update(
+                        lease_expires_at=timezone.now() + timedelta(seconds=settings.JOB_LEASE_SECONDS)
+                    )
+                except DatabaseError:
+                    logger.warning("job %s: lease renewal failed; will try again", self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
 def job_run(*, job_id: int) -> RunOutcome:
     token = job_claim(job_id=job_id)
     if token is None:
         _fail_if_out_of_attempts(job_id)
-        logger.info("job %s not claimable (done, running elsewhere or out of attempts); skipping", job_id)
+        later = seconds_until_claimable(job_id)
+        if later is not None:
+            logger.info("job %s not claimable yet; looking again in %.0fs", job_id, later)
+            return RunOutcome("retry", retry_in=min(later, settings.RETRY_BACKOFF_MAX))
+        logger.info("job %s already finished; dropping this delivery", job_id)
         return RunOutcome("skipped")
     job = Job.objects.get(pk=job_id)
     deadline = time.monotonic() + settings.PROOF_SOFT_TIME_LIMIT - DEADLINE_MARGIN_SECONDS
+    keeper = LeaseKeeper(job_id, token)
+    keeper.start()
     try:
         result, record = _compute_and_prove(job, deadline)
     except PermanentJobError as exc:
@@ -87,6 +139,8 @@ def job_run(*, job_id: int) -> RunOutcome:
     except Exception as exc:  # an unexpected bug: bounded retries, then a recorded failure
         logger.exception("job %s raised unexpectedly", job_id)
         return _job_retry_or_fail(job, token, "internal_error", f"{exc.__class__.__name__}: {exc}")
+    finally:
+        keeper.stop()
     return _job_succeed(job, token, result, record)
 
 
@@ -117,7 +171,7 @@ def _compute_and_prove(job: Job, deadline: float) -> tuple[dict, dict]:
     )
     try:
         record = get_provider().prove(inputs, deadline=deadline)
-        verify_record(record.to_json())
+        verify_before_store(record)
     except ProofError as exc:
         if exc.retryable:
             raise TransientJobError(exc.code, str(exc)) from exc

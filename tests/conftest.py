@@ -111,6 +111,9 @@ class WorkerProcess:
 def worker_env(django_db_setup, django_db_blocker, live_server, sqs_queues, tmp_path_factory):
     from django.conf import settings
 
+    # The web side (live_server, in this process) and the workers call each other here.
+    settings.PROVING_SERVICE_URL = live_server.url
+    settings.OFFCHAIN_CALLBACK_URL = live_server.url
     env = dict(os.environ)
     env.update(
         DATABASE_URL=database_url(settings.DATABASES["default"]),

@@ -1,0 +1,79 @@
+"""The whole way: HTTP client -> offchain -> proving -> SQS -> real Celery worker -> back."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import requests
+from django.core.management import call_command
+
+from tests.conftest import EXAMPLE_REQUEST, wait_until
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+EXAMPLE_START, EXAMPLE_END = EXAMPLE_REQUEST["params"]["twap"]
+
+
+@pytest.fixture
+def chain(transactional_db):
+    # a day of history before the example window, enough for every metric's range
+    call_command("seed_demo_chain", "--start", str(EXAMPLE_START - 86400), "--end", str(EXAMPLE_END + 3600))
+
+
+def post(live_server, key, body):
+    return requests.post(f"{live_server.url}/pricing_data", json=body, headers={"X-API-Key": key}, timeout=30)
+
+
+def status_of(live_server, key, job_id):
+    return requests.get(f"{live_server.url}/job_status/{job_id}", headers={"X-API-Key": key}, timeout=30).json()
+
+
+def test_readme_example_reaches_completed_with_three_verified_results(live_server, celery_worker, chain, api_key):
+    response = post(live_server, api_key, EXAMPLE_REQUEST)
+    assert response.status_code == 201, response.text
+    job_id = response.json()["job_id"]
+
+    again = post(live_server, api_key, EXAMPLE_REQUEST)
+    assert again.status_code == 409 and again.json()["job_id"] == job_id
+
+    def completed():
+        body = status_of(live_server, api_key, job_id)
+        assert body["status"] != "Failed", body.get("error")
+        return body if body["status"] == "Completed" else None
+
+    body = wait_until(completed, timeout=120, interval=0.5, what="the request to complete")
+    assert set(body["results"]) == {"twap", "reserve_price", "max_return"}
+    for metric, result in body["results"].items():
+        assert float(result["value"]) > 0
+        assert result["felt"].startswith("0x") and len(result["felt"]) == 66
+        assert result["bucket_seconds"] == 60 and result["points"] == 720
+    vault = body["vault_result"]
+    assert len(vault) == 9
+    assert vault[0:2] == [hex(EXAMPLE_START), hex(EXAMPLE_END)]
+    assert vault[2] == body["results"]["reserve_price"]["felt"]
+    assert vault[5] == body["results"]["twap"]["felt"]
+    assert vault[8] == body["results"]["max_return"]["felt"]
+    assert body["job_request"] == [
+        EXAMPLE_REQUEST["client_info"]["vault_address"],
+        hex(EXAMPLE_REQUEST["client_info"]["timestamp"]),
+        EXAMPLE_REQUEST["identifiers"][0],
+    ]
+    assert set(body["receipts"]) == {"twap", "reserve_price", "max_return"}
+
+    # the same request once completed: 200 with the same results
+    done = post(live_server, api_key, EXAMPLE_REQUEST)
+    assert done.status_code == 200 and done.json()["results"] == body["results"]
+
+
+def test_request_over_missing_block_data_fails_with_the_reason(live_server, celery_worker, chain, api_key):
+    body = copy.deepcopy(EXAMPLE_REQUEST)
+    body["params"]["twap"] = [EXAMPLE_END + 7200, EXAMPLE_END + 10800]  # after the seeded chain
+    job_id = post(live_server, api_key, body).json()["job_id"]
+
+    def finished():
+        answer = status_of(live_server, api_key, job_id)
+        return answer if answer["status"] != "Pending" else None
+
+    answer = wait_until(finished, timeout=90, interval=0.5, what="the request to fail")
+    assert answer["status"] == "Failed"
+    assert "twap" in answer["error"] and "missing" in answer["error"].lower()
