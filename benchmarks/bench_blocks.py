@@ -183,12 +183,6 @@ def bench_aggregation(days: int, runs: int) -> dict:
         series = bucket_averages(start, end, 3600)
         assert len(series) == days * 24 and sum(n for _, _, n in series) == rows
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "EXPLAIN (ANALYZE, BUFFERS) SELECT (timestamp / 3600) * 3600, CAST(AVG(base_fee_per_gas) AS double "
-            "precision), COUNT(*) FROM handler_blockheader WHERE timestamp >= %s AND timestamp < %s "
-            "GROUP BY 1 ORDER BY 1", [start, end])
-        plan = [r[0] for r in cursor.fetchall()]
     t_count = timed(count, runs)
     t_count_all = timed(count_all, runs)
     t_hourly = timed(hourly, runs)
@@ -199,7 +193,6 @@ def bench_aggregation(days: int, runs: int) -> dict:
         "hourly_median": statistics.median(t_hourly),
         "hourly_min": min(t_hourly),
         "count_range_min": min(t_count),
-        "plan": plan,
     }
 
 
@@ -231,7 +224,6 @@ def main() -> int:
     if not args.skip_aggregation:
         r = bench_aggregation(args.days, args.runs)
         ratio = r["hourly_median"] / r["count_range_median"]
-        print("aggregation plan:\n    " + "\n    ".join(r["plan"]))
         print(f"aggregation over {r['rows']:,} rows ({args.days} days of 12 s blocks), medians of {args.runs}:\n"
               f"  SELECT count(*) same range : {r['count_range_median'] * 1000:8.1f} ms\n"
               f"  SELECT count(*) whole table: {r['count_all_median'] * 1000:8.1f} ms\n"
