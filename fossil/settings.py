@@ -77,6 +77,17 @@ DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_ur
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Block data: our verified table, or an existing Fossil indexer database (read-only) ---
+BLOCK_SOURCE = env_choice("BLOCK_SOURCE", "fossil", ("fossil", "indexer"))
+INDEXER_DATABASE_URL = env_str("INDEXER_DATABASE_URL")
+if INDEXER_DATABASE_URL:
+    DATABASES["indexer"] = database_from_url(INDEXER_DATABASE_URL)
+    DATABASES["indexer"]["OPTIONS"] = {"options": "-c default_transaction_read_only=on"}
+    DATABASES["indexer"]["TEST"] = {"MIRROR": "default"}  # pytest-django must not create/flush it
+elif BLOCK_SOURCE == "indexer":
+    raise ImproperlyConfigured("BLOCK_SOURCE=indexer needs INDEXER_DATABASE_URL")
+DATABASE_ROUTERS = ["handler.chain.sources.IndexerRouter"]
+
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
@@ -111,6 +122,7 @@ HTTP_MAX_RETRIES = env_int("HTTP_MAX_RETRIES", 5, minimum=0, maximum=20)
 
 # --- Proof generation ---------------------------------------------------------------
 PROVER_BACKEND = env_choice("PROVER_BACKEND", "attested", ("dev", "attested", "bonsai"))
+DEV_PROVER_LATENCY_SECONDS = env_float("DEV_PROVER_LATENCY_SECONDS", 0.0, minimum=0.0)
 PROVER_KEY_FILE = env_str("PROVER_KEY_FILE", str(RUN_DIR / "prover_ed25519.pem"))
 PROOF_SOFT_TIME_LIMIT = env_int("PROOF_SOFT_TIME_LIMIT", 300, minimum=1)
 PROOF_HARD_TIME_LIMIT = env_int("PROOF_HARD_TIME_LIMIT", PROOF_SOFT_TIME_LIMIT + 30, minimum=2)

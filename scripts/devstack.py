@@ -193,7 +193,21 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     return 1
 
 
+# Short limits so the fault-injection tests see redeliveries and lapsed leases in seconds.
+TEST_ENVIRONMENT = {
+    "PROOF_SOFT_TIME_LIMIT": "20",
+    "PROOF_HARD_TIME_LIMIT": "25",
+    "RETRY_BACKOFF_MAX": "4",
+    "RETRY_BACKOFF_BASE": "1.5",
+    "SQS_VISIBILITY_TIMEOUT": "40",
+    "JOB_LEASE_SECONDS": "4",
+}
+
+
 def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
+    for name, value in TEST_ENVIRONMENT.items():
+        stack.env.setdefault(name, value)
+    stack.env.setdefault("PROVER_KEY_FILE", str(stack.dir / "test-prover-ed25519.pem"))
     stack.start_postgres("fossil_test_base")
     stack.start_sqs(None)
     stack.manage("check", "--fail-level", "WARNING")

@@ -128,29 +128,32 @@ def worker_env(django_db_setup, django_db_blocker, live_server, sqs_queues, tmp_
 
 
 @pytest.fixture(scope="session")
-def make_worker(worker_env, tmp_path_factory):
-    started: list[WorkerProcess] = []
-    log_dir = tmp_path_factory.mktemp("workers")
+def worker_logs(tmp_path_factory):
+    return tmp_path_factory.mktemp("workers")
 
-    def make(*, queues: str = "proofs,results,default", env: dict | None = None, name: str | None = None,
-             concurrency: int = 2) -> WorkerProcess:
-        index = len(started)
+
+@pytest.fixture
+def make_worker(worker_env, worker_logs, request):
+    """Starts real `celery worker` processes for one test and stops them after it."""
+    started: list[WorkerProcess] = []
+
+    def make(*, queues: str = "proofs,results,default", env: dict | None = None, concurrency: int = 2) -> WorkerProcess:
+        name = f"{request.node.name[:40]}-{len(started)}".replace("[", "-").replace("]", "")
         worker = WorkerProcess(
-            dict(worker_env, **(env or {})), log_dir / f"worker-{index}.log", queues,
-            name or f"pytest-{index}", concurrency,
+            dict(worker_env, **(env or {})), worker_logs / f"{name}.log", queues, name, concurrency
         )
         started.append(worker)
         return worker.start()
 
     yield make
     for worker in started:
-        worker.stop()
+        worker.stop(timeout=20)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def celery_worker(make_worker):
-    """One long-lived worker consuming every queue, shared by the end-to-end tests."""
-    return make_worker(name="pytest-shared")
+    """A worker consuming every queue, for one end-to-end test."""
+    return make_worker()
 
 
 @pytest.fixture

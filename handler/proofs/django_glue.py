@@ -23,6 +23,8 @@ from .verify import verify_record
 def provider_options(backend: str) -> dict[str, Any]:
     if backend == "attested":
         return {"key_file": settings.PROVER_KEY_FILE}
+    if backend == "dev":
+        return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS}
     if backend == "bonsai":
         return {
             "api_url": getattr(settings, "BONSAI_API_URL", ""),

@@ -3,6 +3,7 @@ from __future__ import annotations
 import time
 
 from ..claim import claim_digest
+from ..errors import ProofDeadlineExceeded
 from ..journal import CompositionJournal
 from ..programs import program_image_id
 from ..records import DEV_SELECTOR, ProofInputs, ProofRecord
@@ -19,6 +20,11 @@ class DevProofProvider:
 
     kind = "dev"
 
+    def __init__(self, latency_seconds: float = 0.0):
+        # Simulated proving time, so local runs and fault-injection tests see jobs that
+        # take a while (a worker can be killed mid-proof, a deadline can pass).
+        self.latency_seconds = latency_seconds
+
     def _record(self, image_id: bytes, journal: bytes, stats: dict) -> ProofRecord:
         digest = claim_digest(image_id, journal)
         return ProofRecord(
@@ -34,6 +40,13 @@ class DevProofProvider:
 
     def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
         t0 = time.monotonic()
+        if self.latency_seconds:
+            if t0 + self.latency_seconds > deadline:
+                time.sleep(max(0.0, deadline - t0))
+                raise ProofDeadlineExceeded(
+                    f"dev prover latency {self.latency_seconds}s does not fit the proof deadline"
+                )
+            time.sleep(self.latency_seconds)
         journal = metric_journal_bytes(inputs)
         return self._record(
             program_image_id(inputs.metric), journal, {"job_id": inputs.job_id, "elapsed_time": time.monotonic() - t0}

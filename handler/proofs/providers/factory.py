@@ -24,7 +24,7 @@ def _hex_bytes(value: str | None, name: str, length: int) -> bytes | None:
 def build_provider(backend: str, **options: Any) -> ProofProvider:
     """Build a provider from settings-like options.
 
-    * ``dev``: no options.
+    * ``dev``: optional ``latency_seconds`` (simulated proving time).
     * ``attested``: ``key_file`` (PROVER_KEY_FILE) or ``private_key``; optional ``run_checks``, ``num_paths``.
     * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
       ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
@@ -33,7 +33,7 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     if backend == "dev":
         from .dev import DevProofProvider
 
-        return DevProofProvider()
+        return DevProofProvider(latency_seconds=float(options.get("latency_seconds", 0.0)))
     if backend == "attested":
         from ..keys import load_or_create_private_key
         from .attested import AttestedProofProvider
