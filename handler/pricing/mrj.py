@@ -117,6 +117,11 @@ class MrjFit:
     gradient_ok: bool
     iterations: int
     method: str
+    free: np.ndarray = None  # bool (6,): parameters not held at a bound by the likelihood
+
+    def __post_init__(self) -> None:
+        if self.free is None:
+            object.__setattr__(self, "free", np.ones(6, dtype=bool))
 
 
 def _armijo_descent(theta: np.ndarray, pt, pt_1, gtol: float, max_iterations: int) -> tuple[np.ndarray, int]:

@@ -8,9 +8,28 @@
 7-10. Monte Carlo with the stochastic trend, capped payoff, discount (``simulate``).
 
 Series shorter than the reference's 2160 points scale the 168-point TWAP window
-and the 720-step horizon in proportion; the constants that are units rather than
-window lengths (sqrt(168) in the trend volatility, 1/24 per step, the 24 h and
-168 h seasonal periods) stay as in the reference.
+and the 720-step horizon in proportion (in buckets).
+
+Bucket size. The reference is hourly; Fossil prices ranges shorter than 7 days on
+1-minute buckets. The bucket length ``b`` (``bucket_seconds``; inferred from the
+timestamps as their median spacing, 3600 without timestamps) sets the simulation
+step: ``step_hours = b / 3600``. The constants that are units rather than window
+lengths follow calendar time (see ``simulate``): seasonal time advances by
+``step_hours`` per step from ``H = floor(span / b) * step_hours`` (the time of the
+last bucket, in hours since the first), the trend step is ``delta = step_hours/24``
+days and the trend volatility is ``sd(diff ln TWAP7) * sqrt(168 / step_hours)``
+(per-step sd times sqrt(steps per week)). For hourly buckets these are exactly the
+reference's ``H = floor(span/3600)``, ``1/24`` and ``sqrt(168)``.
+
+Identifiable seasonality. A harmonic of period P hours (24/k or 168/k, k = 1, 2, 4)
+is fitted only when the data covers at least one full period, ``n * b / 3600 >= P``
+(so any hourly series of >= 168 points keeps all 12 columns, exactly as the
+reference). A 12-hour window cannot tell a daily or weekly cycle from the trend, and
+least squares would return huge cancelling coefficients that the simulation then
+extrapolates. Dropped columns report 0.0, so ``season_params`` always has the
+reference's 12 entries in the reference's order; ``season_terms`` says which were
+fitted. The verifier (``verify``) applies the same rule through
+``remove_trend_and_seasonality``.
 """
 
 from __future__ import annotations
@@ -26,7 +45,7 @@ from .commitment import data_commitment
 from .errors import InsufficientData, InvalidParameters, InvalidSeries
 from .felts import float_to_felt
 from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, fit_mrj
-from .simulate import SimulationInputs, seasonal_basis, simulate_payoff
+from .simulate import SEASONAL_PERIODS, SimulationInputs, seasonal_basis, simulate_payoff
 from .twap import as_series, trailing_mean
 
 REFERENCE_POINTS = 2160
@@ -34,7 +53,8 @@ REFERENCE_TWAP_WINDOW = 168
 REFERENCE_N_PERIODS = 720
 MIN_POINTS = 48
 DEFAULT_NUM_PATHS = 15000
-TREND_VOL_SCALE = math.sqrt(168.0)
+TREND_VOL_SCALE = math.sqrt(168.0)  # hourly steps; sqrt(168 / step_hours) in general
+HOUR_SECONDS = 3600
 SEED_TAG = b"fossil-pricing/reserve-price/v1"
 
 
@@ -47,23 +67,59 @@ def scaled_window(reference_window: int, n: int) -> int:
 class SeasonalFit:
     slope: float
     intercept: float
-    season_params: np.ndarray
+    season_params: np.ndarray  # always 12, 0.0 for the harmonics not fitted
     residuals: np.ndarray  # de-seasonalised detrended log base fee, length n
+    season_terms: np.ndarray | None = None  # bool (12,): which columns were fitted
+
+    def __post_init__(self) -> None:
+        if self.season_terms is None:
+            object.__setattr__(self, "season_terms", np.ones(12, dtype=bool))
 
 
-def hours_since_start(timestamps, n: int) -> np.ndarray:
-    if timestamps is None:
-        return np.arange(n, dtype=np.float64)
+def _checked_timestamps(timestamps, n: int) -> np.ndarray:
     ts = np.asarray(timestamps, dtype=np.int64)
     if ts.shape != (n,):
         raise InvalidSeries(f"{len(ts)} timestamps for {n} values")
     if n > 1 and np.any(np.diff(ts) <= 0):
         raise InvalidSeries("timestamps must be strictly increasing")
+    return ts
+
+
+def hours_since_start(timestamps, n: int) -> np.ndarray:
+    if timestamps is None:
+        return np.arange(n, dtype=np.float64)
+    ts = _checked_timestamps(timestamps, n)
     return (ts - ts[0]).astype(np.float64) / 3600.0
 
 
-def remove_trend_and_seasonality(values, timestamps=None) -> SeasonalFit:
-    """Steps 2-3: OLS trend on the index, then the 12 seasonal terms on hours since the first sample."""
+def infer_bucket_seconds(timestamps, n: int) -> int:
+    """The series' bucket length: the median timestamp spacing (3600 without timestamps or with one point)."""
+    if timestamps is None or n < 2:
+        return HOUR_SECONDS
+    ts = _checked_timestamps(timestamps, n)
+    return int(np.median(np.diff(ts)))
+
+
+def coverage_hours(timestamps, n: int, bucket_seconds: int | None = None) -> float:
+    """Hours the buckets cover: first bucket start to last bucket end (``n`` for n contiguous hours)."""
+    b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
+    if timestamps is None:
+        return n * b / 3600.0
+    ts = _checked_timestamps(timestamps, n)
+    return (int(ts[-1]) - int(ts[0]) + b) / 3600.0
+
+
+def seasonal_terms(span_hours: float) -> np.ndarray:
+    """Which of the 12 reference columns are identifiable: period <= span (both sin and cos)."""
+    return np.repeat(np.asarray(SEASONAL_PERIODS, dtype=np.float64) <= span_hours + 1e-9, 2)
+
+
+def remove_trend_and_seasonality(values, timestamps=None, *, bucket_seconds: int | None = None) -> SeasonalFit:
+    """Steps 2-3: OLS trend on the index, then the identifiable seasonal terms on hours since the first sample.
+
+    The harmonics whose period exceeds the data's coverage are left out of the
+    least squares and reported as 0.0 (see the module docstring).
+    """
     x = as_series(values)
     n = len(x)
     y = np.log(x)
@@ -72,18 +128,28 @@ def remove_trend_and_seasonality(values, timestamps=None) -> SeasonalFit:
     (slope, intercept), *_ = np.linalg.lstsq(design, y, rcond=None)
     detrended = y - (slope * index + intercept)
     basis = seasonal_basis(hours_since_start(timestamps, n))
-    season, *_ = np.linalg.lstsq(basis, detrended, rcond=None)
+    terms = seasonal_terms(coverage_hours(timestamps, n, bucket_seconds))
+    if terms.all():
+        season, *_ = np.linalg.lstsq(basis, detrended, rcond=None)
+    else:
+        season = np.zeros(basis.shape[1])
+        if terms.any():
+            season[terms], *_ = np.linalg.lstsq(basis[:, terms], detrended, rcond=None)
     residuals = detrended - basis @ season
-    return SeasonalFit(float(slope), float(intercept), season, residuals)
+    return SeasonalFit(float(slope), float(intercept), season, residuals, terms)
 
 
-def trend_volatility(twap_7d: np.ndarray) -> float:
-    """``sd1(diff(ln TWAP7)) * sqrt(168)``."""
+def trend_volatility(twap_7d: np.ndarray, step_hours: float = 1.0) -> float:
+    """``sd1(diff(ln TWAP7)) * sqrt(168 / step_hours)``: per-step sd times sqrt(steps per week).
+
+    ``sqrt(168)`` (the reference) for hourly steps.
+    """
     rho = np.diff(np.log(twap_7d))
     rho = rho[np.isfinite(rho)]
     if len(rho) < 2:
         raise InsufficientData("reserve_price trend volatility", 3, len(rho) + 1)
-    return float(np.std(rho, ddof=1) * TREND_VOL_SCALE)
+    scale = TREND_VOL_SCALE if step_hours == 1.0 else math.sqrt(168.0 / step_hours)
+    return float(np.std(rho, ddof=1) * scale)
 
 
 def default_seed(commitment: list[int], num_paths: int, n_periods: int, twap_window: int) -> int:
@@ -124,6 +190,9 @@ class ReservePriceResult:
     optimizer: str = "L-BFGS-B"
     gradient_tolerance: float = GRADIENT_TOLERANCE
     extra: dict = field(default_factory=dict)
+    bucket_seconds: int = HOUR_SECONDS
+    season_terms: np.ndarray = field(default_factory=lambda: np.ones(12, dtype=bool))
+    free_params: np.ndarray = field(default_factory=lambda: np.ones(6, dtype=bool))
 
     @property
     def pt(self) -> np.ndarray:
@@ -157,6 +226,9 @@ class ReservePriceResult:
             "commitment": [int(w) for w in self.commitment],
             "antithetic": bool(self.antithetic),
             "optimizer": self.optimizer,
+            "bucket_seconds": int(self.bucket_seconds),
+            "season_terms": [bool(v) for v in self.season_terms],
+            "free_params": [bool(v) for v in self.free_params],
         }
         if include_series:
             out["residuals"] = [float(v) for v in self.residuals]
@@ -165,35 +237,42 @@ class ReservePriceResult:
 
 
 def simulation_inputs(values: np.ndarray, timestamps, fit: SeasonalFit, twap_7d: np.ndarray, params,
-                      n_periods: int, twap_window: int) -> SimulationInputs:
+                      n_periods: int, twap_window: int, *, bucket_seconds: int | None = None) -> SimulationInputs:
+    """Steps 7-10's inputs; one simulation step per bucket (see the module docstring)."""
     n = len(values)
+    b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
+    if b <= 0:
+        raise InvalidParameters(f"bucket_seconds must be > 0, got {b}")
+    step_hours = b / HOUR_SECONDS  # exactly 1.0 for hourly buckets
     if timestamps is None:
-        offset = float(n - 1)
+        offset = float(n - 1) * step_hours
     else:
         ts = np.asarray(timestamps, dtype=np.int64)
-        offset = float((int(ts[-1]) - int(ts[0])) // 3600)
+        offset = float((int(ts[-1]) - int(ts[0])) // b) * step_hours
     return SimulationInputs(
         params=np.asarray(params, dtype=np.float64),
         z0=float(fit.residuals[-1]),
         season_params=fit.season_params,
         season_offset_hours=offset,
         final_trend=fit.slope * (n - 1) + fit.intercept,
-        sigma_t=trend_volatility(twap_7d),
+        sigma_t=trend_volatility(twap_7d, step_hours),
         strike=float(twap_7d[-1]),
         n_periods=n_periods,
         twap_window=twap_window,
+        step_hours=step_hours,
     )
 
 
 def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths: int = DEFAULT_NUM_PATHS,
                   n_periods: int | None = None, commitment: list[int] | None = None,
-                  antithetic: bool = True) -> ReservePriceResult:
+                  antithetic: bool = True, bucket_seconds: int | None = None) -> ReservePriceResult:
     """The full reserve-price pipeline; see the module docstring.
 
     ``seed=None`` derives the seed from ``commitment`` (computed from the values
     as fixed-point felts when not given), ``num_paths``, ``n_periods`` and the
     TWAP window. ``n_periods=None`` is the reference's 720, scaled down for
-    series shorter than 2160 points.
+    series shorter than 2160 points. ``bucket_seconds=None`` infers the bucket
+    length from the timestamps (3600 without them).
     """
     from .twap import twap as _twap
 
@@ -216,10 +295,11 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
     if not 0 <= seed < 1 << 64:
         raise InvalidParameters("seed must be in [0, 2**64)")
 
+    b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
     twap_7d = trailing_mean(x, window)
-    fit = remove_trend_and_seasonality(x, timestamps)
+    fit = remove_trend_and_seasonality(x, timestamps, bucket_seconds=b)
     mrj = fit_mrj(fit.residuals[1:], fit.residuals[:-1])
-    inputs = simulation_inputs(x, timestamps, fit, twap_7d, mrj.params, horizon, window)
+    inputs = simulation_inputs(x, timestamps, fit, twap_7d, mrj.params, horizon, window, bucket_seconds=b)
     rng = np.random.Generator(np.random.PCG64(seed))
     sim = simulate_payoff(inputs, num_paths, rng, antithetic=antithetic)
     return ReservePriceResult(
@@ -229,5 +309,5 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
         params=mrj.params, gradient=mrj.gradient, gradient_ok=mrj.gradient_ok, nll=mrj.nll,
         trend_volatility=inputs.sigma_t, season_offset_hours=inputs.season_offset_hours,
         residuals=fit.residuals, twap_7d=twap_7d, commitment=list(commitment), antithetic=sim.antithetic,
-        optimizer=mrj.method,
+        optimizer=mrj.method, bucket_seconds=b, season_terms=fit.season_terms, free_params=mrj.free,
     )

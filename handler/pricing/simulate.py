@@ -1,13 +1,31 @@
 """Monte-Carlo simulation of the reserve-price payoff (pricing-spec §2.5 steps 7-10).
 
-Model, per path j and hourly step i = 0..N-1 (N = ``n_periods``):
+Model, per path j and step i = 0..N-1 (N = ``n_periods``). One step is one
+bucket of the input series: ``step_hours = bucket_seconds / 3600`` (1 for the
+reference's hourly series, 1/60 for Fossil's minute buckets).
 
 * residual ``Z_0 = z0``, ``Z_i = a + phi Z_{i-1} + sqrt(sigma_sq) N1 + J (mu_j + sqrt(sigma_sq_j) N2)``
-  with ``J ~ Bernoulli(lambda)``;
+  with ``J ~ Bernoulli(lambda)`` (the AR(1)-with-jumps model is fitted on
+  consecutive buckets, so it is already per step);
 * trend ``W_i = sum_{k=0..i} (c + eps_k)``, ``c = (mu - sigma_t^2/2) delta``,
-  ``eps ~ N(0, sigma_t^2 delta)`` (the sum includes k = 0);
-* log price ``L_i = Z_i + S(H + i) + F + W_i``; the payoff averages ``exp(L_i)``
-  over the last ``twap_window`` rows only.
+  ``eps ~ N(0, sigma_t^2 delta)`` (the sum includes k = 0), with the step length
+  ``delta = step_hours / 24`` (the reference's 1/24 for hourly steps);
+* log price ``L_i = Z_i + S(H + i * step_hours) + F + W_i`` (seasonal time in
+  hours advances by one bucket per step); the payoff averages ``exp(L_i)`` over
+  the last ``twap_window`` rows only.
+
+How the minute case maps: ``sigma_t`` is the per-step sd of the log TWAP
+changes times ``sqrt(168 / step_hours)`` (steps per week; ``sqrt(168)`` for
+hourly), and ``delta`` is the step in days, so the per-step trend variance
+``sigma_t^2 delta = 7 sd_step^2`` and the drift ``mu delta`` per unit of calendar
+time are the reference's for any bucket size. For ``step_hours = 1`` every
+expression evaluates, bit for bit, to the reference's (1.0/24, sqrt(168.0), H + i).
+
+Overflow: ``exp`` only ever sees log prices clipped at
+``ln(e * (1 + cap) * K * twap_window)``. A single row above that level already
+puts the path's window average above the cap ``(1 + cap) K``, so the clip never
+changes a payoff (it only keeps ``exp`` finite); the price therefore always lies
+in ``[0, cap * K * e^-0.05]``.
 
 Shortcut (``simulate_payoff``): since only the averaging rows ``s0..N-1``
 (``s0 = max(0, N - twap_window)``) reach the payoff, the state at ``s0`` is
@@ -63,6 +81,17 @@ class SimulationInputs:
     strike: float
     n_periods: int
     twap_window: int
+    step_hours: float = 1.0  # bucket length in hours: 1 for hourly series, 1/60 for minute buckets
+
+    @property
+    def delta(self) -> float:
+        """Trend step in days: the reference's 1/24 for hourly steps."""
+        return float(self.step_hours) * HOURS_PER_STEP
+
+    @property
+    def log_price_ceiling(self) -> float:
+        """Log prices above this make the window average exceed the cap whatever the other rows are."""
+        return math.log((1.0 + CAP) * self.strike * max(1, int(self.twap_window))) + 1.0
 
 
 @dataclass(frozen=True)
@@ -71,6 +100,10 @@ class SimulationResult:
     standard_error: float
     num_paths: int
     antithetic: bool
+
+
+#: period in hours of each sin/cos pair of ``seasonal_basis``, in column order
+SEASONAL_PERIODS = (24.0, 12.0, 6.0, 168.0, 84.0, 42.0)
 
 
 def seasonal_basis(t: np.ndarray) -> np.ndarray:
@@ -95,10 +128,22 @@ def _validate(inputs: SimulationInputs, num_paths: int) -> None:
         raise InvalidParameters(f"trend volatility must be finite and >= 0, got {inputs.sigma_t!r}")
     if not (math.isfinite(inputs.strike) and inputs.strike > 0):
         raise InvalidParameters(f"strike must be finite and > 0, got {inputs.strike!r}")
+    if not (math.isfinite(inputs.step_hours) and inputs.step_hours > 0):
+        raise InvalidParameters(f"step_hours must be finite and > 0, got {inputs.step_hours!r}")
+    if not (math.isfinite(inputs.final_trend) and math.isfinite(inputs.z0)
+            and np.all(np.isfinite(np.asarray(inputs.season_params, dtype=np.float64)))):
+        raise InvalidParameters("residual, trend level and seasonal coefficients must be finite")
 
 
 def _season_levels(inputs: SimulationInputs, rows: np.ndarray) -> np.ndarray:
-    return seasonal_basis(inputs.season_offset_hours + rows) @ np.asarray(inputs.season_params, dtype=np.float64)
+    """``S(H + i * step_hours)``; for hourly steps ``rows * 1.0`` is exact, so this is ``S(H + i)``."""
+    hours = inputs.season_offset_hours + rows * float(inputs.step_hours)
+    return seasonal_basis(hours) @ np.asarray(inputs.season_params, dtype=np.float64)
+
+
+def _exp_capped(log_price: np.ndarray, ceiling: float) -> np.ndarray:
+    """``exp`` of log prices clipped at ``ceiling`` (payoff-neutral, see the module docstring)."""
+    return np.exp(np.minimum(log_price, ceiling))
 
 
 def _price(averages: np.ndarray, strike: float, pairs: bool) -> tuple[float, float]:
@@ -125,8 +170,8 @@ def _truncation_steps(phi: float, steps: int) -> int:
 def _state_at(s0: int, inputs: SimulationInputs, half: int, normals, bernoulli) -> tuple[np.ndarray, np.ndarray]:
     """Exact draw of ``(Z_s0, W_s0)`` per path without stepping (see the module docstring)."""
     a, phi, mu_j, s2, sj2, lam = (float(v) for v in inputs.params)
-    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * HOURS_PER_STEP
-    step_sd = inputs.sigma_t * math.sqrt(HOURS_PER_STEP)
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * inputs.delta
+    step_sd = inputs.sigma_t * math.sqrt(inputs.delta)
     trend = (s0 + 1) * drift + math.sqrt(s0 + 1) * step_sd * normals(half)
     z = np.full(trend.shape, float(inputs.z0))
     if s0 > 0:
@@ -177,19 +222,20 @@ def window_averages(inputs: SimulationInputs, num_paths: int, rng: np.random.Gen
         return np.concatenate([u < lam, (1.0 - u) < lam], axis=-1) if pairs else u < lam
 
     s0 = max(0, n_periods - window)
-    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * HOURS_PER_STEP
-    step_sd = inputs.sigma_t * math.sqrt(HOURS_PER_STEP)
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * inputs.delta
+    step_sd = inputs.sigma_t * math.sqrt(inputs.delta)
     z, trend = _state_at(s0, inputs, half, normals, bernoulli)
 
     offset = float(inputs.final_trend)
     season = _season_levels(inputs, np.arange(s0, n_periods, dtype=np.float64))
-    total = np.exp(z + trend + (season[0] + offset))
+    ceiling = inputs.log_price_ceiling
+    total = _exp_capped(z + trend + (season[0] + offset), ceiling)
     for row in range(1, n_periods - s0):
         z = a + phi * z + sigma * normals(half)
         if lam > 0.0:
             z += bernoulli(half) * (mu_j + sigma_j * normals(half))
         trend += drift + step_sd * normals(half)
-        total += np.exp(z + trend + (season[row] + offset))
+        total += _exp_capped(z + trend + (season[row] + offset), ceiling)
     return total / (n_periods - s0), pairs
 
 
@@ -205,8 +251,8 @@ def simulate_payoff_full(inputs: SimulationInputs, num_paths: int, rng: np.rando
     sigma, sigma_j = math.sqrt(s2), math.sqrt(sj2)
     n_periods, window = int(inputs.n_periods), int(inputs.twap_window)
     s0 = max(0, n_periods - window)
-    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * HOURS_PER_STEP
-    step_sd = inputs.sigma_t * math.sqrt(HOURS_PER_STEP)
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * inputs.delta
+    step_sd = inputs.sigma_t * math.sqrt(inputs.delta)
     season = _season_levels(inputs, np.arange(n_periods, dtype=np.float64))
     z = np.full(num_paths, float(inputs.z0))
     trend = drift + step_sd * rng.standard_normal(num_paths)
@@ -217,7 +263,7 @@ def simulate_payoff_full(inputs: SimulationInputs, num_paths: int, rng: np.rando
             z = a + phi * z + sigma * rng.standard_normal(num_paths) + jump * (mu_j + sigma_j * rng.standard_normal(num_paths))
             trend = trend + drift + step_sd * rng.standard_normal(num_paths)
         if i >= s0:
-            total += np.exp(z + season[i] + inputs.final_trend + trend)
+            total += _exp_capped(z + season[i] + inputs.final_trend + trend, inputs.log_price_ceiling)
     averages = total / (n_periods - s0)
     price, se = _price(averages, inputs.strike, False)
     result = SimulationResult(price=price, standard_error=se, num_paths=num_paths, antithetic=False)
