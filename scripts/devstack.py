@@ -224,9 +224,11 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
-    test = sub.add_parser("test")
-    test.add_argument("pytest_args", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
+    sub.add_parser("test", help="run pytest; extra arguments go to pytest")
+    args, pytest_args = parser.parse_known_args()
+    if args.command == "run" and pytest_args:
+        parser.error(f"unrecognized arguments: {' '.join(pytest_args)}")
+    args.pytest_args = pytest_args
 
     stack = Stack(args.command)
 
