@@ -7,7 +7,10 @@ Uses the pricing engine (``handler.pricing``):
 * ``twap``: ``verify_twap`` (the TWAP guest's 1 % check) on the series;
 * ``max_return``: recomputed and equal bit for bit (the max-return guest recomputes and commits it);
 * ``reserve_price``: ``verify_reserve_price`` on the claims (fitted intermediates, gradient at the
-  claimed parameters within 0.05, and a fresh simulation within 5 %); the claimed price must be the value.
+  claimed parameters within 0.05 -- one-sided for a parameter on a bound of the domain, e.g.
+  sigma_sq_j = 0, see ``handler.pricing.mrj.gradient_test`` -- and a fresh simulation within 5 %);
+  the claimed price must be the value. The seasonal fit and the simulation step follow the
+  series' bucket size (inferred from the timestamps), exactly as the engine computed them.
   Missing long series in the claims (``residuals``, ``twap_7d``) are recomputed from the data.
 
 Raises ``PricingCheckFailed`` naming the first failed check.
