@@ -40,12 +40,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
     "offchain",
     "proving",
     "handler",
 ]
 
 MIDDLEWARE = [
+    "fossil.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -104,7 +106,29 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "fossil.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Fossil",
+    "DESCRIPTION": "Pricing data (TWAP, max return, reserve price) with proofs for Pitch Lake vaults.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "fossil.schema.forbid_unknown_request_fields",
+    ],
+}
+# Requests per API key; the counters live in the database cache shared by all web processes.
+API_RATE_LIMITS = {
+    "submit": env_str("API_RATE_LIMIT_SUBMIT", "60/min"),
+    "read": env_str("API_RATE_LIMIT_READ", "600/min"),
+}
+for _scope, _rate in API_RATE_LIMITS.items():
+    _count, _, _period = _rate.partition("/")
+    if not _count.isdigit() or _period[:1] not in ("s", "m", "h", "d"):
+        raise ImproperlyConfigured(f"API_RATE_LIMIT_{_scope.upper()}={_rate!r} is not like 60/min")
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "fossil_cache"}}
 
 # --- Services talking to each other -------------------------------------------------
 # In the monolith both services live behind the same web server; in production they

@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import re
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 STARK_PRIME = 2**251 + 17 * 2**192 + 1
 _FELT_HEX = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
 
 
+@extend_schema_field({"type": "integer"})
 class StrictIntegerField(serializers.Field):
     """A JSON integer: no strings, floats or booleans."""
 
@@ -36,6 +38,7 @@ class StrictIntegerField(serializers.Field):
         return value
 
 
+@extend_schema_field({"type": "string", "pattern": "^0x[0-9a-fA-F]{1,64}$", "description": "felt, below the Stark prime"})
 class FeltHexField(serializers.Field):
     """A Starknet felt as 0x-prefixed hex, below the Stark prime; normalised to lowercase."""
 
@@ -66,6 +69,10 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+@extend_schema_field(
+    {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2,
+     "description": "[start, end] unix seconds, start < end"}
+)
 class TimeRangeField(serializers.Field):
     """[start, end] in unix seconds, integers, start < end, no longer than max_seconds."""
 

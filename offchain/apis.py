@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 from django.conf import settings
-from rest_framework import serializers, status
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import NotFound
 from fossil.permissions import ServiceSignatureAuthentication
+from fossil.schema import error_responses
+from fossil.throttling import ApiKeyRateThrottle, SubmitRateThrottle
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
-
-
-class ClientKeyRequired:
-    authentication_classes = [ApiKeyAuthentication]
 
 
 class PricingParamsSerializer(StrictSerializer):
@@ -28,12 +27,48 @@ class ClientInfoSerializer(StrictSerializer):
     timestamp = StrictIntegerField(min_value=0, max_value=2**63 - 1)
 
 
+class JobStatusSerializer(serializers.Serializer):
+    """What /pricing_data and /job_status answer (results only once completed)."""
+
+    job_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["Pending", "Completed", "Failed"])
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    error = serializers.CharField(required=False)
+    completed_at = serializers.DateTimeField(required=False)
+    results = serializers.DictField(required=False, help_text="twap, max_return, reserve_price")
+    job_request = serializers.ListField(child=serializers.CharField(), required=False)
+    vault_result = serializers.ListField(child=serializers.CharField(), required=False)
+    receipts = serializers.DictField(required=False)
+
+
+class ClientKeyRequired:
+    authentication_classes = [ApiKeyAuthentication]
+    throttle_classes = [ApiKeyRateThrottle]
+
+
 class PricingDataApi(ClientKeyRequired, APIView):
+    throttle_classes = [SubmitRateThrottle]
+
     class InputSerializer(StrictSerializer):
+        """A pricing request (workflow.md §1)."""
+
         identifiers = serializers.ListField(child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS)
         params = PricingParamsSerializer()
         client_info = ClientInfoSerializer()
 
+    InputSerializer.__name__ = "PricingDataInputSerializer"
+
+    @extend_schema(
+        operation_id="pricing_data_create",
+        request=InputSerializer,
+        responses={
+            201: OpenApiResponse(JobStatusSerializer, description="new request, queued"),
+            200: OpenApiResponse(JobStatusSerializer, description="completed (with results), or failed and run again"),
+            409: OpenApiResponse(JobStatusSerializer, description="the same request is still pending"),
+            **error_responses(400, 401, 413, 429),
+        },
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -51,6 +86,7 @@ class PricingDataApi(ClientKeyRequired, APIView):
 
 
 class JobStatusApi(ClientKeyRequired, APIView):
+    @extend_schema(operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_id: str):
         pricing_request = selectors.pricing_request_get(job_id)
         if pricing_request is None:
@@ -58,6 +94,7 @@ class JobStatusApi(ClientKeyRequired, APIView):
         return Response(selectors.pricing_request_status(pricing_request))
 
 
+@extend_schema(exclude=True)  # service-to-service only
 class JobGroupFinishedCallbackApi(APIView):
     """The proving service's completion callback: a hint to sync this request now."""
 
@@ -65,6 +102,6 @@ class JobGroupFinishedCallbackApi(APIView):
 
     def post(self, request, job_id: str):
         if request.auth != "service":
-            raise NotFound("unknown endpoint")
+            raise exceptions.NotAuthenticated("missing X-Fossil-Signature header")
         outcome = services.pricing_request_sync(job_id=job_id)
         return Response({"status": "ok", "job_id": job_id, "outcome": outcome})

@@ -2,12 +2,15 @@ from __future__ import annotations
 
 import re
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import ApplicationError, NotFound, first_error_message
 from fossil.permissions import ServiceSignatureAuthentication
+from fossil.schema import error_responses
+from fossil.throttling import ApiKeyRateThrottle
 from fossil.validation import StrictIntegerField, StrictSerializer
 from offchain.authentication import ApiKeyAuthentication
 from proving import selectors, services
@@ -18,6 +21,24 @@ _GROUP_ID = re.compile(r"^[0-9A-Za-z_x-]{1,66}$")
 
 class ServiceOrClientKey:
     authentication_classes = [ServiceSignatureAuthentication, ApiKeyAuthentication]
+    throttle_classes = [ApiKeyRateThrottle]
+
+
+class JobCreatedSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["success", "error"])
+    message = serializers.CharField()
+    job_group_id = serializers.CharField(allow_null=True)
+
+
+class JobGroupSerializer(serializers.Serializer):
+    job_group_id = serializers.CharField()
+    status = serializers.ChoiceField(choices=["running", "completed", "failed"])
+    run = serializers.IntegerField()
+    error = serializers.CharField(allow_null=True)
+    result = serializers.DictField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    jobs = serializers.ListField(child=serializers.DictField())
 
 
 class WindowSerializer(StrictSerializer):
@@ -37,8 +58,22 @@ class JobCreateApi(ServiceOrClientKey, APIView):
         reserve_price = WindowSerializer()
         max_return = WindowSerializer()
 
+    InputSerializer.__name__ = "JobGroupInputSerializer"
+
+    @extend_schema(
+        operation_id="job_group_create",
+        request=InputSerializer,
+        responses={
+            200: JobCreatedSerializer,
+            400: JobCreatedSerializer,
+            409: JobCreatedSerializer,
+            **error_responses(401, 413, 429),
+        },
+    )
     def post(self, request):
         job_group_id = request.data.get("job_group_id") if isinstance(request.data, dict) else None
+        if not isinstance(job_group_id, str):
+            job_group_id = None
         serializer = self.InputSerializer(data=request.data)
         if not serializer.is_valid():
             return self.error(400, first_error_message(serializer.errors), job_group_id)
@@ -58,6 +93,7 @@ class JobCreateApi(ServiceOrClientKey, APIView):
 
 
 class JobGroupDetailApi(ServiceOrClientKey, APIView):
+    @extend_schema(operation_id="job_group_retrieve", responses={200: JobGroupSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_group_id: str):
         detail = selectors.job_group_detail(job_group_id)
         if detail is None:

@@ -156,6 +156,7 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     stack.start_sqs(9324)
     stack.manage("ensure_queues")
     stack.manage("migrate", "--no-input", "-v", "0")
+    stack.manage("createcachetable")
     stack.manage("seed_demo_chain")
     key = stack.manage("create_api_key", "make-run", "--quiet", capture=True).strip()
     port = args.port
