@@ -1,7 +1,8 @@
 """The periodic sweep that repairs what a lost message or a dead process left behind.
 
-Every step is safe to run at any time and twice: it only re-sends messages, and the
-tasks they start are guarded by the database (claims, guarded transitions).
+Every step is safe to run at any time and twice: it re-sends messages (the tasks they
+start are guarded by the database: claims, guarded transitions), and it fails only jobs
+that can never run again (attempts used up, last lease lapsed), with a reason.
 """
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
+from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from proving.models import Job, JobGroup
@@ -19,6 +21,71 @@ logger = logging.getLogger(__name__)
 
 # A message younger than this may still be in flight: leave it to SQS.
 UNDISPATCHED_GRACE = timedelta(seconds=10)
+BATCH = 500
+
+EXHAUSTED_CODE = "attempts_exhausted"
+EXHAUSTED_MESSAGE = (
+    "the job used up its {max} attempts without finishing (worker lost, crashed or timed out); "
+    "last error: {code}"
+)
+
+
+def redispatch_window() -> timedelta:
+    """How long a published, unclaimed message may take before it counts as lost.
+
+    A queued message is either waiting in the queue, held by a worker (an ETA retry), or
+    lost (queue purged, broker restarted without persistence). It is re-sent after this
+    long; a duplicate is absorbed by the claim guard. RECONCILE_REDISPATCH_SECONDS, when
+    set, overrides the default (the queue's visibility timeout)."""
+    seconds = getattr(settings, "RECONCILE_REDISPATCH_SECONDS", None) or settings.SQS_VISIBILITY_TIMEOUT
+    return timedelta(seconds=seconds)
+
+
+def fail_exhausted_jobs(now=None) -> list[int]:
+    """Fails jobs that used up their attempts and cannot be claimed again.
+
+    A running job whose lease lapsed more than one lease period ago (its worker is gone)
+    or a pending job with no attempts left. The job's outcome is then recorded for its
+    group (and the group notified) by the usual outcome task.
+    """
+    from proving.tasks import record_job_outcome
+
+    now = now or timezone.now()
+    lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    out_of_attempts = Q(attempts__gte=F("max_attempts"))
+    dead = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now - lease) | Q(status=Job.Status.PENDING)
+    failed: list[int] = []
+    candidates = list(Job.objects.filter(dead & out_of_attempts).values_list("pk", flat=True)[:BATCH])
+    for job_id in candidates:
+        with transaction.atomic():
+            job = Job.objects.select_for_update(skip_locked=True).filter(dead & out_of_attempts, pk=job_id).first()
+            if job is None:
+                continue
+            message = EXHAUSTED_MESSAGE.format(max=job.max_attempts, code=job.error_code or "worker_lost")
+            if job.error_message:
+                message += f": {job.error_message}"
+            Job.objects.filter(pk=job_id).update(
+                status=Job.Status.FAILED,
+                error_code=EXHAUSTED_CODE,
+                error_message=message[:4000],
+                finished_at=now,
+                lease_token=None,
+                lease_expires_at=None,
+                next_attempt_at=None,
+            )
+            logger.warning("reconciler: job %s failed: %s", job_id, message)
+            transaction.on_commit(lambda job_id=job_id: _send(record_job_outcome, job_id))
+            failed.append(job_id)
+    return failed
+
+
+def _send(task, *args) -> bool:
+    try:
+        task.delay(*args)
+        return True
+    except Exception:  # broker down: the next sweep tries again
+        logger.exception("reconciler: could not queue %s%s", task.name, args)
+        return False
 
 
 def reconcile_jobs() -> dict[str, int]:
@@ -26,11 +93,23 @@ def reconcile_jobs() -> dict[str, int]:
     from proving.tasks import notify_offchain, record_job_outcome
 
     now = timezone.now()
-    in_flight_window = timedelta(seconds=settings.SQS_VISIBILITY_TIMEOUT)
+    failed = fail_exhausted_jobs(now)
+
+    window = redispatch_window()
+    lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    has_attempts = Q(attempts__lt=F("max_attempts"))
     never_sent = Q(status=Job.Status.PENDING, dispatched_at__isnull=True, created_at__lt=now - UNDISPATCHED_GRACE)
-    retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=now - in_flight_window)
-    lease_lapsed = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now, dispatched_at__lt=now - in_flight_window)
-    stuck = list(Job.objects.filter(never_sent | retry_lost | lease_lapsed).values_list("pk", flat=True)[:500])
+    # published (first try or a retry) but never claimed: the message is lost or stuck
+    retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=now - window)
+    message_lost = Q(status=Job.Status.PENDING, next_attempt_at__isnull=True, dispatched_at__lt=now - window)
+    # the worker holding the lease is gone; re-send at most once per lease period
+    lease_lapsed = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now) & (
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease)
+    )
+    stuck = list(
+        Job.objects.filter((never_sent | retry_lost | message_lost | lease_lapsed) & has_attempts)
+        .values_list("pk", flat=True)[:BATCH]
+    )
     resent = jobs_dispatch(stuck) if stuck else 0
 
     finished_in_running_group = list(
@@ -38,22 +117,25 @@ def reconcile_jobs() -> dict[str, int]:
             group__status=JobGroup.Status.RUNNING,
             status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED],
             finished_at__lt=now - UNDISPATCHED_GRACE,
-        ).values_list("pk", flat=True)[:500]
+        ).values_list("pk", flat=True)[:BATCH]
     )
-    for job_id in finished_in_running_group:
-        record_job_outcome.delay(job_id)
+    outcomes = sum(_send(record_job_outcome, job_id) for job_id in finished_in_running_group)
 
     unnotified = list(
         JobGroup.objects.filter(
             notified_at__isnull=True,
             status__in=[JobGroup.Status.COMPLETED, JobGroup.Status.FAILED],
             finished_at__lt=now - UNDISPATCHED_GRACE,
-        ).values_list("pk", flat=True)[:500]
+        ).values_list("pk", flat=True)[:BATCH]
     )
-    for group_id in unnotified:
-        notify_offchain.delay(group_id)
+    renotified = sum(_send(notify_offchain, group_id) for group_id in unnotified)
 
-    counts = {"jobs_resent": resent, "outcomes_resent": len(finished_in_running_group), "groups_renotified": len(unnotified)}
+    counts = {
+        "jobs_failed": len(failed),
+        "jobs_resent": resent,
+        "outcomes_resent": outcomes,
+        "groups_renotified": renotified,
+    }
     if any(counts.values()):
         logger.info("reconciler: %s", counts)
     return counts

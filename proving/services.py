@@ -175,10 +175,22 @@ def notify_on_commit(group_id: str) -> None:
 def job_group_notify(*, group_id: str) -> bool:
     """Tells the offchain processor that the group finished; at most once on success.
 
+    The group row stays locked (SKIP LOCKED for everyone else) from the check to the
+    notified_at update, so two notifier tasks (a retry and a reconciler re-send) cannot
+    both deliver: the second finds the row locked or already notified and does nothing.
     Raises fossil.http.ServiceCallFailed when the offchain processor cannot be reached.
     """
-    if not JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).exclude(status=JobGroup.Status.RUNNING).exists():
-        return False
-    post_signed_json(f"{settings.OFFCHAIN_CALLBACK_URL}/internal/job_groups/{group_id}/finished", {"job_group_id": group_id})
-    JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(notified_at=timezone.now())
+    with transaction.atomic():
+        group = (
+            JobGroup.objects.select_for_update(skip_locked=True)
+            .filter(pk=group_id, notified_at__isnull=True)
+            .exclude(status=JobGroup.Status.RUNNING)
+            .first()
+        )
+        if group is None:
+            return False
+        post_signed_json(
+            f"{settings.OFFCHAIN_CALLBACK_URL}/internal/job_groups/{group_id}/finished", {"job_group_id": group_id}
+        )
+        JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(notified_at=timezone.now())
     return True

@@ -11,7 +11,9 @@ def record_job_outcome(job_id: int) -> None:
     services.job_group_record_outcome(job_id=job_id)
 
 
-@shared_task(name="proving.notify_offchain", autoretry_for=(ServiceCallFailed,), retry_backoff=2, retry_backoff_max=60, max_retries=8)
+# Retry countdowns stay far below the queue's visibility timeout (they are held in worker
+# memory, reliability.md P2); past the last retry the reconciler re-notifies the group.
+@shared_task(name="proving.notify_offchain", autoretry_for=(ServiceCallFailed,), retry_backoff=2, retry_backoff_max=8, max_retries=4)
 def notify_offchain(group_id: str) -> None:
     services.job_group_notify(group_id=group_id)
 

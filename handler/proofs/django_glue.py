@@ -7,6 +7,8 @@ Settings read: ``PROVER_BACKEND``, ``PROVER_KEY_FILE``, ``BONSAI_API_URL``, ``BO
 
 from __future__ import annotations
 
+import importlib
+import os
 from functools import lru_cache
 from typing import Any
 
@@ -39,8 +41,24 @@ def provider_options(backend: str) -> dict[str, Any]:
     return {}
 
 
+# Fault-injection hook (tests only): PROVER_FACTORY="package.module:callable" (or a dotted
+# path) names a zero-argument callable returning a provider, which replaces the configured
+# backend. The chaos tests use it to run workers whose prover fails, crashes or hangs on cue.
+# It is read from the process environment, not from settings, and is never set in production.
+PROVER_FACTORY_ENV = "PROVER_FACTORY"
+
+
+def _provider_from_factory(path: str) -> ProofProvider:
+    module_name, _, attr = path.partition(":") if ":" in path else path.rpartition(".")
+    factory = getattr(importlib.import_module(module_name), attr)
+    return factory()
+
+
 @lru_cache(maxsize=1)
 def get_provider() -> ProofProvider:
+    factory = os.environ.get(PROVER_FACTORY_ENV)
+    if factory:
+        return _provider_from_factory(factory)
     backend = getattr(settings, "PROVER_BACKEND", "attested")
     return build_provider(backend, **provider_options(backend))
 
