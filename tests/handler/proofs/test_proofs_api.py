@@ -22,8 +22,10 @@ def key_settings(settings, tmp_path):
     django_glue.reset_caches()
 
 
-def test_prover_key_api_serves_the_signing_key(key_settings):
-    resp = ProverKeyApi.as_view()(APIRequestFactory().get("/api/prover_key"))
+@pytest.mark.django_db
+def test_prover_key_api_serves_the_signing_key(key_settings, api_key):
+    assert ProverKeyApi.as_view()(APIRequestFactory().get("/api/prover_key")).status_code == 401
+    resp = ProverKeyApi.as_view()(APIRequestFactory().get("/api/prover_key", HTTP_X_API_KEY=api_key))
     assert resp.status_code == 200
     body = resp.data
     assert body["algorithm"] == "ed25519" and body["public_key"].startswith("0x") and len(body["public_key"]) == 66
