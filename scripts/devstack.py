@@ -237,6 +237,7 @@ def main() -> int:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupted)
+    signal.signal(signal.SIGINT, interrupted)  # also when started in the background, where SIGINT is ignored
     try:
         return (cmd_run if args.command == "run" else cmd_test)(stack, args)
     except KeyboardInterrupt:
