@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -179,7 +179,25 @@ def _compute_and_prove(job: Job, deadline: float) -> tuple[dict, dict]:
     return outcome.result, record
 
 
+# Storing a finished proof survives a short database outage (a Postgres restart): the
+# proof is expensive, so the final transaction is retried on a fresh connection.
+STORE_ATTEMPTS = 6
+
+
 def _job_succeed(job: Job, token: uuid.UUID, result: dict, record) -> RunOutcome:
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            return _job_succeed_once(job, token, result, record)
+        except (OperationalError, InterfaceError) as exc:
+            if attempt == STORE_ATTEMPTS:
+                raise
+            logger.warning("job %s: storing the proof failed (%s); retrying on a new connection", job.pk, exc)
+            connection.close()
+            time.sleep(min(0.5 * 2 ** (attempt - 1), 4.0))
+    raise AssertionError("unreachable")
+
+
+def _job_succeed_once(job: Job, token: uuid.UUID, result: dict, record) -> RunOutcome:
     record_json = record.to_json()
     with transaction.atomic():
         finished = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, lease_token=token).update(
