@@ -1,6 +1,7 @@
 """Offchain processor reads."""
 from __future__ import annotations
 
+from handler.proofs.starknet import job_status_starknet
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key
 
@@ -40,4 +41,15 @@ def pricing_request_status(request: PricingRequest) -> dict:
         body["job_request"] = job_request_triple(request)
         body["vault_result"] = request.results.get("vault_result")
         body["receipts"] = {metric: entry["receipt"] for metric, entry in metrics.items()}
+        body["composition"] = {
+            "journal": request.results.get("composition_journal"),
+            "proof": request.results.get("composition_proof"),
+        }
+        if all(body["receipts"].values()):
+            body["starknet"] = job_status_starknet(
+                body["receipts"],
+                vault_address=request.client_info["vault_address"],
+                timestamp=request.client_info["timestamp"],
+                program_id=request.identifiers[0],
+            )
     return body

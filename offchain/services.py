@@ -185,7 +185,13 @@ def results_from_group(group: dict) -> dict:
     metrics = {}
     for job in group["jobs"]:
         metrics[job["metric"]] = {"result": job["result"], "receipt": job.get("proof")}
-    return {"metrics": metrics, "vault_result": group.get("result", {}).get("vault_result")}
+    group_result = group.get("result") or {}
+    return {
+        "metrics": metrics,
+        "vault_result": group_result.get("vault_result"),
+        "composition_journal": group_result.get("composition_journal"),
+        "composition_proof": group_result.get("composition_proof"),
+    }
 
 
 def pricing_requests_reconcile() -> dict[str, int]:

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from fossil.exceptions import Conflict, NotFound  # noqa: F401  (Conflict is part of the API)
 from fossil.http import post_signed_json
+from proving.composition import group_result
 from proving.models import METRICS, Job, JobGroup
 
 logger = logging.getLogger(__name__)
@@ -148,16 +149,6 @@ def job_group_record_outcome(*, job_id: int) -> str:
         if changed:
             notify_on_commit(group_id)
     return outcome if changed else "already-recorded"
-
-
-def group_result(jobs: list[Job]) -> dict:
-    """The vault's 9-value result: reserve price, TWAP, max return; each start, end, value."""
-    by_metric = {job.metric: job for job in jobs}
-    vault_result = []
-    for metric in ("reserve_price", "twap", "max_return"):
-        job = by_metric[metric]
-        vault_result += [hex(job.start_timestamp), hex(job.end_timestamp), job.result["felt"]]
-    return {"vault_result": vault_result}
 
 
 def notify_on_commit(group_id: str) -> None:

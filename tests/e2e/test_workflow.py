@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 import requests
@@ -28,7 +29,7 @@ def status_of(live_server, key, job_id):
     return requests.get(f"{live_server.url}/job_status/{job_id}", headers={"X-API-Key": key}, timeout=30).json()
 
 
-def test_readme_example_reaches_completed_with_three_verified_results(live_server, celery_worker, chain, api_key):
+def test_readme_example_reaches_completed_with_three_verified_results(live_server, celery_worker, chain, api_key, tmp_path):
     response = post(live_server, api_key, EXAMPLE_REQUEST)
     assert response.status_code == 201, response.text
     job_id = response.json()["job_id"]
@@ -59,6 +60,18 @@ def test_readme_example_reaches_completed_with_three_verified_results(live_serve
         EXAMPLE_REQUEST["identifiers"][0],
     ]
     assert set(body["receipts"]) == {"twap", "reserve_price", "max_return"}
+    assert body["starknet"]["verifier_data"] == [hex(int(felt, 16)) for felt in vault]
+    assert body["composition"]["journal"] == body["composition"]["proof"]["journal"]
+
+    # every receipt, and the group's composition proof, verifies with the published key
+    from django.core.management import call_command as run
+
+    key = requests.get(f"{live_server.url}/api/prover_key", headers={"X-API-Key": api_key}, timeout=30).json()
+    for record in [*body["receipts"].values(), body["composition"]["proof"]]:
+        assert record["kind"] == "attested"
+        path = tmp_path / f"{record['claim_digest']}.json"
+        path.write_text(json.dumps(record))
+        run("verify_receipt", str(path), "--public-key", key["public_key"])
 
     # the same request once completed: 200 with the same results
     done = post(live_server, api_key, EXAMPLE_REQUEST)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import pytest
 
+from handler.proofs.journal import CompositionJournal
 from proving import services
 from proving.models import Job, JobGroup
 
@@ -16,8 +17,9 @@ def make_group(group_id="g1"):
     return {job.metric: job for job in group.jobs.all()}
 
 
-def finish(job, *, status="succeeded", felt="0x" + "0" * 63 + "1"):
-    Job.objects.filter(pk=job.pk).update(status=status, result={"felt": felt}, error_code="boom" if status == "failed" else "")
+def finish(job, *, status="succeeded", value=2.5):
+    result = {"value": repr(value), "data_commitment": [7] * 8}
+    Job.objects.filter(pk=job.pk).update(status=status, result=result, error_code="boom" if status == "failed" else "")
 
 
 def test_group_completes_once_when_all_jobs_succeeded(django_capture_on_commit_callbacks):
@@ -33,8 +35,12 @@ def test_group_completes_once_when_all_jobs_succeeded(django_capture_on_commit_c
     group = JobGroup.objects.get(pk="g1")
     assert group.status == "completed"
     # vault order: reserve price, TWAP, max return; each start, end, value
-    assert group.result["vault_result"][:2] == [hex(100), hex(200)]
-    assert group.result["vault_result"][6:8] == [hex(50), hex(200)]
+    vault = group.result["vault_result"]
+    assert vault[:2] == [hex(100), hex(200)] and vault[6:8] == [hex(50), hex(200)]
+    assert vault[2] == "0x" + f"{(2 << 128) | (1 << 127):064x}"  # 2.5 as UFixedPoint123x128
+    journal = CompositionJournal.decode(bytes.fromhex(group.result["composition_journal"][2:]))
+    assert [f"0x{v:064x}" if i % 3 == 2 else hex(v) for i, v in enumerate(journal.verifier_data())] == vault
+    assert group.result["composition_proof"]["journal"] == group.result["composition_journal"]
 
 
 def test_one_failed_job_fails_the_group_with_its_reason():
