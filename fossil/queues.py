@@ -13,6 +13,9 @@ from botocore.config import Config
 from django.conf import settings
 
 DLQ_SUFFIX = "-dlq"
+# Stated explicitly (reliability.md P7): emulators and newer AWS queues default to 1 MiB,
+# older queues to 256 KiB. Task messages carry ids only and stay far below either.
+MAXIMUM_MESSAGE_SIZE = 256 * 1024
 
 
 @lru_cache(maxsize=1)
@@ -39,6 +42,7 @@ def ensure_queues() -> dict[str, str]:
         attributes = {
             "VisibilityTimeout": str(settings.SQS_VISIBILITY_TIMEOUT),
             "MessageRetentionPeriod": str(4 * 86400),
+            "MaximumMessageSize": str(MAXIMUM_MESSAGE_SIZE),
             "RedrivePolicy": json.dumps(
                 {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(settings.SQS_MAX_RECEIVE_COUNT)}
             ),

