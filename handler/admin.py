@@ -2,11 +2,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from fossil.admin import ReadOnlyAdmin
 from handler.models import BlockHeader
 
 
 @admin.register(BlockHeader)
-class BlockHeaderAdmin(admin.ModelAdmin):
+class BlockHeaderAdmin(ReadOnlyAdmin):
     """Verified block headers, read-only: they only enter through ingestion."""
 
     list_display = ("number", "timestamp", "base_fee_per_gas", "gas_used", "gas_limit", "hash")
@@ -22,11 +23,3 @@ class BlockHeaderAdmin(admin.ModelAdmin):
             return queryset.filter(number=int(term)), False
         return super().get_search_results(request, queryset, term.lower())
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count, Q
 
-from offchain.admin import ReadOnlyAdmin
+from fossil.admin import ReadOnlyAdmin
 from proving.models import Job, JobGroup, Proof
 
 

@@ -162,3 +162,13 @@ def api_key(db):
 
     _, raw_key = api_key_create(name="pytest")
     return raw_key
+
+
+@pytest.fixture
+def key_client(api_key):
+    """A DRF test client that sends a valid X-API-Key."""
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key)
+    return client

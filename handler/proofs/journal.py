@@ -26,6 +26,8 @@ malformed fixed-point string raise ``JournalDecodeError``.
 
 from __future__ import annotations
 
+from handler.pricing.felts import felt_to_float, float_to_felt, format_felt
+
 import math
 import re
 import struct
@@ -41,32 +43,15 @@ METRICS = ("twap", "max_return", "reserve_price")
 # ---------------------------------------------------------------- fixed point
 
 
-def f64_to_fixed_felt(x: float) -> int:
-    """UFixedPoint123x128 felt of ``x`` the way the guest packs it (Rust casts saturate)."""
-    if math.isnan(x) or x <= 0.0:
-        return 0  # `as u128` saturates: NaN and negatives become 0
-    frac, integer = math.modf(x)
-    i = int(integer)
-    if i >= 1 << 123:
-        raise ValueError(f"value {x!r} does not fit UFixedPoint123x128")
-    f = int(frac * 2.0**64 * 2.0**64)  # exact: power-of-two scaling of a double
-    return (i << 128) | f
-
-
-def fixed_hex(felt: int) -> str:
-    if not 0 <= felt < 1 << 256:
-        raise ValueError("felt out of range")
-    return "0x" + format(felt, "064x")
+# The fixed-point encoding is the pricing engine's (one implementation of §1.3); the journal
+# names are kept for readers who know the guest's code.
+f64_to_fixed_felt = float_to_felt
+fixed_hex = format_felt
+fixed_felt_to_f64 = felt_to_float
 
 
 def f64_to_fixed_hex(x: float) -> str:
-    return fixed_hex(f64_to_fixed_felt(x))
-
-
-def fixed_felt_to_f64(felt: int) -> float:
-    """felt → f64: ``float(high) + float(low) / 2^128`` (coprocessor ``convert_felt_to_f64``)."""
-    high, low = felt >> 128, felt & ((1 << 128) - 1)
-    return float(high) + float(low) / 2.0**128
+    return format_felt(float_to_felt(x))
 
 
 def parse_fixed_hex(s: str) -> int:

@@ -12,10 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client(api_key):
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=api_key)
-    return client
+def client(key_client):
+    return key_client
 
 
 def test_oversized_body_is_413_before_parsing(client, settings):

@@ -13,10 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client(api_key):
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=api_key)
-    return client
+def client(key_client):
+    return key_client
 
 
 def post(client, body):
