@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -188,7 +188,9 @@ def _job_succeed(job: Job, token: uuid.UUID, result: dict, record) -> RunOutcome
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
             return _job_succeed_once(job, token, result, record)
-        except (OperationalError, InterfaceError) as exc:
+        except IntegrityError:
+            raise
+        except DatabaseError as exc:  # psycopg2 reports a dropped server as DatabaseError/OperationalError
             if attempt == STORE_ATTEMPTS:
                 raise
             logger.warning("job %s: storing the proof failed (%s); retrying on a new connection", job.pk, exc)

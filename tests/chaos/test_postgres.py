@@ -17,10 +17,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 
 def pgdata() -> Path:
-    path = Path(os.environ.get("FOSSIL_RUN_DIR", "")) / "pg-test" / "data"
-    if not (path / "postmaster.pid").exists():
-        pytest.skip("the test database is not the devstack's embedded Postgres")
-    return path
+    return Path(os.environ.get("FOSSIL_RUN_DIR", "")) / "pg-test" / "data"
 
 
 def pg_ctl(*args: str) -> None:
@@ -39,7 +36,8 @@ def pg_start() -> None:
 
 @pytest.mark.parametrize("outage", ["restart", "down-4s"])
 def test_s6_postgres_restart_mid_proof(chaos_worker, make_group, clean_queues, outage):
-    pgdata()
+    if not (pgdata() / "postmaster.pid").exists():
+        pytest.skip("the test database is not the devstack's embedded Postgres")
     worker = chaos_worker(env={"FAULT_SLEEP": "3"}, beat=True)
     group = make_group()
     victim = wait_until(lambda: running_job(group), timeout=30, interval=0.05, what="a job to start")
