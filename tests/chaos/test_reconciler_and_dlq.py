@@ -1,0 +1,61 @@
+"""The reconciler's terminal step and the dead_letters command, without worker processes."""
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from proving.models import Job
+from proving.reconciler import reconcile_jobs
+
+pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
+
+
+def test_reconciler_fails_jobs_that_used_up_their_attempts(make_group, clean_queues):
+    group = make_group(dispatch=False)
+    twap, reserve, max_return = (Job.objects.get(group_id=group, metric=m) for m in ("twap", "reserve_price", "max_return"))
+    past = timezone.now() - timedelta(minutes=5)
+    # running, last lease long lapsed, no attempts left (its worker died on the last try)
+    Job.objects.filter(pk=twap.pk).update(status="running", attempts=4, max_attempts=4, lease_expires_at=past,
+                                          dispatched_at=past, error_code="proof_timeout")
+    # pending with no attempts left
+    Job.objects.filter(pk=reserve.pk).update(attempts=2, max_attempts=2, dispatched_at=past)
+    # running with a fresh lease: left alone
+    Job.objects.filter(pk=max_return.pk).update(status="running", attempts=4, max_attempts=4, dispatched_at=past,
+                                                lease_expires_at=timezone.now() + timedelta(minutes=1))
+    counts = reconcile_jobs()
+    assert counts["jobs_failed"] == 2 and counts["jobs_resent"] == 0, counts
+    for job in (twap, reserve):
+        job.refresh_from_db()
+        assert job.status == "failed" and job.error_code == "attempts_exhausted" and job.error_message
+    assert "proof_timeout" in Job.objects.get(pk=twap.pk).error_message
+    assert Job.objects.get(pk=max_return.pk).status == "running"
+    assert clean_queues.depth("results") == 2  # outcomes re-sent for the group
+    clean_queues.drain("results")
+
+
+def test_dead_letters_command(clean_queues):
+    sqs = clean_queues
+    sqs.client.send_message(QueueUrl=sqs.urls["proofs-dlq"], MessageBody="garbage")
+    from handler.tasks import prove_job
+
+    prove_job.apply_async(args=[424242])
+    body = sqs.drain("proofs")[0]["Body"]
+    sqs.client.send_message(QueueUrl=sqs.urls["proofs-dlq"], MessageBody=body)
+
+    def run(*args) -> str:
+        out = io.StringIO()
+        call_command("dead_letters", *args, stdout=out)
+        return out.getvalue()
+
+    assert "total dead letters: 2" in run("list")
+    shown = run("show", "proofs")
+    assert "handler.prove_job" in shown and "424242" in shown and "undecodable" in shown
+    assert "requeued 1 message(s)" in run("requeue", "proofs")
+    assert sqs.depth("proofs") == 1 and sqs.depth("proofs-dlq") == 1
+    sqs.drain("proofs")
+    assert "deleted 1 message(s)" in run("purge", "proofs", "--yes")
+    assert "total dead letters: 0" in run("list")
