@@ -38,8 +38,22 @@ def check_invariants(
 
     expect_jobs = expect_jobs or {}
     expect_group = expect_group or {}
-    jobs = Job.objects.all() if groups is None else Job.objects.filter(group_id__in=groups)
-    jobs = list(jobs.order_by("pk"))
+    scope = Job.objects.all() if groups is None else Job.objects.filter(group_id__in=groups)
+
+    def settled_jobs():
+        # a group can fail while its other jobs still run: give them time to finish
+        current = list(scope.order_by("pk"))
+        return all(
+            job.status == expect_jobs.get(job.pk, job.status) if job.pk in expect_jobs
+            else job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED)
+            for job in current
+        ) and current
+
+    try:
+        wait_until(settled_jobs, timeout=30, interval=0.2, what="every job to be terminal")
+    except AssertionError:
+        pass  # reported job by job below
+    jobs = list(scope.order_by("pk"))
     assert jobs, "no jobs to check"
 
     proofs = Counter(dict(Proof.objects.filter(job__in=jobs).values_list("job_id").annotate(n=Count("id"))))

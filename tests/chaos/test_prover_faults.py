@@ -16,20 +16,24 @@ pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 SHORT_LIMITS = {"PROOF_SOFT_TIME_LIMIT": "6", "PROOF_HARD_TIME_LIMIT": "8"}
 
 
-@pytest.fixture(autouse=True)
-def short_limits(monkeypatch):
-    """Celery puts a task's time limits in the message header at publish time, so this
-    process (which publishes the first attempt) must use the workers' limits too."""
+def make_short_group(make_group) -> str:
+    """Celery puts a task's time limits in the message header at publish time, so the first
+    attempt is published here with the workers' short limits (retries come from the worker)."""
+    from django.utils import timezone
+
     from handler.tasks import prove_job
 
-    monkeypatch.setattr(prove_job, "soft_time_limit", 6)
-    monkeypatch.setattr(prove_job, "time_limit", 8)
+    group = make_group(max_attempts=2, dispatch=False)
+    for job_id in Job.objects.filter(group_id=group).values_list("pk", flat=True):
+        prove_job.apply_async(args=[job_id], soft_time_limit=6, time_limit=8)
+    Job.objects.filter(group_id=group).update(dispatched_at=timezone.now())
+    return group
 
 
 def test_s7_prover_hangs_past_the_soft_limit(chaos_worker, make_group, clean_queues):
     chaos_worker(env=dict(SHORT_LIMITS, FAULT_MODE="hang", FAULT_METRICS="twap"), beat=True)
     t0 = time.monotonic()
-    group = make_group(max_attempts=2)
+    group = make_short_group(make_group)
     wait_group(group, status="failed", timeout=60)
     elapsed = time.monotonic() - t0
     check_invariants(clean_queues, groups=[group], executions_equal_attempts=True)
@@ -45,7 +49,7 @@ def test_s7_prover_ignores_the_soft_limit_hard_limit_kills(chaos_worker, make_gr
     with clean_queues.attributes("proofs", VisibilityTimeout=10):
         worker = chaos_worker(env=dict(SHORT_LIMITS, FAULT_MODE="hang_hard", FAULT_METRICS="twap"), beat=True)
         t0 = time.monotonic()
-        group = make_group(max_attempts=2)
+        group = make_short_group(make_group)
         wait_group(group, status="failed", timeout=90)
         elapsed = time.monotonic() - t0
         check_invariants(clean_queues, groups=[group], executions_equal_attempts=True)
