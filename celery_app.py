@@ -10,3 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fossil.settings")
 app = Celery("fossil")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+# The worker's heartbeat for the liveness probe (connects Celery signals).
+import fossil.liveness  # noqa: E402,F401

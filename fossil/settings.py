@@ -77,6 +77,7 @@ TEMPLATES = [
 _default_db_url = f"postgresql://postgres@/fossil?host={RUN_DIR / 'pg' / 'data'}"
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_url))}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a worker survives a Postgres restart
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Block data: our verified table, or an existing Fossil indexer database (read-only) ---
@@ -228,8 +229,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # SQS has no broadcast support
 CELERY_WORKER_SEND_TASK_EVENTS = False
+# On a cold shutdown (SIGQUIT, or SIGTERM with REMAP_SIGTERM=SIGQUIT) the worker first gives a
+# running proof this long, then returns its message to SQS instead of leaving it in flight.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_float("WORKER_SOFT_SHUTDOWN_TIMEOUT", 60.0, minimum=0.0)
+CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
+# A broker blip must not cancel running proofs; the leases absorb any duplicate it causes.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
+# Touched by a worker whenever it receives or finishes a task; read by check_worker_liveness.
+WORKER_HEARTBEAT_FILE = env_str("WORKER_HEARTBEAT_FILE", str(RUN_DIR / "worker.heartbeat"))
 RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 30, minimum=1)
+# After how long a published but never claimed job is published again (0: the visibility timeout).
+RECONCILE_REDISPATCH_SECONDS = env_int("RECONCILE_REDISPATCH_SECONDS", 0, minimum=0)
 CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "proving.reconcile", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
 }

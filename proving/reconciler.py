@@ -37,7 +37,7 @@ def redispatch_window() -> timedelta:
     lost (queue purged, broker restarted without persistence). It is re-sent after this
     long; a duplicate is absorbed by the claim guard. RECONCILE_REDISPATCH_SECONDS, when
     set, overrides the default (the queue's visibility timeout)."""
-    seconds = getattr(settings, "RECONCILE_REDISPATCH_SECONDS", None) or settings.SQS_VISIBILITY_TIMEOUT
+    seconds = settings.RECONCILE_REDISPATCH_SECONDS or settings.SQS_VISIBILITY_TIMEOUT
     return timedelta(seconds=seconds)
 
 

@@ -119,9 +119,11 @@ def test_s4_broker_down_at_dispatch(chaos_worker, seeded, broker, worker_env):
                     elapsed)
 
 
-def test_s5_broker_restart_during_consumption(chaos_worker, seeded, broker, worker_env):
+def test_s5_broker_restart_during_consumption(chaos_worker, seeded, broker, worker_env, tmp_path):
     queues = broker.ensure_queues(worker_env)
-    worker = chaos_worker(env=dict(broker.env({}), FAULT_SLEEP="3"), beat=True, concurrency=1)
+    heartbeat = str(tmp_path / "worker.heartbeat")
+    worker = chaos_worker(env=dict(broker.env({}), FAULT_SLEEP="3", WORKER_HEARTBEAT_FILE=heartbeat), beat=True,
+                          concurrency=1)
     group = "f" * 64
     answer = submit(broker.env(worker_env), group)
     assert answer["status"] == 200, answer
@@ -140,14 +142,22 @@ def test_s5_broker_restart_during_consumption(chaos_worker, seeded, broker, work
         # endpoint is down raises in the async timer ("Error in timer: AttributeError
         # ('list' object has no attribute 'get')") and that queue's polling is never
         # rescheduled: the worker stays up but stops consuming. The recovery is the
-        # orchestrator's: a liveness check ("queue depth > 0, nothing received for T")
-        # restarts the worker. Simulated here; the reconciler then re-sends what was lost.
+        # orchestrator's: the liveness probe ("queue depth > 0, nothing received for T")
+        # fails and the worker is restarted; the reconciler then re-sends what was lost.
         log = worker.log_path.read_text()
         assert "Error in timer" in log, worker.log_tail()
+        probe_env = dict(broker.env(worker_env), WORKER_HEARTBEAT_FILE=heartbeat)
+
+        def probe_fails():
+            probe = subprocess.run([PYTHON, "manage.py", "check_worker_liveness", "--stall-seconds", "3"], cwd=REPO,
+                                   env=probe_env, capture_output=True, text=True, timeout=60)
+            return probe.returncode == 1 and "worker stalled" in probe.stderr
+
+        wait_until(probe_fails, timeout=60, interval=1, what="the liveness probe to see the stalled consumer")
         worker.kill()
         worker = chaos_worker(env=broker.env({}), beat=True)
         wait_group(group, timeout=60)
-        outcome = "consumer stalled (kombu timer error); restarted by liveness; lost messages re-sent; SUCCEEDED"
+        outcome = "consumer stalled (kombu timer error); liveness probe failed, worker restarted; lost messages re-sent; SUCCEEDED"
     elapsed = time.monotonic() - t0
     assert worker.proc.poll() is None, worker.log_tail()
     check_invariants(queues, groups=[group])
