@@ -22,6 +22,9 @@ run: venv
 test: venv
 	$(PY) scripts/devstack.py test $(PYTEST_ARGS)
 
+chaos: venv
+	$(PY) scripts/devstack.py test tests/chaos -m chaos $(PYTEST_ARGS)
+
 bench: venv
 	$(PY) benchmarks/run_all.py
 

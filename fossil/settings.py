@@ -229,9 +229,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_WORKER_ENABLE_REMOTE_CONTROL = False  # SQS has no broadcast support
 CELERY_WORKER_SEND_TASK_EVENTS = False
-# On a cold shutdown (SIGQUIT, or SIGTERM with REMAP_SIGTERM=SIGQUIT) the worker first gives a
-# running proof this long, then returns its message to SQS instead of leaving it in flight.
-CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_float("WORKER_SOFT_SHUTDOWN_TIMEOUT", 60.0, minimum=0.0)
+# SIGTERM is a warm shutdown: the running proof finishes. With a soft-shutdown timeout, a cold
+# shutdown (SIGQUIT, or SIGTERM under REMAP_SIGTERM=SIGQUIT) first gives the proof this long,
+# then returns its message to SQS at once instead of leaving it invisible until the
+# visibility timeout. 0 (Celery's default) skips that step; nothing is lost either way.
+CELERY_WORKER_SOFT_SHUTDOWN_TIMEOUT = env_float("WORKER_SOFT_SHUTDOWN_TIMEOUT", 0.0, minimum=0.0)
 CELERY_WORKER_ENABLE_SOFT_SHUTDOWN_ON_IDLE = True
 # A broker blip must not cancel running proofs; the leases absorb any duplicate it causes.
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False

