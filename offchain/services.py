@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from fossil.exceptions import ApplicationError
@@ -150,18 +150,16 @@ def pricing_request_sync(*, job_id: str) -> str:
     """Reads the job group from the proving service and applies its final state.
 
     The completion callback and the reconciler's polling both land here, so a lost
-    callback only delays the result. Only forwarded requests are synced: until the
-    proving service has accepted this run, its group may still show an earlier run.
+    callback only delays the result. A re-run is synced only once the proving service
+    has accepted it (forwarded_at): until then its group may still show the earlier run.
+    A first run has no earlier run, so its callback may even beat the forwarding answer.
     """
-    request = PricingRequest.objects.filter(
-        job_id=job_id, status=PricingRequest.Status.PENDING, forwarded_at__isnull=False
-    ).first()
+    syncable = Q(forwarded_at__isnull=False) | Q(run=1)
+    request = PricingRequest.objects.filter(syncable, job_id=job_id, status=PricingRequest.Status.PENDING).first()
     if request is None:
         return "ignored"
     group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
-    pending = PricingRequest.objects.filter(
-        job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING, forwarded_at__isnull=False
-    )
+    pending = PricingRequest.objects.filter(syncable, job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING)
     now = timezone.now()
     if group.get("status") == "completed":
         changed = pending.update(
