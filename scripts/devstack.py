@@ -57,6 +57,17 @@ def wait_for(predicate, what: str, timeout: float) -> None:
     raise SystemExit(f"devstack: {what} did not come up within {timeout:.0f}s")
 
 
+def wait_for_url(url: str, what: str, timeout: float) -> None:
+    def answering() -> bool:
+        try:
+            urllib.request.urlopen(url, timeout=1).read()
+            return True
+        except OSError:
+            return False
+
+    wait_for(answering, what, timeout)
+
+
 class Stack:
     def __init__(self, name: str):
         self.dir = run_dir()
@@ -114,15 +125,7 @@ class Stack:
         moto = Path(PYTHON).parent / "moto_server"
         self.spawn([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{port}"
-
-        def answering() -> bool:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/", timeout=1).read()
-                return True
-            except OSError:
-                return False
-
-        wait_for(answering, "moto SQS server", 30)
+        wait_for_url(f"{url}/moto-api/", "moto SQS server", 30)
         self.env["AWS_ENDPOINT_URL_SQS"] = url
         print(f"devstack: moto SQS on {url}", flush=True)
 
@@ -173,14 +176,7 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
                  "-Q", "proofs,results,default", "-n", "fossil@%h",
                  "--schedule", str(stack.dir / "celerybeat-schedule")])
 
-    def web_up() -> bool:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-            return True
-        except OSError:
-            return False
-
-    wait_for(web_up, "web server", 60)
+    wait_for_url(f"http://127.0.0.1:{port}/health", "web server", 60)
     example = (REPO / "docs" / "example_request.json").read_text().strip()
     print(
         "\n=== Fossil is up ===\n"
