@@ -6,11 +6,15 @@ redrive policy, so the queues are created here, before any worker starts.
 from __future__ import annotations
 
 import json
+import logging
 from functools import lru_cache
 
 import boto3
 from botocore.config import Config
 from django.conf import settings
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 DLQ_SUFFIX = "-dlq"
 # Stated explicitly (reliability.md P7): emulators and newer AWS queues default to 1 MiB,
@@ -59,3 +63,19 @@ def delete_queues() -> None:
     client = sqs_client()
     for url in client.list_queues(QueueNamePrefix=settings.SQS_QUEUE_PREFIX).get("QueueUrls", []):
         client.delete_queue(QueueUrl=url)
+
+
+def publish(task, *args) -> bool:
+    """Sends a task (ids only). A broker outage is logged, not raised: every message has a
+    row behind it in Postgres, and the reconciler re-sends what could not be sent."""
+    try:
+        task.delay(*args)
+        return True
+    except Exception:  # any publish failure: the database state stays the source of truth
+        logger.exception("could not queue %s%s; the reconciler re-sends it", task.name, args)
+        return False
+
+
+def publish_on_commit(task, *args) -> None:
+    """Publishes once the current transaction commits, so no worker reads a row that isn't there."""
+    transaction.on_commit(lambda: publish(task, *args))

@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fossil.queues import publish_on_commit
 from handler import pricing
 from handler.metrics import compute_metric
 from handler.proofs.django_glue import get_provider, verify_before_store
@@ -21,6 +22,7 @@ from handler.proofs.errors import ProofError
 from handler.proofs.records import ProofInputs
 from handler.selectors import bucket_averages
 from proving.models import Job, Proof
+from proving.services import job_fail_exhausted
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +80,11 @@ def seconds_until_claimable(job_id: int) -> float | None:
         return None
     now = timezone.now()
     if job["status"] == Job.Status.RUNNING and job["lease_expires_at"]:
-        return max(1.0, (job["lease_expires_at"] - now).total_seconds() + 1)
+        lapses_at = job["lease_expires_at"]
+        if job["attempts"] >= job["max_attempts"]:
+            # no attempt left: look again when proving.services.job_fail_exhausted will fail it
+            lapses_at += timedelta(seconds=settings.JOB_LEASE_SECONDS)
+        return max(1.0, (lapses_at - now).total_seconds() + 1)
     if job["status"] == Job.Status.PENDING and job["next_attempt_at"] and job["attempts"] < job["max_attempts"]:
         return max(1.0, (job["next_attempt_at"] - now).total_seconds())
     return None
@@ -117,7 +123,7 @@ class LeaseKeeper(threading.Thread):
 def job_run(*, job_id: int) -> RunOutcome:
     token = job_claim(job_id=job_id)
     if token is None:
-        _fail_if_out_of_attempts(job_id)
+        job_fail_exhausted(job_id=job_id)
         later = seconds_until_claimable(job_id)
         if later is not None:
             logger.info("job %s not claimable yet; looking again in %.0fs", job_id, later)
@@ -264,30 +270,7 @@ def _job_retry_or_fail(job: Job, token: uuid.UUID, code: str, message: str) -> R
     return RunOutcome("retry", retry_in=delay)
 
 
-def _fail_if_out_of_attempts(job_id: int) -> None:
-    """A delivery for a job that used up its attempts while its last lease lapsed."""
-    now = timezone.now()
-    stale = Q(status=Job.Status.PENDING) | Q(status=Job.Status.RUNNING, lease_expires_at__lt=now)
-    with transaction.atomic():
-        failed = Job.objects.filter(stale, pk=job_id, attempts__gte=F("max_attempts")).update(
-            status=Job.Status.FAILED,
-            error_code="attempts_exhausted",
-            error_message="the job used up its attempts without finishing (worker lost or timed out)",
-            finished_at=now,
-            lease_token=None,
-            lease_expires_at=None,
-        )
-        if failed:
-            _publish_outcome_on_commit(job_id)
-
-
 def _publish_outcome_on_commit(job_id: int) -> None:
     from proving.tasks import record_job_outcome
 
-    def publish() -> None:
-        try:
-            record_job_outcome.delay(job_id)
-        except Exception:  # broker down: the reconciler re-sends outcomes of finished jobs
-            logger.exception("could not queue the outcome of job %s", job_id)
-
-    transaction.on_commit(publish)
+    publish_on_commit(record_job_outcome, job_id)

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from fossil.exceptions import ApplicationError
 from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
+from fossil.queues import publish, publish_on_commit
 from offchain.models import ApiKey, PricingRequest
 
 logger = logging.getLogger(__name__)
@@ -98,15 +99,7 @@ def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], pa
 def _forward_on_commit(request: PricingRequest) -> None:
     from offchain.tasks import forward_pricing_request
 
-    job_id, run = request.job_id, request.run
-    transaction.on_commit(lambda: _publish_forward(forward_pricing_request, job_id, run))
-
-
-def _publish_forward(task, job_id: str, run: int) -> None:
-    try:
-        task.delay(job_id, run)
-    except Exception:  # broker down: the reconciler forwards requests never forwarded
-        logger.exception("could not queue forwarding of %s; the reconciler will retry", job_id)
+    publish_on_commit(forward_pricing_request, request.job_id, request.run)
 
 
 def proving_job_body(request: PricingRequest) -> dict:
@@ -203,20 +196,11 @@ def pricing_requests_reconcile() -> dict[str, int]:
         pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.FORWARD_GRACE_SECONDS))
         .values_list("job_id", "run")[:500]
     )
-    reforwarded = sum(_send_quietly(forward_pricing_request, job_id, run) for job_id, run in unforwarded)
+    reforwarded = sum(publish(forward_pricing_request, job_id, run) for job_id, run in unforwarded)
     overdue = list(
         pending.filter(forwarded_at__lt=now - timedelta(seconds=settings.STATUS_POLL_AFTER_SECONDS))
         .values_list("job_id", flat=True)[:500]
     )
-    polled = sum(_send_quietly(sync_pricing_request, job_id) for job_id in overdue)
+    polled = sum(publish(sync_pricing_request, job_id) for job_id in overdue)
     return {"requests_reforwarded": reforwarded, "requests_polled": polled}
 
-
-def _send_quietly(task, *args) -> bool:
-    """One failed publish (broker down) must not stop the sweep; the next one retries."""
-    try:
-        task.delay(*args)
-        return True
-    except Exception:
-        logger.exception("could not queue %s%s; the next sweep retries", task.name, args)
-        return False

@@ -10,25 +10,18 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from proving.models import Job, JobGroup
-from proving.services import jobs_dispatch
+from fossil.queues import publish
+from proving.services import exhausted_jobs_filter, job_fail_exhausted, jobs_dispatch
 
 logger = logging.getLogger(__name__)
 
 # A message younger than this may still be in flight: leave it to SQS.
 UNDISPATCHED_GRACE = timedelta(seconds=10)
 BATCH = 500
-
-EXHAUSTED_CODE = "attempts_exhausted"
-EXHAUSTED_MESSAGE = (
-    "the job used up its {max} attempts without finishing (worker lost, crashed or timed out); "
-    "last error: {code}"
-)
-
 
 def redispatch_window() -> timedelta:
     """How long a published, unclaimed message may take before it counts as lost.
@@ -42,50 +35,10 @@ def redispatch_window() -> timedelta:
 
 
 def fail_exhausted_jobs(now=None) -> list[int]:
-    """Fails jobs that used up their attempts and cannot be claimed again.
-
-    A running job whose lease lapsed more than one lease period ago (its worker is gone)
-    or a pending job with no attempts left. The job's outcome is then recorded for its
-    group (and the group notified) by the usual outcome task.
-    """
-    from proving.tasks import record_job_outcome
-
+    """Fails every job that used up its attempts (see proving.services.exhausted_jobs_filter)."""
     now = now or timezone.now()
-    lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    out_of_attempts = Q(attempts__gte=F("max_attempts"))
-    dead = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now - lease) | Q(status=Job.Status.PENDING)
-    failed: list[int] = []
-    candidates = list(Job.objects.filter(dead & out_of_attempts).values_list("pk", flat=True)[:BATCH])
-    for job_id in candidates:
-        with transaction.atomic():
-            job = Job.objects.select_for_update(skip_locked=True).filter(dead & out_of_attempts, pk=job_id).first()
-            if job is None:
-                continue
-            message = EXHAUSTED_MESSAGE.format(max=job.max_attempts, code=job.error_code or "worker_lost")
-            if job.error_message:
-                message += f": {job.error_message}"
-            Job.objects.filter(pk=job_id).update(
-                status=Job.Status.FAILED,
-                error_code=EXHAUSTED_CODE,
-                error_message=message[:4000],
-                finished_at=now,
-                lease_token=None,
-                lease_expires_at=None,
-                next_attempt_at=None,
-            )
-            logger.warning("reconciler: job %s failed: %s", job_id, message)
-            transaction.on_commit(lambda job_id=job_id: _send(record_job_outcome, job_id))
-            failed.append(job_id)
-    return failed
-
-
-def _send(task, *args) -> bool:
-    try:
-        task.delay(*args)
-        return True
-    except Exception:  # broker down: the next sweep tries again
-        logger.exception("reconciler: could not queue %s%s", task.name, args)
-        return False
+    candidates = list(Job.objects.filter(exhausted_jobs_filter(now)).values_list("pk", flat=True)[:BATCH])
+    return [job_id for job_id in candidates if job_fail_exhausted(job_id=job_id, now=now)]
 
 
 def reconcile_jobs() -> dict[str, int]:
@@ -119,7 +72,7 @@ def reconcile_jobs() -> dict[str, int]:
             finished_at__lt=now - UNDISPATCHED_GRACE,
         ).values_list("pk", flat=True)[:BATCH]
     )
-    outcomes = sum(_send(record_job_outcome, job_id) for job_id in finished_in_running_group)
+    outcomes = sum(publish(record_job_outcome, job_id) for job_id in finished_in_running_group)
 
     unnotified = list(
         JobGroup.objects.filter(
@@ -128,7 +81,7 @@ def reconcile_jobs() -> dict[str, int]:
             finished_at__lt=now - UNDISPATCHED_GRACE,
         ).values_list("pk", flat=True)[:BATCH]
     )
-    renotified = sum(_send(notify_offchain, group_id) for group_id in unnotified)
+    renotified = sum(publish(notify_offchain, group_id) for group_id in unnotified)
 
     counts = {
         "jobs_failed": len(failed),

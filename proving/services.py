@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from fossil.exceptions import Conflict, NotFound  # noqa: F401  (Conflict is part of the API)
 from fossil.http import post_signed_json
+from fossil.queues import publish, publish_on_commit
 from proving.composition import group_result
 from proving.models import METRICS, Job, JobGroup
 
@@ -102,6 +104,47 @@ def job_reset_for_replay(*, job_id: int) -> Job:
     return job
 
 
+EXHAUSTED_CODE = "attempts_exhausted"
+
+
+def exhausted_jobs_filter(now) -> Q:
+    """Jobs that used up their attempts and can never be claimed again: pending, or running
+    under a lease that lapsed more than one lease period ago (its worker is gone; a live
+    one would have renewed it)."""
+    lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
+    dead = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now - lease) | Q(status=Job.Status.PENDING)
+    return dead & Q(attempts__gte=F("max_attempts"))
+
+
+def job_fail_exhausted(*, job_id: int, now=None) -> bool:
+    """Fails such a job with its last error, and has its group told once committed."""
+    from proving.tasks import record_job_outcome
+
+    now = now or timezone.now()
+    with transaction.atomic():
+        job = Job.objects.select_for_update(skip_locked=True).filter(exhausted_jobs_filter(now), pk=job_id).first()
+        if job is None:
+            return False
+        message = (
+            f"the job used up its {job.max_attempts} attempts without finishing (worker lost, crashed or "
+            f"timed out); last error: {job.error_code or 'worker_lost'}"
+        )
+        if job.error_message:
+            message += f": {job.error_message}"
+        Job.objects.filter(pk=job_id).update(
+            status=Job.Status.FAILED,
+            error_code=EXHAUSTED_CODE,
+            error_message=message[:4000],
+            finished_at=now,
+            lease_token=None,
+            lease_expires_at=None,
+            next_attempt_at=None,
+        )
+        logger.warning("job %s failed: %s", job_id, message)
+        publish_on_commit(record_job_outcome, job_id)
+    return True
+
+
 def dispatch_on_commit(job_ids: list[int]) -> None:
     transaction.on_commit(lambda: jobs_dispatch(job_ids))
 
@@ -113,13 +156,9 @@ def jobs_dispatch(job_ids: list[int]) -> int:
 
     sent = 0
     for job_id in job_ids:
-        try:
-            prove_job.delay(job_id)
-        except Exception:  # broker down: leave it to the reconciler
-            logger.exception("could not queue job %s; the reconciler will retry", job_id)
-            continue
-        Job.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
-        sent += 1
+        if publish(prove_job, job_id):
+            Job.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+            sent += 1
     return sent
 
 
@@ -154,13 +193,7 @@ def job_group_record_outcome(*, job_id: int) -> str:
 def notify_on_commit(group_id: str) -> None:
     from proving.tasks import notify_offchain
 
-    def publish() -> None:
-        try:
-            notify_offchain.delay(group_id)
-        except Exception:  # broker down: the reconciler re-notifies unnotified groups
-            logger.exception("could not queue notification of group %s", group_id)
-
-    transaction.on_commit(publish)
+    publish_on_commit(notify_offchain, group_id)
 
 
 def job_group_notify(*, group_id: str) -> bool:

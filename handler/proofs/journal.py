@@ -28,7 +28,6 @@ from __future__ import annotations
 
 from handler.pricing.felts import felt_to_float, float_to_felt, format_felt
 
-import math
 import re
 import struct
 from dataclasses import dataclass, fields

@@ -5,11 +5,9 @@ import json
 import time
 
 import pytest
-from django.db import transaction
 
-from proving import services
-from proving.models import Job, JobGroup, Proof
-from tests.chaos.conftest import END, METRICS, START, record_recovery, wait_group
+from proving.models import Job
+from tests.chaos.conftest import record_recovery, wait_group
 from tests.chaos.invariants import check_invariants
 from tests.conftest import wait_until
 
