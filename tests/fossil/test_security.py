@@ -66,15 +66,27 @@ def test_readiness_checks_postgres_and_an_sqs_round_trip(sqs_queues):
     assert response.json()["checks"] == {"postgres": "ok", "sqs": "ok"}
 
 
-def test_readiness_is_503_when_sqs_is_unreachable(monkeypatch):
-    from fossil import health
+@pytest.fixture
+def sqs_unreachable(monkeypatch):
+    """The SQS endpoint moved to a port where nothing listens (a broker outage)."""
+    import socket
 
-    def broken():
-        raise ConnectionError("no broker")
+    from fossil.queues import sqs_client
 
-    monkeypatch.setattr(health, "sqs_canary_check", broken)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed_port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SQS", f"http://127.0.0.1:{closed_port}")
+    sqs_client.cache_clear()
+    yield
+    sqs_client.cache_clear()
+
+
+def test_readiness_is_503_when_sqs_is_unreachable(sqs_unreachable):
     response = APIClient().get("/health/ready")
-    assert response.status_code == 503 and response.json()["checks"]["sqs"].startswith("error")
+    assert response.status_code == 503
+    assert response.json()["checks"]["postgres"] == "ok"
+    assert response.json()["checks"]["sqs"].startswith("error")
 
 
 def test_prover_key_is_served_to_clients(client):
