@@ -17,7 +17,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-VECTORS = REPO_ROOT.parent / "shared" / "vectors"
+VECTORS = REPO_ROOT / "tests" / "data"
 
 from handler.pricing import max_return, reserve_price, twap  # noqa: E402
 from handler.pricing.csvio import read_series_csv  # noqa: E402

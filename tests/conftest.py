@@ -14,7 +14,7 @@ from urllib.parse import quote
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-VECTORS = REPO.parent / "shared" / "vectors"
+VECTORS = REPO / "tests" / "data"
 EXAMPLE_REQUEST = json.loads((REPO / "docs" / "example_request.json").read_text())
 
 

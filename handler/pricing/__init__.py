@@ -1,7 +1,7 @@
 """Fossil pricing engine: pure numpy/scipy, no Django.
 
 The handler's Celery tasks and the ``price`` management command call these;
-``/work/shared/docs/pricing-spec.md`` is the reference math.
+``docs/pricing.md`` describes the model and where it comes from.
 """
 
 from .commitment import BATCH_SIZE, data_commitment

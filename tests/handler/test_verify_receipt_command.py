@@ -15,7 +15,7 @@ from handler.proofs.starknet import PITCH_LAKE_V1  # noqa: F401  (import check: 
 
 from pathlib import Path
 
-VECTORS = Path(__file__).resolve().parents[2].parent / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parents[2] / "tests" / "data"
 DO_NOTHING_IMAGE_ID = "e0de604acf7c2f7428298bdceb2798f47d6bdca38180746cfc35f692fa546b98"
 
 JOB = ProofInputs("job-1", "twap", 1_700_000_000, 1_700_003_600, 1.5e9, (1, 2, 3, 4, 5, 6, 7, 8))

@@ -9,7 +9,7 @@ from pathlib import Path
 from handler.chain.demo import ANCHOR, BLOCK_TIME, generate_chain
 from handler.chain.header import compute_block_hash, header_to_rpc
 
-VECTORS = Path(__file__).resolve().parents[3].parent / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parents[3] / "tests" / "data"
 DEMO_START = ANCHOR + BLOCK_TIME * 7_000_000  # any grid point will do
 
 

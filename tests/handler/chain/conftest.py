@@ -16,7 +16,7 @@ from chainkit import VECTORS, FakeNode, header_to_rpc  # noqa: E402
 @pytest.fixture(scope="session")
 def sepolia_blocks() -> list[dict]:
     path = VECTORS / "sepolia_headers.json"
-    assert path.is_file(), f"shared vectors not found at {path}"
+    assert path.is_file(), f"test data not found at {path}"
     return json.loads(path.read_text())["blocks"]
 
 

@@ -8,12 +8,12 @@ import pytest
 from handler.pricing.csvio import read_series_csv
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-PRICING_VECTORS = REPO_ROOT.parent / "shared" / "vectors"
+PRICING_VECTORS = REPO_ROOT / "tests" / "data"
 
 
 @pytest.fixture(scope="session")
 def pricing_vectors() -> Path:
-    assert PRICING_VECTORS.is_dir(), f"shared vectors not found at {PRICING_VECTORS}"
+    assert PRICING_VECTORS.is_dir(), f"test data not found at {PRICING_VECTORS}"
     return PRICING_VECTORS
 
 

@@ -15,7 +15,7 @@ from proofs_support import VECTORS  # noqa: E402
 
 @pytest.fixture(scope="session")
 def vectors_dir() -> Path:
-    assert VECTORS.is_dir(), f"shared vectors not found at {VECTORS}"
+    assert VECTORS.is_dir(), f"test data not found at {VECTORS}"
     return VECTORS
 
 

@@ -1,4 +1,4 @@
-"""Shared constants for the proof tests (vectors are read from ../shared/vectors, never copied)."""
+"""Shared constants for the proof tests (public vectors under tests/data/, see its README)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
-VECTORS = REPO.parent / "shared" / "vectors"
+VECTORS = REPO / "tests" / "data"
 RECEIPTS = VECTORS / "receipts"
 
 DO_NOTHING_IMAGE_ID = bytes.fromhex("e0de604acf7c2f7428298bdceb2798f47d6bdca38180746cfc35f692fa546b98")
