@@ -103,5 +103,7 @@ class JobGroupFinishedCallbackApi(APIView):
     def post(self, request, job_id: str):
         if request.auth != "service":
             raise exceptions.NotAuthenticated("missing X-Fossil-Signature header")
-        outcome = services.pricing_request_sync(job_id=job_id)
-        return Response({"status": "ok", "job_id": job_id, "outcome": outcome})
+        # Only the hint is taken here; the sync (a call back to the proving service, maybe
+        # this very server) runs in a task, so no web worker waits on another.
+        services.pricing_request_sync_soon(job_id=job_id)
+        return Response({"status": "accepted", "job_id": job_id}, status=status.HTTP_202_ACCEPTED)

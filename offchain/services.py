@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from fossil.exceptions import ApplicationError
+from fossil.exceptions import ApplicationError, ServiceUnavailable
 from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
 from fossil.queues import publish, publish_on_commit
 from offchain.models import ApiKey, PricingRequest
@@ -137,6 +137,20 @@ def pricing_request_fail(*, job_id: str, run: int, reason: str) -> bool:
     if changed:
         logger.warning("pricing request %s failed: %s", job_id, reason)
     return bool(changed)
+
+
+def pricing_request_sync_soon(*, job_id: str) -> None:
+    """Takes the proving service's completion hint: queues the sync of this request.
+
+    Nothing waits on the proving service here. If the hint cannot be queued the caller
+    gets 503 and its notifier tries again (the reconciler's polling is the last resort).
+    """
+    from offchain.tasks import sync_pricing_request
+
+    if not PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.PENDING).exists():
+        return  # unknown or already final: nothing to sync, and nothing to tell the caller
+    if not publish(sync_pricing_request, job_id):
+        raise ServiceUnavailable("could not queue the sync; try again")
 
 
 def pricing_request_sync(*, job_id: str) -> str:

@@ -196,25 +196,37 @@ def notify_on_commit(group_id: str) -> None:
     publish_on_commit(notify_offchain, group_id)
 
 
+def notify_claim_seconds() -> float:
+    """How long a notifier owns a group's notification: longer than its HTTP call can take."""
+    return settings.HTTP_CONNECT_TIMEOUT + settings.HTTP_READ_TIMEOUT + 30
+
+
 def job_group_notify(*, group_id: str) -> bool:
     """Tells the offchain processor that the group finished; at most once on success.
 
-    The group row stays locked (SKIP LOCKED for everyone else) from the check to the
-    notified_at update, so two notifier tasks (a retry and a reconciler re-send) cannot
-    both deliver: the second finds the row locked or already notified and does nothing.
+    Claim, then call: a guarded update takes a short claim on the group (notify_claimed_until),
+    the call runs with no transaction or row lock open, and its success sets notified_at.
+    A second notifier (a retry, a reconciler re-send) finds the group claimed or notified
+    and does nothing; a failed call gives the claim back so a retry can go at once, and a
+    notifier that died mid-call leaves a claim that lapses on its own.
     Raises fossil.http.ServiceCallFailed when the offchain processor cannot be reached.
     """
-    with transaction.atomic():
-        group = (
-            JobGroup.objects.select_for_update(skip_locked=True)
-            .filter(pk=group_id, notified_at__isnull=True)
-            .exclude(status=JobGroup.Status.RUNNING)
-            .first()
-        )
-        if group is None:
-            return False
+    now = timezone.now()
+    claim = now + timedelta(seconds=notify_claim_seconds())
+    claimed = (
+        JobGroup.objects.filter(pk=group_id, notified_at__isnull=True)
+        .exclude(status=JobGroup.Status.RUNNING)
+        .filter(Q(notify_claimed_until__isnull=True) | Q(notify_claimed_until__lt=now))
+        .update(notify_claimed_until=claim)
+    )
+    if not claimed:
+        return False
+    try:
         post_signed_json(
             f"{settings.OFFCHAIN_CALLBACK_URL}/internal/job_groups/{group_id}/finished", {"job_group_id": group_id}
         )
-        JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(notified_at=timezone.now())
+    except Exception:
+        JobGroup.objects.filter(pk=group_id, notify_claimed_until=claim).update(notify_claimed_until=None)
+        raise
+    JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(notified_at=timezone.now())
     return True
