@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.http import JsonResponse
+from django.http import JsonResponse, UnreadablePostError
 
 from fossil.exceptions import DATABASE_UNAVAILABLE, error_body, unavailable_response_parts
 
@@ -29,6 +29,23 @@ class RequestSizeLimitMiddleware:
                 status=413,
             )
         return self.get_response(request)
+
+
+class UnreadableBodyMiddleware:
+    """A body shorter than its Content-Length, or one that stalls (the web worker's read
+    timeout), is the client's fault: 400, not a 500."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if not isinstance(exception, UnreadablePostError):
+            return None
+        message = "the request body was shorter than its Content-Length or arrived too slowly"
+        return JsonResponse(error_body("invalid", message), status=400)
 
 
 class DatabaseUnavailableMiddleware:

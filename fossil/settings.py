@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "fossil.middleware.DatabaseUnavailableMiddleware",
+    "fossil.middleware.UnreadableBodyMiddleware",
 ]
 
 ROOT_URLCONF = "fossil.urls"

@@ -170,8 +170,7 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     port = args.port
     if not port_is_free(port):
         raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
-    stack.spawn([str(Path(PYTHON).parent / "gunicorn"), "fossil.wsgi:application", "-b", f"127.0.0.1:{port}",
-                 "-w", "2", "--timeout", "60", "--access-logfile", "-"])
+    stack.spawn([str(Path(PYTHON).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"])
     stack.spawn([PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-B", "-l", "INFO", "-c", "2",
                  "-Q", "proofs,results,default", "-n", "fossil@%h",
                  "--schedule", str(stack.dir / "celerybeat-schedule")])
