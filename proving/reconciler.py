@@ -14,7 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from proving.models import Job, JobGroup
-from fossil.queues import publish
+from fossil.queues import publish, queue_waiting_messages
 from proving.services import exhausted_jobs_filter, job_fail_exhausted, jobs_dispatch
 
 logger = logging.getLogger(__name__)
@@ -32,6 +32,21 @@ def redispatch_window() -> timedelta:
     set, overrides the default (the queue's visibility timeout)."""
     seconds = settings.RECONCILE_REDISPATCH_SECONDS or settings.SQS_VISIBILITY_TIMEOUT
     return timedelta(seconds=seconds)
+
+
+def lost_message_window() -> timedelta:
+    """How long a published, unstarted job waits before it counts as lost when the proofs
+    queue has nothing waiting: its message is then not in the queue, so it is held by a
+    worker (about to start it, or sitting on a retry countdown) or gone (queue state lost,
+    worker killed before it started). Much shorter than the visibility timeout."""
+    return timedelta(seconds=settings.RECONCILE_LOST_MESSAGE_SECONDS)
+
+
+def proofs_queue_idle() -> bool:
+    """Whether no proof message waits in the queue (or the queue is gone with its messages).
+    Unknown (the broker does not answer) counts as busy: nothing is re-sent on a guess."""
+    waiting = queue_waiting_messages(settings.QUEUE_PROOFS)
+    return waiting is not None and waiting == 0
 
 
 def fail_exhausted_jobs(now=None) -> list[int]:
@@ -53,8 +68,12 @@ def reconcile_jobs() -> dict[str, int]:
     has_attempts = Q(attempts__lt=F("max_attempts"))
     never_sent = Q(status=Job.Status.PENDING, dispatched_at__isnull=True, created_at__lt=now - UNDISPATCHED_GRACE)
     # published (first try or a retry) but never claimed: the message is lost or stuck
-    retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=now - window)
-    message_lost = Q(status=Job.Status.PENDING, next_attempt_at__isnull=True, dispatched_at__lt=now - window)
+    # Under a backlog a message may wait in the queue for long: only the long window applies.
+    # With nothing waiting, a message not started within the short window is not in the queue.
+    short = lost_message_window()
+    lost_cutoff = now - (short if short < window and proofs_queue_idle() else window)
+    retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=lost_cutoff)
+    message_lost = Q(status=Job.Status.PENDING, next_attempt_at__isnull=True, dispatched_at__lt=lost_cutoff)
     # the worker holding the lease is gone; re-send at most once per lease period
     lease_lapsed = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now) & (
         Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease)
