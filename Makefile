@@ -6,7 +6,7 @@ PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= $(if $(filter /root/%,$(CURDIR)),/tmp/fossil-venv-$(shell echo $(CURDIR) | sha256sum | cut -c1-10),$(CURDIR)/.venv)
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv bench chaos clean
+.PHONY: run test venv bench bench-load chaos clean
 
 $(VENV)/.installed: requirements.txt requirements-garaga.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -27,6 +27,10 @@ chaos: venv
 
 bench: venv
 	$(PY) benchmarks/run_all.py
+
+# Load and faults on a stack of its own (docs/reliability.md); BENCH_LOAD_ARGS="--requests 200"
+bench-load: venv
+	$(PY) benchmarks/bench_load.py $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf .run

@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -173,12 +174,7 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     port = args.port
     if not port_is_free(port):
         raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
-    web = [str(Path(PYTHON).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"]
-    worker = [PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-l", "INFO", "-c", str(args.worker_concurrency),
-              "-Q", "proofs,results,default", "-n", "fossil@%h"]
-    beat = [PYTHON, "-m", "celery", "-A", "celery_app", "beat", "-l", "INFO",
-            "--schedule", str(stack.dir / "celerybeat-schedule")]
-    supervised = {"web": web, "worker": worker, "beat": beat}
+    supervised = app_processes(stack, port, args.worker_concurrency)
     running = {name: stack.spawn(argv) for name, argv in supervised.items()}
     wait_for_url(f"http://127.0.0.1:{port}/health", "web server", 60)
     example = (REPO / "docs" / "example_request.json").read_text().strip()
@@ -197,18 +193,29 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     return 1
 
 
+def app_processes(stack: Stack, port: int, worker_concurrency: int) -> dict[str, list[str]]:
+    """The web server, one worker on every queue, and beat (the reconciler's clock)."""
+    return {
+        "web": [str(Path(PYTHON).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
+        "worker": [PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-l", "INFO", "-c", str(worker_concurrency),
+                   "-Q", "proofs,results,default", "-n", "fossil@%h"],
+        "beat": [PYTHON, "-m", "celery", "-A", "celery_app", "beat", "-l", "INFO",
+                 "--schedule", str(stack.dir / "celerybeat-schedule")],
+    }
+
+
 def supervise(stack: Stack, supervised: dict[str, list[str]], running: dict[str, subprocess.Popen],
-              until: float | None = None) -> None:
+              until: float | None = None, stop: threading.Event | None = None) -> None:
     """Starts again any supervised process that exits (a worker that stopped on a stalled
     consumer, one killed by the OOM killer, ...), with a growing pause if it keeps failing
-    at once. Runs until Ctrl-C (KeyboardInterrupt), or the monotonic time `until`."""
+    at once. Runs until Ctrl-C (KeyboardInterrupt), the monotonic time `until`, or `stop` is set."""
     failures = {name: 0 for name in supervised}
     started = {name: time.monotonic() for name in supervised}
-    while until is None or time.monotonic() < until:
+    while (until is None or time.monotonic() < until) and not (stop and stop.is_set()):
         time.sleep(0.5)
         for name, proc in list(running.items()):
             code = proc.poll()
-            if code is None:
+            if code is None or (stop and stop.is_set()):
                 continue
             try:  # what the exited process left behind (a killed worker's pool children)
                 os.killpg(proc.pid, signal.SIGKILL)
