@@ -3,6 +3,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.conf import settings
 
+from fossil.exceptions import DATABASE_UNAVAILABLE
 from fossil.http import ServiceCallFailed
 from offchain import services
 
@@ -25,6 +26,7 @@ def forward_pricing_request(job_id: str, run: int) -> None:
     services.pricing_request_forward(job_id=job_id, run=run)
 
 
-@shared_task(name="offchain.sync_pricing_request", autoretry_for=(ServiceCallFailed,), retry_backoff=2, max_retries=5)
+@shared_task(name="offchain.sync_pricing_request", autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),
+             retry_backoff=2, retry_backoff_max=16, max_retries=5)
 def sync_pricing_request(job_id: str) -> None:
     services.pricing_request_sync(job_id=job_id)
