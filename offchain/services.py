@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from fossil.exceptions import ApplicationError, ServiceUnavailable
 from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
-from fossil.queues import publish, publish_on_commit
+from fossil.queues import publish, publish_on_commit, queue_waiting_messages
 from offchain.models import ApiKey, PricingRequest
 
 logger = logging.getLogger(__name__)
@@ -205,14 +205,18 @@ def pricing_requests_reconcile() -> dict[str, int]:
     from offchain.tasks import forward_pricing_request, sync_pricing_request
 
     now = timezone.now()
+    # While the queue holds a backlog, the messages these would repeat are probably in it.
+    backlog_grace = 0 if queue_waiting_messages(settings.QUEUE_DEFAULT) == 0 else settings.SQS_VISIBILITY_TIMEOUT
     pending = PricingRequest.objects.filter(status=PricingRequest.Status.PENDING)
+    forward_grace = max(settings.FORWARD_GRACE_SECONDS, backlog_grace)
+    poll_after = max(settings.STATUS_POLL_AFTER_SECONDS, backlog_grace)
     unforwarded = list(
-        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.FORWARD_GRACE_SECONDS))
+        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=forward_grace))
         .values_list("job_id", "run")[:500]
     )
     reforwarded = sum(publish(forward_pricing_request, job_id, run) for job_id, run in unforwarded)
     overdue = list(
-        pending.filter(forwarded_at__lt=now - timedelta(seconds=settings.STATUS_POLL_AFTER_SECONDS))
+        pending.filter(forwarded_at__lt=now - timedelta(seconds=poll_after))
         .values_list("job_id", flat=True)[:500]
     )
     polled = sum(publish(sync_pricing_request, job_id) for job_id in overdue)

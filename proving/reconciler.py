@@ -7,7 +7,7 @@ that can never run again (attempts used up, last lease lapsed), with a reason.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -42,11 +42,19 @@ def lost_message_window() -> timedelta:
     return timedelta(seconds=settings.RECONCILE_LOST_MESSAGE_SECONDS)
 
 
-def proofs_queue_idle() -> bool:
-    """Whether no proof message waits in the queue (or the queue is gone with its messages).
+def queue_idle(name: str) -> bool:
+    """Whether no message waits in the queue (or the queue was gone with its messages).
     Unknown (the broker does not answer) counts as busy: nothing is re-sent on a guess."""
-    waiting = queue_waiting_messages(settings.QUEUE_PROOFS)
+    waiting = queue_waiting_messages(name)
     return waiting is not None and waiting == 0
+
+
+def resend_cutoff(now: datetime, queue: str, short: timedelta) -> datetime:
+    """Work older than this counts as lost: the short delay while its queue has nothing
+    waiting, else the queue's visibility timeout (under a backlog the message may still be
+    waiting its turn, and re-sending everything each sweep would only grow the backlog)."""
+    window = redispatch_window()
+    return now - (short if short < window and queue_idle(queue) else window)
 
 
 def fail_exhausted_jobs(now=None) -> list[int]:
@@ -70,8 +78,7 @@ def reconcile_jobs() -> dict[str, int]:
     # published (first try or a retry) but never claimed: the message is lost or stuck
     # Under a backlog a message may wait in the queue for long: only the long window applies.
     # With nothing waiting, a message not started within the short window is not in the queue.
-    short = lost_message_window()
-    lost_cutoff = now - (short if short < window and proofs_queue_idle() else window)
+    lost_cutoff = resend_cutoff(now, settings.QUEUE_PROOFS, lost_message_window())
     retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=lost_cutoff)
     message_lost = Q(status=Job.Status.PENDING, next_attempt_at__isnull=True, dispatched_at__lt=lost_cutoff)
     # the worker holding the lease is gone; re-send at most once per lease period
@@ -88,7 +95,7 @@ def reconcile_jobs() -> dict[str, int]:
         Job.objects.filter(
             group__status=JobGroup.Status.RUNNING,
             status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED],
-            finished_at__lt=now - UNDISPATCHED_GRACE,
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_RESULTS, UNDISPATCHED_GRACE),
         ).values_list("pk", flat=True)[:BATCH]
     )
     outcomes = sum(publish(record_job_outcome, job_id) for job_id in finished_in_running_group)
@@ -97,7 +104,7 @@ def reconcile_jobs() -> dict[str, int]:
         JobGroup.objects.filter(
             notified_at__isnull=True,
             status__in=[JobGroup.Status.COMPLETED, JobGroup.Status.FAILED],
-            finished_at__lt=now - UNDISPATCHED_GRACE,
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_DEFAULT, UNDISPATCHED_GRACE),
         ).values_list("pk", flat=True)[:BATCH]
     )
     renotified = sum(publish(notify_offchain, group_id) for group_id in unnotified)
