@@ -392,6 +392,8 @@ def main() -> int:
             outcomes.append(outcome)
             print(f"  done: {outcome}", flush=True)
         print_table(outcomes, pure)
+        print(f"\nload average at the end (1/5/15 min): {' / '.join(f'{x:.1f}' for x in os.getloadavg())} "
+              f"on {os.cpu_count()} CPUs", flush=True)
         return 0 if all(o.lost == 0 and o.proofs == o.jobs for o in outcomes) else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -148,9 +148,12 @@ def stop_worker_for_restart() -> None:
     worker_state.should_stop = EXIT_CONSUMER_STALLED
 
 
+_watchdogs: list[Watchdog] = []
+
+
 @worker_ready.connect
 def start_worker_watchdog(sender=None, **_kwargs) -> None:
-    if not settings.WATCHDOG_INTERVAL_SECONDS:
+    if not settings.WATCHDOG_INTERVAL_SECONDS or _watchdogs:  # one per process (the consumer may restart)
         return
     try:
         consumed = [queue.name for queue in sender.task_consumer.queues]
@@ -158,10 +161,12 @@ def start_worker_watchdog(sender=None, **_kwargs) -> None:
         consumed = list(settings.WORK_QUEUES)
     queues = [name for name in settings.WORK_QUEUES if name in consumed] or list(settings.WORK_QUEUES)
     concurrency = getattr(getattr(sender, "pool", None), "num_processes", None) or sender.app.conf.worker_concurrency or 1
-    Watchdog(queues, on_stall=stop_worker_for_restart, concurrency=concurrency).start()
+    _watchdogs.append(Watchdog(queues, on_stall=stop_worker_for_restart, concurrency=concurrency))
+    _watchdogs[0].start()
 
 
 @beat_init.connect
 def start_beat_watchdog(**_kwargs) -> None:
-    if settings.WATCHDOG_INTERVAL_SECONDS:
-        Watchdog(list(settings.WORK_QUEUES)).start()
+    if settings.WATCHDOG_INTERVAL_SECONDS and not _watchdogs:
+        _watchdogs.append(Watchdog(list(settings.WORK_QUEUES)))
+        _watchdogs[0].start()
