@@ -17,7 +17,7 @@ from celery.signals import beat_init, task_postrun, task_received, worker_ready
 from celery.worker import state as worker_state
 from django.conf import settings
 
-from fossil.queues import heal_queues, queue_name, queue_waiting_messages, sqs_client
+from fossil.queues import heal_queues, is_queue_missing, queue_name, queue_waiting_messages, sqs_client
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +50,15 @@ def stall_reason(stall_seconds: float) -> str | None:
     path = heartbeat_path()
     if not path.exists():
         return f"no heartbeat file at {path} (worker never became ready)"
+    try:
+        waiting = waiting_messages()
+    except Exception as exc:
+        if is_queue_missing(exc):  # nothing can be received from a queue that is gone
+            return "a work queue does not exist (SQS lost its state?); the worker's watchdog creates it again"
+        raise
     idle = time.time() - path.stat().st_mtime
     if idle <= stall_seconds:
         return None
-    waiting = waiting_messages()
     if waiting == 0:
         return None
     return f"{waiting} message(s) waiting but nothing received for {idle:.0f}s (limit {stall_seconds:.0f}s)"
