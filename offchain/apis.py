@@ -88,7 +88,7 @@ class PricingDataApi(ClientKeyRequired, APIView):
 class JobStatusApi(ClientKeyRequired, APIView):
     @extend_schema(operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_id: str):
-        pricing_request = selectors.pricing_request_get(job_id)
+        pricing_request = selectors.pricing_request_get(job_id, api_key=request.auth)
         if pricing_request is None:
             raise NotFound(f"no job with id {job_id}")
         return Response(selectors.pricing_request_status(pricing_request))

@@ -16,8 +16,9 @@ def api_key_for(raw_key: str) -> ApiKey | None:
     return ApiKey.objects.filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True).first()
 
 
-def pricing_request_get(job_id: str) -> PricingRequest | None:
-    return PricingRequest.objects.filter(job_id=job_id).first()
+def pricing_request_get(job_id: str, *, api_key: ApiKey) -> PricingRequest | None:
+    """The request if this key made it; another key's request is as unknown as a missing one."""
+    return PricingRequest.objects.filter(job_id=job_id, api_key=api_key).first()
 
 
 def job_request_triple(request: PricingRequest) -> list[str]:

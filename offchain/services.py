@@ -53,10 +53,12 @@ def api_key_revoke(*, prefix: str) -> ApiKey:
     return key
 
 
-def job_id_for(*, identifiers: list[str], params: dict, client_info: dict) -> str:
-    """The same request always gets the same job id (hex SHA-256 of its canonical JSON)."""
+def job_id_for(*, owner: int | None, identifiers: list[str], params: dict, client_info: dict) -> str:
+    """The same request from the same client always gets the same job id: the hex SHA-256
+    of its canonical JSON, which includes the asking key's id (`owner`). So two clients
+    never share a job id, and nobody can compute, pre-empt or poison another client's."""
     canonical = json.dumps(
-        {"identifiers": identifiers, "params": params, "client_info": client_info},
+        {"owner": owner, "identifiers": identifiers, "params": params, "client_info": client_info},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -70,7 +72,8 @@ class Submission:
 
 
 def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], params: dict, client_info: dict) -> Submission:
-    job_id = job_id_for(identifiers=identifiers, params=params, client_info=client_info)
+    owner = api_key.pk if api_key is not None else None
+    job_id = job_id_for(owner=owner, identifiers=identifiers, params=params, client_info=client_info)
     with transaction.atomic():
         request, created = PricingRequest.objects.get_or_create(
             job_id=job_id,

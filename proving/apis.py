@@ -8,20 +8,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import ApplicationError, NotFound, first_error_message
-from fossil.permissions import ServiceSignatureAuthentication
+from fossil.permissions import ServiceOnly
 from fossil.schema import error_responses
-from fossil.throttling import ApiKeyRateThrottle
 from fossil.validation import StrictIntegerField, StrictSerializer
-from offchain.authentication import ApiKeyAuthentication
 from proving import selectors, services
 from proving.models import METRICS
 
 _GROUP_ID = re.compile(r"^[0-9A-Za-z_x-]{1,66}$")
-
-
-class ServiceOrClientKey:
-    authentication_classes = [ServiceSignatureAuthentication, ApiKeyAuthentication]
-    throttle_classes = [ApiKeyRateThrottle]
 
 
 class JobCreatedSerializer(serializers.Serializer):
@@ -51,7 +44,7 @@ class WindowSerializer(StrictSerializer):
         return attrs
 
 
-class JobCreateApi(ServiceOrClientKey, APIView):
+class JobCreateApi(ServiceOnly, APIView):
     class InputSerializer(StrictSerializer):
         job_group_id = serializers.RegexField(_GROUP_ID, error_messages={"invalid": "must be 1-66 characters of [0-9A-Za-z_x-]"})
         twap = WindowSerializer()
@@ -92,7 +85,7 @@ class JobCreateApi(ServiceOrClientKey, APIView):
         return Response({"status": "error", "message": message, "job_group_id": job_group_id}, status=status_code)
 
 
-class JobGroupDetailApi(ServiceOrClientKey, APIView):
+class JobGroupDetailApi(ServiceOnly, APIView):
     @extend_schema(operation_id="job_group_retrieve", responses={200: JobGroupSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_group_id: str):
         detail = selectors.job_group_detail(job_group_id)

@@ -134,3 +134,30 @@ def test_job_status_unknown_is_404_and_pending_is_reported(client):
     job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
     body = client.get(f"/job_status/{job_id}").json()
     assert (body["job_id"], body["status"]) == (job_id, "Pending")
+
+
+@pytest.fixture
+def other_client(db):
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key_create(name="other")[1])
+    return client
+
+
+def test_a_client_sees_only_its_own_requests(client, other_client):
+    job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
+    mine = client.get(f"/job_status/{job_id}")
+    theirs = other_client.get(f"/job_status/{job_id}")
+    unknown = other_client.get(f"/job_status/{'0' * 64}")
+    assert mine.status_code == 200
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.json()["message"].replace(job_id, "X") == unknown.json()["message"].replace("0" * 64, "X")
+
+
+def test_the_same_request_from_two_clients_gets_two_job_ids(client, other_client):
+    first = post(client, EXAMPLE_REQUEST)
+    second = post(other_client, EXAMPLE_REQUEST)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["job_id"] != second.json()["job_id"]
+    assert post(client, EXAMPLE_REQUEST).json()["job_id"] == first.json()["job_id"]  # idempotent per client
+    PricingRequest.objects.filter(job_id=first.json()["job_id"]).update(status="Failed", error="boom")
+    assert other_client.get(f"/job_status/{second.json()['job_id']}").json()["status"] == "Pending"

@@ -24,6 +24,10 @@ def signed_post(body, *, signature=None):
     return client.post("/api/job", raw, content_type="application/json", **{"HTTP_" + HEADER.upper().replace("-", "_"): signature or sign(raw)})
 
 
+def signed_get(path):
+    return APIClient().get(path, **{"HTTP_" + HEADER.upper().replace("-", "_"): sign(b"")})
+
+
 def test_creates_three_jobs_and_dispatches_after_commit(django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks() as callbacks:
         response = signed_post(BODY)
@@ -96,18 +100,20 @@ def test_unsigned_or_badly_signed_calls_are_refused():
     assert JobGroup.objects.count() == 0
 
 
-def test_client_key_also_works(api_key):
+def test_a_client_key_is_no_way_in(api_key):
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=api_key)
-    assert client.post("/api/job", BODY, format="json").status_code == 200
-
-
-def test_group_detail_lists_jobs(api_key):
+    response = client.post("/api/job", BODY, format="json")
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
     signed_post(BODY)
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=api_key)
-    detail = client.get(f"/api/job/{BODY['job_group_id']}").json()
+    assert client.get(f"/api/job/{BODY['job_group_id']}").status_code == 401
+    assert JobGroup.objects.count() == 1
+
+
+def test_group_detail_lists_jobs():
+    signed_post(BODY)
+    detail = signed_get(f"/api/job/{BODY['job_group_id']}").json()
     assert detail["status"] == "running"
     assert sorted(job["metric"] for job in detail["jobs"]) == ["max_return", "reserve_price", "twap"]
     assert all({"status", "attempts", "error_code", "result"} <= set(job) for job in detail["jobs"])
-    assert client.get("/api/job/unknown").status_code == 404
+    assert signed_get("/api/job/unknown").status_code == 404
