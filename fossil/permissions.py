@@ -1,21 +1,34 @@
 """Service-to-service authentication by HMAC signature (see fossil.signing)."""
 from __future__ import annotations
 
+import logging
+
 from rest_framework import authentication, exceptions, permissions
 
-from fossil.signing import HEADER, signature_is_valid
+from fossil.nonces import nonce_claim
+from fossil.signing import HEADER, META_KEY, TOLERANCE_SECONDS, verify
+
+logger = logging.getLogger(__name__)
+
+SERVICE = "service"
 
 
 class ServiceSignatureAuthentication(authentication.BaseAuthentication):
-    """Accepts a request whose body carries a valid X-Fossil-Signature; else defers."""
+    """Accepts a call carrying a valid X-Fossil-Signature made for exactly this method, path
+    and body, seen for the first time; defers when the header is absent."""
 
     def authenticate(self, request):
-        header = request.META.get("HTTP_" + HEADER.upper().replace("-", "_"))
+        header = request.META.get(META_KEY)
         if header is None:
             return None
-        if not signature_is_valid(header, request.body):
+        signature = verify(header, method=request.method, path=request.get_full_path(), body=request.body)
+        if signature is None:
             raise exceptions.AuthenticationFailed("invalid or expired service signature")
-        return (None, "service")
+        # Remembered for as long as the timestamp would pass the window check, plus a margin.
+        if not nonce_claim(signature.nonce, expires_at_unix=signature.timestamp + TOLERANCE_SECONDS + 5):
+            logger.warning("refused a replayed service signature on %s %s", request.method, request.path)
+            raise exceptions.AuthenticationFailed("this service signature was already used")
+        return (None, SERVICE)
 
     def authenticate_header(self, request):
         return HEADER
@@ -25,7 +38,7 @@ class IsSignedService(permissions.BasePermission):
     """Only a correctly signed call from the other service; a client's API key is no way in."""
 
     def has_permission(self, request, view):
-        if request.auth != "service":
+        if request.auth != SERVICE:
             raise exceptions.NotAuthenticated("this endpoint takes only signed calls between the services")
         return True
 

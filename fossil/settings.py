@@ -141,6 +141,8 @@ if not SERVICE_SHARED_SECRET:
     if env_bool("FOSSIL_REQUIRE_SECRETS", False):
         raise ImproperlyConfigured("SERVICE_SHARED_SECRET must be set in production")
     SERVICE_SHARED_SECRET = "local-only-service-secret"
+# During a change of the shared secret: the old one, still accepted (calls are signed with the new one).
+SERVICE_SHARED_SECRET_PREVIOUS = env_str("SERVICE_SHARED_SECRET_PREVIOUS")
 HTTP_CONNECT_TIMEOUT = env_float("HTTP_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 HTTP_READ_TIMEOUT = env_float("HTTP_READ_TIMEOUT", 15.0, minimum=0.1)
 HTTP_MAX_RETRIES = env_int("HTTP_MAX_RETRIES", 5, minimum=0, maximum=20)

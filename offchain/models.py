@@ -45,3 +45,14 @@ class PricingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id[:12]}… {self.status}"
+
+
+class ServiceNonce(models.Model):
+    """The nonce of an accepted service signature, kept while that signature could still pass
+    the time-window check, so the same signature is refused the second time (fossil.nonces)."""
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"nonce {self.nonce[:8]}… until {self.expires_at:%H:%M:%S}"

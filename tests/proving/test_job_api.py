@@ -5,7 +5,7 @@ import json
 import pytest
 from rest_framework.test import APIClient
 
-from fossil.signing import HEADER, sign
+from fossil.signing import META_KEY, sign
 from proving.models import Job, JobGroup
 
 pytestmark = pytest.mark.django_db
@@ -21,11 +21,12 @@ BODY = {
 def signed_post(body, *, signature=None):
     raw = json.dumps(body).encode()
     client = APIClient()
-    return client.post("/api/job", raw, content_type="application/json", **{"HTTP_" + HEADER.upper().replace("-", "_"): signature or sign(raw)})
+    signature = signature or sign("POST", "/api/job", raw)
+    return client.post("/api/job", raw, content_type="application/json", **{META_KEY: signature})
 
 
 def signed_get(path):
-    return APIClient().get(path, **{"HTTP_" + HEADER.upper().replace("-", "_"): sign(b"")})
+    return APIClient().get(path, **{META_KEY: sign("GET", path, b"")})
 
 
 def test_creates_three_jobs_and_dispatches_after_commit(django_capture_on_commit_callbacks):
