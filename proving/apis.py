@@ -14,7 +14,8 @@ from fossil.validation import StrictIntegerField, StrictSerializer
 from proving import selectors, services
 from proving.models import METRICS
 
-_GROUP_ID = re.compile(r"^[0-9A-Za-z_x-]{1,66}$")
+# \A…\Z, not ^…$: "$" also matches before a final newline.
+_GROUP_ID = re.compile(r"\A[0-9A-Za-z_x-]{1,66}\Z")
 
 
 class JobCreatedSerializer(serializers.Serializer):
@@ -46,7 +47,9 @@ class WindowSerializer(StrictSerializer):
 
 class JobCreateApi(ServiceOnly, APIView):
     class InputSerializer(StrictSerializer):
-        job_group_id = serializers.RegexField(_GROUP_ID, error_messages={"invalid": "must be 1-66 characters of [0-9A-Za-z_x-]"})
+        job_group_id = serializers.RegexField(
+            _GROUP_ID, trim_whitespace=False, error_messages={"invalid": "must be 1-66 characters of [0-9A-Za-z_x-]"}
+        )
         twap = WindowSerializer()
         reserve_price = WindowSerializer()
         max_return = WindowSerializer()

@@ -118,3 +118,9 @@ def test_group_detail_lists_jobs():
     assert sorted(job["metric"] for job in detail["jobs"]) == ["max_return", "reserve_price", "twap"]
     assert all({"status", "attempts", "error_code", "result"} <= set(job) for job in detail["jobs"])
     assert signed_get("/api/job/unknown").status_code == 404
+
+
+def test_a_group_id_with_a_trailing_newline_is_refused():
+    response = signed_post(dict(BODY, job_group_id=BODY["job_group_id"] + "\n"))
+    assert response.status_code == 400 and "job_group_id" in response.json()["message"]
+    assert JobGroup.objects.count() == 0
