@@ -56,3 +56,17 @@ class ServiceNonce(models.Model):
 
     def __str__(self) -> str:
         return f"nonce {self.nonce[:8]}… until {self.expires_at:%H:%M:%S}"
+
+
+class RateLimitHit(models.Model):
+    """One accepted API call of a key in a rate-limit scope (fossil.throttling): the sliding
+    log the limit is counted on. Rows leave once they are older than the longest period."""
+
+    key = models.CharField(max_length=100, help_text="<scope>:key:<api key id>")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["key", "at"], name="rate_hit_key_at"), models.Index(fields=["at"], name="rate_hit_at")]
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.at:%H:%M:%S}"
