@@ -34,7 +34,12 @@ class JobStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["Pending", "Completed", "Failed"])
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
-    error = serializers.CharField(required=False)
+    error = serializers.CharField(required=False, help_text="plain message of a failure")
+    error_code = serializers.CharField(
+        required=False,
+        help_text="stable code of a failure: proving_service_unavailable, proving_service_refused, prover_failed, "
+        "missing_block_data, insufficient_data, invalid_data, job_failed",
+    )
     completed_at = serializers.DateTimeField(required=False)
     results = serializers.DictField(required=False, help_text="twap, max_return, reserve_price")
     job_request = serializers.ListField(child=serializers.CharField(), required=False)

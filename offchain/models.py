@@ -32,7 +32,10 @@ class PricingRequest(models.Model):
     run = models.PositiveIntegerField(default=1)
     forwarded_at = models.DateTimeField(null=True, blank=True)
     results = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="the whole reason, for operators only")
+    # What the client is told (offchain/errors.py): a stable code and a plain message.
+    error_code = models.CharField(max_length=64, blank=True)
+    client_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from handler.proofs.starknet import job_status_starknet
+from offchain import errors
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key
 
@@ -34,7 +35,9 @@ def pricing_request_status(request: PricingRequest) -> dict:
         "created_at": request.created_at.isoformat(),
     }
     if request.status == PricingRequest.Status.FAILED:
-        body["error"] = request.error
+        # Never request.error: that is the operators' full story (offchain/errors.py).
+        body["error_code"] = request.error_code or errors.JOB_FAILED
+        body["error"] = request.client_error or errors.client_error(body["error_code"])
     if request.status == PricingRequest.Status.COMPLETED and request.results:
         metrics = request.results["metrics"]
         body["completed_at"] = request.completed_at.isoformat() if request.completed_at else None

@@ -4,13 +4,18 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from fossil.http import ServiceCallFailed
-from offchain import services
+from offchain import errors, services
 
 
 class ForwardTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         job_id, run = args
-        services.pricing_request_fail(job_id=job_id, run=run, reason=f"could not reach the proving service: {exc}")
+        services.pricing_request_fail(
+            job_id=job_id,
+            run=run,
+            reason=f"could not reach the proving service: {exc}",
+            code=errors.PROVING_SERVICE_UNAVAILABLE,
+        )
 
 
 @shared_task(

@@ -90,3 +90,4 @@ def test_request_over_missing_block_data_fails_with_the_reason(live_server, cele
     answer = wait_until(finished, timeout=90, interval=0.5, what="the request to fail")
     assert answer["status"] == "Failed"
     assert "twap" in answer["error"] and "missing" in answer["error"].lower()
+    assert answer["error_code"] == "missing_block_data"
