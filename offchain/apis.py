@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -13,6 +15,9 @@ from fossil.throttling import ApiKeyRateThrottle, SubmitRateThrottle
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
+
+
+_JOB_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class PricingParamsSerializer(StrictSerializer):
@@ -93,9 +98,10 @@ class PricingDataApi(ClientKeyRequired, APIView):
 class JobStatusApi(ClientKeyRequired, APIView):
     @extend_schema(operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_id: str):
-        pricing_request = selectors.pricing_request_get(job_id, api_key=request.auth)
+        # Another key's request answers exactly like one that does not exist.
+        pricing_request = selectors.pricing_request_get(job_id, api_key=request.auth) if _JOB_ID.fullmatch(job_id) else None
         if pricing_request is None:
-            raise NotFound(f"no job with id {job_id}")
+            raise NotFound("no job with this id")
         return Response(selectors.pricing_request_status(pricing_request))
 
 
