@@ -50,7 +50,7 @@ def server_env(url: str, **overrides: str) -> dict:
 def gunicorn_argv(port: int) -> list[str]:
     return [
         sys.executable, "-m", "gunicorn", "fossil.wsgi:application", "-b", f"127.0.0.1:{port}",
-        "-w", "2", "--threads", "4", "--timeout", "60", "--graceful-timeout", "5",
+        "-w", "2", "--threads", "4", "--timeout", "120", "--graceful-timeout", "5",
     ]
 
 
@@ -92,7 +92,7 @@ class Outsider:
     def call(self, method: str, path: str, *, key: str | None = None, headers: dict | None = None, **kwargs):
         all_headers = {"X-API-Key": key} if key else {}
         all_headers.update(headers or {})
-        response = requests.request(method, self.base + path, headers=all_headers, timeout=60, **kwargs)
+        response = requests.request(method, self.base + path, headers=all_headers, timeout=120, **kwargs)
         self.seen.append(response)
         return response
 
