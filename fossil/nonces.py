@@ -21,7 +21,8 @@ def nonce_claim(nonce: str, *, expires_at_unix: int) -> bool:
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE expires_at < now()")  # noqa: S608 (table name from the model)
         cursor.execute(
-            f"INSERT INTO {table} (nonce, expires_at) VALUES (%s, %s) ON CONFLICT (nonce) DO NOTHING RETURNING nonce",  # noqa: S608
+            f"INSERT INTO {table} (nonce, expires_at) VALUES (%s, %s) "  # noqa: S608
+            "ON CONFLICT (nonce) DO NOTHING RETURNING nonce",
             [nonce, expires_at],
         )
         return cursor.fetchone() is not None

@@ -46,8 +46,8 @@ def rate_limit_take(key: str, *, limit: int, period_seconds: int) -> float | Non
             [_LONGEST_PERIOD_SECONDS],
         )
         cursor.execute(
-            f"SELECT count(*), extract(epoch FROM min(at) + make_interval(secs => %s) - clock_timestamp()) "  # noqa: S608
-            f"FROM {table} WHERE key = %s AND at > clock_timestamp() - make_interval(secs => %s)",
+            "SELECT count(*), extract(epoch FROM min(at) + make_interval(secs => %s) - clock_timestamp()) "
+            f"FROM {table} WHERE key = %s AND at > clock_timestamp() - make_interval(secs => %s)",  # noqa: S608
             [period_seconds, key, period_seconds],
         )
         count, wait = cursor.fetchone()

@@ -99,7 +99,9 @@ class JobStatusApi(ClientKeyRequired, APIView):
     @extend_schema(operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_id: str):
         # Another key's request answers exactly like one that does not exist.
-        pricing_request = selectors.pricing_request_get(job_id, api_key=request.auth) if _JOB_ID.fullmatch(job_id) else None
+        pricing_request = None
+        if _JOB_ID.fullmatch(job_id):
+            pricing_request = selectors.pricing_request_get(job_id, api_key=request.auth)
         if pricing_request is None:
             raise NotFound("no job with this id")
         return Response(selectors.pricing_request_status(pricing_request))

@@ -69,7 +69,10 @@ class RateLimitHit(models.Model):
     at = models.DateTimeField()
 
     class Meta:
-        indexes = [models.Index(fields=["key", "at"], name="rate_hit_key_at"), models.Index(fields=["at"], name="rate_hit_at")]
+        indexes = [
+            models.Index(fields=["key", "at"], name="rate_hit_key_at"),
+            models.Index(fields=["at"], name="rate_hit_at"),  # the pruning of old rows
+        ]
 
     def __str__(self) -> str:
         return f"{self.key} at {self.at:%H:%M:%S}"

@@ -91,7 +91,9 @@ class JobCreateApi(ServiceOnly, APIView):
 class JobGroupDetailApi(ServiceOnly, APIView):
     @extend_schema(operation_id="job_group_retrieve", responses={200: JobGroupSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_group_id: str):
-        detail = selectors.job_group_detail(job_group_id) if _GROUP_ID.fullmatch(job_group_id) else None
+        detail = None
+        if _GROUP_ID.fullmatch(job_group_id):
+            detail = selectors.job_group_detail(job_group_id)
         if detail is None:
             raise NotFound("no such job group")
         return Response(detail)
