@@ -35,7 +35,8 @@ def client_code_for_jobs(jobs: list[dict]) -> tuple[str, str]:
     failed = [job for job in jobs if job.get("status") == "failed"]
     for job in failed:
         if job.get("error_code") in DATA_CODES:
-            detail = f"{job['metric']}: {(job.get('error_message') or '').splitlines()[0][:_DETAIL_LIMIT]}"
+            first_line = ((job.get("error_message") or "").splitlines() or [""])[0]
+            detail = f"{job.get('metric')}: {first_line[:_DETAIL_LIMIT]}" if first_line else str(job.get("metric"))
             return job["error_code"], detail
     return (PROVER_FAILED, "") if failed else (JOB_FAILED, "")
 

@@ -23,6 +23,8 @@ def test_a_data_problem_keeps_its_reason_and_wins_over_a_prover_failure():
     code, detail = errors.client_code_for_jobs(jobs)
     assert code == "missing_block_data" and detail.startswith("max_return: missing bucket")
     assert errors.client_code_for_jobs(jobs[:1]) == ("prover_failed", "")
+    no_message = [{"metric": "twap", "status": "failed", "error_code": "insufficient_data", "error_message": None}]
+    assert errors.client_code_for_jobs(no_message) == ("insufficient_data", "twap")
     assert "boom" not in errors.client_error("prover_failed")
 
 
