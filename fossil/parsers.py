@@ -2,7 +2,7 @@
 
 On top of DRF's JSONParser it refuses, with a 400 that names the place: a key given twice
 in one object (json.loads would silently keep the last one), NaN/Infinity, a body that
-is not UTF-8, and nesting deeper than MAX_DEPTH (no request of ours nests beyond 4; very
+is not UTF-8, strings with unpaired surrogate escapes, and nesting deeper than MAX_DEPTH (no request of ours nests beyond 4; very
 deep bodies would otherwise hit Python's recursion limit).
 """
 from __future__ import annotations
@@ -35,13 +35,29 @@ def _refuse_constant(name: str):
     raise ParseError(f"JSON body contains {name}, which is not a JSON number")
 
 
+def _is_encodable(text: str) -> bool:
+    """False for a string holding a lone surrogate ("\\ud800" is valid JSON but no Unicode)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_tree(document: object) -> None:
-    """Walks the parsed body (iteratively), refusing duplicates and excessive depth."""
+    """Walks the parsed body (iteratively), refusing duplicates, excessive depth and strings
+    that are not Unicode (they could not even be echoed in an error message)."""
     stack: list[tuple[object, str, int]] = [(document, "", 1)]
     while stack:
         node, path, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise ParseError(f"JSON body is nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, str) and not _is_encodable(node):
+            raise ParseError(f"{path or 'body'}: string with an unpaired surrogate escape")
+        if isinstance(node, dict):
+            for key in node:
+                if not _is_encodable(key):
+                    raise ParseError(f"{path or 'body'}: key with an unpaired surrogate escape")
         if isinstance(node, _ObjectWithDuplicate):
             where = f"{path}.{node.duplicate}" if path else node.duplicate
             raise ParseError(f"{where}: duplicate key in the JSON body")

@@ -127,6 +127,23 @@ def test_deep_nesting_and_non_numbers_are_400(outsider, make_key, text):
     assert outsider.submit(make_key(), text).status_code == 400
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"\\ud800": 1}',
+        '{"identifiers": ["\\udc00"]}',
+        '{"params": {"\\ud800x": [1, 2]}}',
+        '{"client_info": {"timestamp": 1' + "0" * 5000 + "}}",
+        "\ufeff{}",
+        '{"identifiers": 1e999}',
+        '"\\ud800"',
+    ],
+)
+def test_strings_that_are_not_unicode_and_numbers_too_long_are_400(outsider, make_key, text):
+    response = outsider.submit(make_key(), text.encode("utf-8"))
+    assert response.status_code == 400, response.text
+
+
 @pytest.mark.parametrize("job_id", ["a%00b", "%ff%fe", "x" * 3000, "..%2F..%2Fetc", "' OR 1=1 --"])
 def test_odd_job_ids_are_404(outsider, make_key, job_id):
     assert outsider.status(make_key(), job_id).status_code == 404
