@@ -8,7 +8,7 @@ import requests
 
 from fossil.throttling import parse_rate, rate_limit_take
 from tests.conftest import EXAMPLE_REQUEST
-from tests.security.test_attacks import stored_request
+from tests.security.conftest import stored_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

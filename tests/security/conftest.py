@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
-from tests.conftest import REPO, database_url, wait_until
+from tests.conftest import EXAMPLE_REQUEST, REPO, database_url, wait_until
 
 SERVICE_SECRET = "attack-suite-" + "7Hq2Lm9Vb4RtY8wZ3Kp6Nc1Xd5Fg0Js"
 SUBMIT_LIMIT = 60
@@ -121,3 +121,21 @@ def make_key():
     from offchain.services import api_key_create
 
     return lambda name="attacker": api_key_create(name=name)[1]
+
+
+def stored_request(raw_key: str, body: dict = EXAMPLE_REQUEST) -> str:
+    """Stores the request as the server would for this key, already forwarded, and returns its
+    job id: submitting it again is a 409 that publishes nothing, so a test measures only the API."""
+    from django.utils import timezone
+
+    from offchain.apis import PricingDataApi
+    from offchain.models import PricingRequest
+    from offchain.selectors import api_key_for
+    from offchain.services import job_id_for
+
+    key = api_key_for(raw_key)
+    serializer = PricingDataApi.InputSerializer(data=body)
+    serializer.is_valid(raise_exception=True)
+    job_id = job_id_for(owner=key.pk, **serializer.validated_data)
+    PricingRequest.objects.create(job_id=job_id, api_key=key, forwarded_at=timezone.now(), **serializer.validated_data)
+    return job_id

@@ -18,7 +18,7 @@ from fossil.signing import HEADER, sign
 from offchain.models import PricingRequest, ServiceNonce
 from proving.models import JobGroup
 from tests.conftest import EXAMPLE_REQUEST, REPO
-from tests.security.conftest import SUBMIT_LIMIT, free_port, gunicorn_argv, server_env
+from tests.security.conftest import SUBMIT_LIMIT, free_port, gunicorn_argv, server_env, stored_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,23 +27,6 @@ JOB_BODY = {
     "reserve_price": {"start_timestamp": 1672531200, "end_timestamp": 1672574400},
     "max_return": {"start_timestamp": 1672531200, "end_timestamp": 1672574400},
 }
-
-
-def stored_request(raw_key: str, body: dict = EXAMPLE_REQUEST) -> str:
-    """Stores the request as the server would for this key, already forwarded, and returns its
-    job id: submitting it again is a 409 that publishes nothing, so a test measures only the API."""
-    from django.utils import timezone
-
-    from offchain.apis import PricingDataApi
-    from offchain.selectors import api_key_for
-    from offchain.services import job_id_for
-
-    key = api_key_for(raw_key)
-    serializer = PricingDataApi.InputSerializer(data=body)
-    serializer.is_valid(raise_exception=True)
-    job_id = job_id_for(owner=key.pk, **serializer.validated_data)
-    PricingRequest.objects.create(job_id=job_id, api_key=key, forwarded_at=timezone.now(), **serializer.validated_data)
-    return job_id
 
 
 def signed(method: str, path: str, body: bytes = b"") -> dict:
