@@ -15,7 +15,7 @@ pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 
 def test_s9_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues):
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
 
     group = make_group()
     job_ids = list(Job.objects.filter(group_id=group).values_list("pk", flat=True))
@@ -42,7 +42,7 @@ def test_s9_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues
 
 def test_s10_malformed_messages(chaos_worker, make_group, clean_queues):
     from celery_app import app
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
 
     sqs = clean_queues
     url = sqs.urls["proofs"]
@@ -101,7 +101,7 @@ def test_s11_oversized(chaos_worker, make_group, clean_queues, live_server, api_
     response = requests.post(f"{live_server.url}/pricing_data", json=body, headers={"X-API-Key": api_key}, timeout=10)
     assert response.status_code in (400, 413), response.status_code
     # (d) every task message is small (ids only): measure what SQS receives
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
     from offchain.tasks import forward_pricing_request, sync_pricing_request
     from proving.tasks import notify_offchain, record_job_outcome
 

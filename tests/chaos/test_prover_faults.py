@@ -21,7 +21,7 @@ def make_short_group(make_group) -> str:
     attempt is published here with the workers' short limits (retries come from the worker)."""
     from django.utils import timezone
 
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
 
     group = make_group(max_attempts=2, dispatch=False)
     for job_id in Job.objects.filter(group_id=group).values_list("pk", flat=True):

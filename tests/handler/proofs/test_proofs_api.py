@@ -5,12 +5,12 @@ import time
 import pytest
 from rest_framework.test import APIRequestFactory
 
-from handler.apis import ProverKeyApi
 from handler.proofs import django_glue
 from handler.proofs.keys import key_id
 from handler.proofs.providers import AttestedProofProvider
 from handler.proofs.records import ProofInputs
 from handler.proofs.verify import verify_record
+from proving.apis import ProverKeyApi
 
 
 @pytest.fixture
