@@ -67,8 +67,10 @@ def api_exception_handler(exc, context):
         return Response(error_body("invalid", first_error_message(exc.detail)), status=400)
     if isinstance(exc, drf_exceptions.APIException):
         headers = {}
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        wait = getattr(exc, "wait", None)  # set by Throttled
+        if wait:
+            headers["Retry-After"] = str(int(wait))
+        codes = exc.get_codes()  # a str, or a list/dict of them for a nested detail
+        code = codes if isinstance(codes, str) else exc.default_code
         return Response(error_body(code, first_error_message(exc.detail)), status=exc.status_code, headers=headers)
     return None

@@ -42,7 +42,7 @@ class JobStatusSerializer(serializers.Serializer):
     receipts = serializers.DictField(required=False)
 
 
-class ClientKeyRequired:
+class ClientKeyRequired(APIView):
     authentication_classes = [ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 

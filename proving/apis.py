@@ -21,7 +21,7 @@ from proving.models import METRICS
 _GROUP_ID = re.compile(r"^[0-9A-Za-z_x-]{1,66}$")
 
 
-class ServiceOrClientKey:
+class ServiceOrClientKey(APIView):
     authentication_classes = [ServiceSignatureAuthentication, ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 

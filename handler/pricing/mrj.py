@@ -183,7 +183,7 @@ class MrjFit:
     gradient_ok: bool
     iterations: int
     method: str
-    free: np.ndarray = None  # bool (6,): parameters not held at a bound by the likelihood
+    free: np.ndarray = None  # type: ignore[assignment]  # set in __post_init__; bool (6,): parameters not held at a bound by the likelihood
 
     def __post_init__(self) -> None:
         if self.free is None:

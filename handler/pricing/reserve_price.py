@@ -69,7 +69,7 @@ class SeasonalFit:
     intercept: float
     season_params: np.ndarray  # always 12, 0.0 for the harmonics not fitted
     residuals: np.ndarray  # de-seasonalised detrended log base fee, length n
-    season_terms: np.ndarray | None = None  # bool (12,): which columns were fitted
+    season_terms: np.ndarray = None  # type: ignore[assignment]  # set in __post_init__; bool (12,): which columns were fitted
 
     def __post_init__(self) -> None:
         if self.season_terms is None:

@@ -181,7 +181,7 @@ class BonsaiClient:
 
     # ------------------------------------------------------------ routes
 
-    def upload_image(self, image_id_hex: str, elf: bytes | Callable[[], bytes] | None, *, deadline: float | None = None) -> bool:
+    def upload_image(self, image_id_hex: str, elf: bytes | Callable[[], bytes | None] | None, *, deadline: float | None = None) -> bool:
         """True if uploaded, False if the image already existed (204)."""
         resp = self.request("GET", f"images/upload/{image_id_hex}", ok=(200, 204), deadline=deadline)
         if resp.status_code == 204:
@@ -313,7 +313,7 @@ class BonsaiClient:
         input_bytes: bytes,
         deadline: float,
         poll_interval: float,
-        elf: bytes | Callable[[], bytes] | None = None,
+        elf: bytes | Callable[[], bytes | None] | None = None,
         expected_selector: bytes | None = None,
         stop_margin: float = 5.0,
     ) -> ProveResult:

@@ -122,7 +122,8 @@ class SerdeReader:
         end = self._pos + n
         if end > len(self._data):
             raise JournalDecodeError(
-                f"journal ends early while reading {what} at byte {self._pos} (need {n}, have {len(self._data) - self._pos})"
+                f"journal ends early while reading {what} at byte {self._pos} "
+                f"(need {n}, have {len(self._data) - self._pos})"
             )
         out = self._data[self._pos : end]
         self._pos = end
@@ -242,7 +243,7 @@ class MetricJournal:
     def to_json(self) -> dict:
         return {
             "type": "metric",
-            "data_commitment": ["0x%08x" % w for w in self.data_commitment],
+            "data_commitment": [f"0x{w:08x}" for w in self.data_commitment],
             "metric": self.metric,
             "window_start": self.window_start,
             "window_end": self.window_end,
@@ -371,7 +372,7 @@ class CompositionJournal:
         out: dict = {"type": "composition"}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = ["0x%08x" % x for x in v] if f.name == "data_8_months_hash" else v
+            out[f.name] = [f"0x{x:08x}" for x in v] if f.name == "data_8_months_hash" else v
         return out
 
 

@@ -249,7 +249,7 @@ def _w_vec(b: bytes) -> bytes:
 
 
 def _w_mp(mp: MaybePruned, value: Callable[[Any], bytes]) -> bytes:
-    if mp.is_pruned:
+    if mp.pruned is not None:
         return struct.pack("<I", 1) + mp.pruned
     return struct.pack("<I", 0) + value(mp.value)
 
