@@ -4,6 +4,7 @@ import-linter reads the contracts in pyproject.toml (also run by `make lint`): h
 imports neither proving nor offchain, and the apps are layered, so there is no cycle
 between them (imports inside functions count too).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
