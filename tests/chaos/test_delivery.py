@@ -14,7 +14,8 @@ from tests.conftest import wait_until
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 
-def test_s9_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues):
+# Scenario S9 of docs/reliability.md.
+def test_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues):
     from proving.tasks import prove_job
 
     group = make_group()
@@ -40,7 +41,8 @@ def test_s9_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues
                     "1 run, 1 proof per job, duplicates dropped", elapsed)
 
 
-def test_s10_malformed_messages(chaos_worker, make_group, clean_queues):
+# Scenario S10 of docs/reliability.md.
+def test_malformed_messages_do_no_harm(chaos_worker, make_group, clean_queues):
     from celery_app import app
     from proving.tasks import prove_job
 
@@ -89,7 +91,8 @@ def _kind(body: str) -> str:
     return info.get("task") or info["kind"]
 
 
-def test_s11_oversized(chaos_worker, make_group, clean_queues, live_server, api_key):
+# Scenario S11 of docs/reliability.md.
+def test_oversized_bodies_and_messages_are_refused(chaos_worker, make_group, clean_queues, live_server, api_key):
     import requests
 
     # (a) a 1 MB body is refused before parsing, never a 500

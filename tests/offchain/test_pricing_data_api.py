@@ -132,10 +132,3 @@ def test_revoked_key_is_401(client, api_key):
 def test_keys_are_stored_hashed():
     key, raw = api_key_create(name="someone")
     assert raw not in (key.key_hash, key.prefix) and raw.startswith(f"fsl_{key.prefix}_")
-
-
-def test_job_status_unknown_is_404_and_pending_is_reported(client):
-    assert client.get("/job_status/nope").status_code == 404
-    job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
-    body = client.get(f"/job_status/{job_id}").json()
-    assert (body["job_id"], body["status"]) == (job_id, "Pending")
