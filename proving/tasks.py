@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 
-from celery import shared_task
 from django.conf import settings
 
+from celery_app import app
 from fossil import dispatch
 from fossil.http import ServiceCallFailed
 from offchain.services import pricing_requests_reconcile
@@ -20,7 +20,7 @@ from proving.reconciler import reconcile_jobs
 logger = logging.getLogger(__name__)
 
 
-@shared_task(
+@app.task(
     bind=True,
     name=dispatch.PROVE_JOB,
     soft_time_limit=settings.PROOF_SOFT_TIME_LIMIT,
@@ -37,14 +37,14 @@ def prove_job(self, job_id: int) -> None:
         raise self.retry(countdown=outcome.retry_in)
 
 
-@shared_task(name=dispatch.RECORD_JOB_OUTCOME)
+@app.task(name=dispatch.RECORD_JOB_OUTCOME)
 def record_job_outcome(job_id: int) -> None:
     services.job_group_record_outcome(job_id=job_id)
 
 
 # Retry countdowns stay far below the queue's visibility timeout (a countdown is held in
 # worker memory, docs/reliability.md); past the last retry the reconciler re-notifies the group.
-@shared_task(
+@app.task(
     name=dispatch.NOTIFY_OFFCHAIN,
     autoretry_for=(ServiceCallFailed,),
     retry_backoff=2,
@@ -55,7 +55,7 @@ def notify_offchain(group_id: str) -> None:
     services.job_group_notify(group_id=group_id)
 
 
-@shared_task(name=dispatch.RECONCILE, expires=60)
+@app.task(name=dispatch.RECONCILE, expires=60)
 def reconcile() -> None:
     reconcile_jobs()
     pricing_requests_reconcile()

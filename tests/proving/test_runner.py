@@ -1,4 +1,4 @@
-"""The handler's service on real Postgres: claim, compute, prove, store, retry, fail."""
+"""proving.runner on real Postgres: claim, compute, prove, store, retry, fail."""
 from __future__ import annotations
 
 from datetime import timedelta
