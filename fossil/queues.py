@@ -17,7 +17,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 DLQ_SUFFIX = "-dlq"
-# Stated explicitly (reliability.md P7): emulators and newer AWS queues default to 1 MiB,
+# Stated explicitly (docs/reliability.md): emulators and newer AWS queues default to 1 MiB,
 # older queues to 256 KiB. Task messages carry ids only and stay far below either.
 MAXIMUM_MESSAGE_SIZE = 256 * 1024
 

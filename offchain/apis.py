@@ -82,7 +82,7 @@ class PricingDataApi(ClientKeyRequired, APIView):
     throttle_classes = [SubmitRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        """A pricing request (workflow.md §1)."""
+        """A pricing request (docs/architecture.md)."""
 
         identifiers = serializers.ListField(child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS)
         params = PricingParamsSerializer()

@@ -1,4 +1,4 @@
-"""Reserve price: the host "original" pipeline of pricing-spec §2.5.
+"""Reserve price: the host "original" pipeline (docs/pricing.md).
 
 1. 7-day TWAP series (partial windows at the start); strike = its last value.
 2. OLS of ln x on the index: slope, intercept, detrended residual.

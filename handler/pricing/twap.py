@@ -1,4 +1,4 @@
-"""Time-weighted averages over bucket series (pricing-spec §2.1, §2.2)."""
+"""Time-weighted averages over bucket series (docs/pricing.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Bonsai / Bento REST client over ``requests`` (proofs-and-starknet.md §1).
+"""Bonsai / Bento REST client over ``requests`` (docs/proofs.md).
 
 * Headers ``x-api-key``, ``x-risc0-version`` (and optional ``x-risc0-release-channel``)
   go only to URLs on the API origin (scheme, host, port). Presigned upload and
@@ -317,7 +317,7 @@ class BonsaiClient:
         expected_selector: bytes | None = None,
         stop_margin: float = 5.0,
     ) -> ProveResult:
-        """Upload, prove, SNARK, download, parse and check (§1.7, §5.3).
+        """Upload, prove, SNARK, download, parse and check (docs/proofs.md).
 
         Work stops ``stop_margin`` seconds before ``deadline`` so that stopping the
         session (timeout ``stop_margin``) still finishes before it.

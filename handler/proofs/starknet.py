@@ -1,4 +1,4 @@
-"""What goes to Starknet (proofs-and-starknet.md §3.3-§3.4, §4; workflow.md §5).
+"""What goes to Starknet (docs/proofs.md).
 
 * ``vault_result(...)``: the vault's 9-felt ``VerifierData``: reserve-price start, end,
   value; TWAP start, end, value; max-return start, end, value. Values are
