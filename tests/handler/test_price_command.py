@@ -121,7 +121,8 @@ def test_price_starts_without_celery_boto3_or_the_web_stack():
         "    execute_from_command_line(['manage.py', 'price', '--help'])\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = ('celery', 'kombu', 'boto3', 'botocore', 'requests', 'rest_framework.views', 'drf_spectacular.openapi')\n"
+        "heavy = ('celery', 'kombu', 'boto3', 'botocore', 'requests',\n"
+        "         'rest_framework.views', 'drf_spectacular.openapi')\n"
         "loaded = sorted(m for m in heavy if m in sys.modules)\n"
         "print('LOADED', loaded)\n"
     )
