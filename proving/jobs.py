@@ -257,15 +257,16 @@ def job_fail_exhausted(*, job_id: int, now: datetime | None = None) -> bool:
 def job_reset_for_replay(*, job_id: int) -> Job:
     """Makes a failed (or stuck pending) job runnable again with fresh attempts.
 
-    Run inside the caller's transaction, which also reopens the group."""
-    job = Job.objects.select_for_update().filter(pk=job_id).first()
-    if job is None:
-        raise NotFound(f"no job {job_id}")
-    if job.status == Job.Status.SUCCEEDED:
-        raise Conflict(f"job {job_id} already succeeded; its proof stands")
-    if job.status == Job.Status.RUNNING:
-        raise Conflict(f"job {job_id} is running (attempt {job.attempts})")
-    Job.objects.filter(pk=job_id, status__in=[Job.Status.PENDING, Job.Status.FAILED]).update(**RESETTABLE)
+    proving.services.job_replay calls it in the transaction that also reopens the group."""
+    with transaction.atomic():
+        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        if job is None:
+            raise NotFound(f"no job {job_id}")
+        if job.status == Job.Status.SUCCEEDED:
+            raise Conflict(f"job {job_id} already succeeded; its proof stands")
+        if job.status == Job.Status.RUNNING:
+            raise Conflict(f"job {job_id} is running (attempt {job.attempts})")
+        Job.objects.filter(pk=job_id, status__in=[Job.Status.PENDING, Job.Status.FAILED]).update(**RESETTABLE)
     return job
 
 
