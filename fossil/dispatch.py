@@ -17,11 +17,11 @@ FORWARD_PRICING_REQUEST = "offchain.forward_pricing_request"
 SYNC_PRICING_REQUEST = "offchain.sync_pricing_request"
 
 
-def send(task_name: str, *args) -> bool:
+def send(task_name: str, *args: object) -> bool:
     """Publishes now; False (logged) if the broker refused. See fossil.queues.publish."""
     return publish(task_name, *args)
 
 
-def send_on_commit(task_name: str, *args) -> None:
+def send_on_commit(task_name: str, *args: object) -> None:
     """Publishes once the current transaction commits."""
     publish_on_commit(task_name, *args)

@@ -65,7 +65,7 @@ def delete_queues() -> None:
         client.delete_queue(QueueUrl=url)
 
 
-def publish(task_name: str, *args) -> bool:
+def publish(task_name: str, *args: object) -> bool:
     """Sends a task by its name (ids only; routed by settings.CELERY_TASK_ROUTES). A broker
     outage is logged, not raised: every message has a row behind it in Postgres, and the
     reconciler re-sends what could not be sent. Callers use fossil.dispatch's names."""
@@ -79,6 +79,6 @@ def publish(task_name: str, *args) -> bool:
         return False
 
 
-def publish_on_commit(task_name: str, *args) -> None:
+def publish_on_commit(task_name: str, *args: object) -> None:
     """Publishes once the current transaction commits, so no worker reads a row that isn't there."""
     transaction.on_commit(lambda: publish(task_name, *args))
