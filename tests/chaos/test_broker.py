@@ -100,7 +100,8 @@ def submit(env: dict, group_id: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_s4_broker_down_at_dispatch(chaos_worker, seeded, broker, worker_env):
+# Scenario S4 of docs/reliability.md.
+def test_a_dead_broker_at_dispatch_neither_hangs_nor_loses_jobs(chaos_worker, seeded, broker, worker_env):
     broker.ensure_queues(worker_env)
     broker.stop()
     group = "e" * 64
@@ -119,7 +120,8 @@ def test_s4_broker_down_at_dispatch(chaos_worker, seeded, broker, worker_env):
                     elapsed)
 
 
-def test_s5_broker_restart_during_consumption(chaos_worker, seeded, broker, worker_env, tmp_path):
+# Scenario S5 of docs/reliability.md.
+def test_a_broker_restart_during_consumption_is_recovered(chaos_worker, seeded, broker, worker_env, tmp_path):
     queues = broker.ensure_queues(worker_env)
     heartbeat = str(tmp_path / "worker.heartbeat")
     worker = chaos_worker(env=dict(broker.env({}), FAULT_SLEEP="3", WORKER_HEARTBEAT_FILE=heartbeat), beat=True,
