@@ -25,7 +25,7 @@ def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int,
     if metric == "twap":
         value = pricing.twap(values)
     elif metric == "max_return":
-        outcome = pricing.max_return(values)
+        outcome = pricing.max_return(values, bucket_seconds=series.bucket_seconds)
         value = outcome.value
         extra = {"window": outcome.window, "period": outcome.period}
     elif metric == "reserve_price":
@@ -34,8 +34,11 @@ def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int,
         claims = outcome.to_json()
         extra = {
             key: claims[key]
-            for key in ("standard_error", "seed", "num_paths", "n_periods", "twap_window", "strike", "params", "gradient")
+            for key in ("model", "model_reason", "standard_error", "seed", "num_paths", "n_periods", "twap_window",
+                        "strike", "params", "gradient", "gradient_ok")
         }
+        if "lognormal" in claims:
+            extra["lognormal"] = claims["lognormal"]
     else:
         raise ValueError(f"unknown metric {metric!r}")
     result = {

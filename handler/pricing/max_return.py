@@ -1,4 +1,4 @@
-"""Max return (pricing-spec §2.3, production rule)."""
+"""Max return (pricing-spec §2.3, production rule; the window rule is in ``docs/pricing.md``)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from .twap import as_series, window_sums
 
 REFERENCE_POINTS = 5760
 REFERENCE_WINDOW = 720
+HOUR_SECONDS = 3600
 MIN_POINTS = 16
 
 
@@ -25,12 +26,20 @@ class MaxReturnResult:
         return asdict(self)
 
 
-def max_return_window(n: int) -> int:
-    """W = P = 720 for the reference's 5760 points; shorter series scale as min(720, n // 8)."""
-    return min(REFERENCE_WINDOW, n // 8)
+def max_return_window(n: int, bucket_seconds: int = HOUR_SECONDS) -> int:
+    """W = P for ``n`` buckets.
+
+    Hourly buckets: the reference's production W = P = 720 (one 30-day round)
+    whenever the series allows it (more than 2 x 720 points, so at least one
+    return); shorter series and sub-hourly buckets: one third of the series, i.e.
+    one round of the vault's three-round range (``n // 3``, 720 for 2160 points).
+    """
+    if int(bucket_seconds) == HOUR_SECONDS and n > 2 * REFERENCE_WINDOW:
+        return REFERENCE_WINDOW
+    return max(1, n // 3)
 
 
-def max_return(values) -> MaxReturnResult:
+def max_return(values, *, bucket_seconds: int = HOUR_SECONDS) -> MaxReturnResult:
     """``max_k M[k+P]/M[k] - 1`` with ``M[k] = mean(x[k:k+W])`` for k = 0..n-W-1.
 
     The windows exclude the current index (the final full window is never
@@ -41,7 +50,7 @@ def max_return(values) -> MaxReturnResult:
     n = len(x)
     if n < MIN_POINTS:
         raise InsufficientData("max_return", MIN_POINTS, n)
-    w = p = max_return_window(n)
+    w = p = max_return_window(n, bucket_seconds)
     means = window_sums(x, w, n - w) / w
     returns = means[p:] / means[:-p] - 1.0
     return MaxReturnResult(value=float(np.max(returns)), window=w, period=p, n=n)

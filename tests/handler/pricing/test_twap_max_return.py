@@ -37,15 +37,25 @@ def test_prefix_sums_would_not_match_bits(max_return_input):
     assert float(np.max(means[720:] / means[:-720] - 1)) != EXPECTED_MAX_RETURN
 
 
-@pytest.mark.parametrize("n", [16, 17, 100, 999, 5761])
-def test_max_return_short_series_scale_windows_bitwise(n):
+@pytest.mark.parametrize("n, bucket_seconds, w", [
+    (16, 3600, 5), (17, 60, 5), (100, 3600, 33), (999, 60, 333), (1440, 3600, 480), (1441, 3600, 720),
+    (2160, 3600, 720), (2160, 60, 720), (4320, 60, 1440), (5761, 3600, 720), (22, 12, 7),
+])
+def test_max_return_window_rule_bitwise(n, bucket_seconds, w):
     rng = np.random.default_rng(n)
     x = np.exp(rng.normal(22, 0.5, n))
-    w = min(720, n // 8)
-    result = max_return(x)
+    result = max_return(x, bucket_seconds=bucket_seconds)
     assert (result.window, result.period) == (w, w)
     if n <= 1000:
         assert result.value == reference_max_return(x.tolist(), w, w)
+
+
+def test_max_return_hourly_90_days_uses_the_production_720(max_return_input):
+    # The vault's reserve-price range of a 30-day round: the last 2160 hours.
+    x = max_return_input.values[-2160:]
+    result = max_return(x)
+    assert (result.window, result.period) == (720, 720)
+    assert result.value == reference_max_return(x.tolist(), 720, 720)
 
 
 def test_max_return_insufficient_data_says_how_many():
