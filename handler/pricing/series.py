@@ -3,15 +3,22 @@
 Semantics shared with the SQL aggregation in the handler:
 
 * a metric's range is the half-open interval ``[start, end)`` in unix seconds;
-* ``bucket_seconds = 3600`` when ``end - start >= 7 days``, else ``60`` (the
-  reference offchain processor switches to minutes for testnet-length vaults);
+* ``bucket_seconds = 3600`` when ``end - start >= 7 days`` (the reference's hourly
+  series), ``60`` when the range holds at least an hour (60 minute buckets; the
+  reference offchain processor switches to minutes for testnet-length vaults), else
+  ``12``, one Ethereum slot: a block bucket (``docs/pricing.md``, "Buckets");
+* a range must be at least ``MIN_RANGE_SECONDS[metric]`` long (16 block buckets for
+  max return and reserve price, one block for the TWAP);
 * buckets are UTC-aligned: the first starts at ``floor(start/b)*b``, the last at
   ``floor((end-1)/b)*b``;
 * a bucket's value is the arithmetic mean of the base fees of the blocks with
   ``start <= ts < end`` that fall in it, in wei, as float64;
 * a bucket without blocks is an error naming it: gaps are never skipped or
   zero-filled (the reference implementations disagree on gaps, and both of
-  their behaviours silently change the prices).
+  their behaviours silently change the prices). Block buckets are the exception:
+  a slot without a block (a missed slot, about 1 % on mainnet) carries no base
+  fee, so the series is simply one value per block; an empty block bucket is left
+  out, and only a range with no block at all is an error.
 """
 
 from __future__ import annotations
@@ -25,7 +32,13 @@ from .errors import InvalidSeries, MissingBucket
 
 HOUR = 3600
 MINUTE = 60
+BLOCK = 12  # one Ethereum slot
 SEVEN_DAYS = 7 * 86400
+MINUTE_BUCKETS_FROM = 3600  # fewer than 60 minute buckets: use block buckets
+MIN_SERIES_POINTS = 16  # max return and reserve price (their modules' MIN_POINTS)
+MIN_RANGE_SECONDS = {"twap": BLOCK, "max_return": MIN_SERIES_POINTS * BLOCK,
+                     "reserve_price": MIN_SERIES_POINTS * BLOCK}
+MAX_UNIX_SECONDS = 10**10  # year 2286: anything larger is milliseconds or worse
 
 
 @dataclass(frozen=True)
@@ -38,10 +51,28 @@ class BucketSeries:
         return len(self.values)
 
 
+def check_unix_seconds(*timestamps: int) -> None:
+    """Reject timestamps that cannot be unix seconds (milliseconds, microseconds, negatives)."""
+    for t in timestamps:
+        if not 0 <= int(t) < MAX_UNIX_SECONDS:
+            hint = " (milliseconds?)" if int(t) >= MAX_UNIX_SECONDS else ""
+            raise InvalidSeries(f"timestamp {int(t)} is not unix seconds{hint}")
+
+
 def bucket_seconds_for(start: int, end: int) -> int:
+    """The bucket size the range implies: 3600 from 7 days, 60 from one hour, else 12 (one block)."""
+    check_unix_seconds(start, end)
     if end <= start:
         raise InvalidSeries(f"empty range: start {start} >= end {end}")
-    return HOUR if end - start >= SEVEN_DAYS else MINUTE
+    span = end - start
+    if span >= SEVEN_DAYS:
+        return HOUR
+    return MINUTE if span >= MINUTE_BUCKETS_FROM else BLOCK
+
+
+def min_range_seconds(metric: str) -> int:
+    """The shortest range a metric can be computed on (``twap``, ``max_return``, ``reserve_price``)."""
+    return MIN_RANGE_SECONDS[metric]
 
 
 def expected_bucket_starts(start: int, end: int, bucket_seconds: int) -> np.ndarray:
@@ -73,7 +104,7 @@ def _bucket_means(bucket_idx: np.ndarray, fees: np.ndarray, n_buckets: int) -> t
 
 
 def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np.ndarray,
-              start: int, end: int) -> BucketSeries:
+              start: int, end: int, bucket_seconds: int | None = None) -> BucketSeries:
     """Average per-block ``(timestamp, base_fee_wei)`` rows into contiguous UTC buckets.
 
     Blocks outside ``[start, end)`` are ignored. Raises ``MissingBucket`` for the
@@ -86,7 +117,7 @@ def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np
         fee_arr = fee_arr.astype(np.float64)
     if ts.shape != fee_arr.shape or ts.ndim != 1:
         raise InvalidSeries("timestamps and fees must be 1-D and of equal length")
-    b = bucket_seconds_for(start, end)
+    b = bucket_seconds_for(start, end) if bucket_seconds is None else int(bucket_seconds)
     starts = expected_bucket_starts(start, end, b)
     in_range = (ts >= start) & (ts < end)
     ts = ts[in_range]
@@ -99,6 +130,9 @@ def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np
     idx = (ts - starts[0]) // b
     counts, means = _bucket_means(idx, fee_arr, len(starts))
     empty = np.flatnonzero(counts == 0)
+    if b == BLOCK and len(empty) < len(starts):
+        keep = counts > 0
+        return BucketSeries(timestamps=starts[keep], values=means[keep], bucket_seconds=b)
     if len(empty):
         raise MissingBucket(int(starts[empty[0]]), b, len(empty))
     return BucketSeries(timestamps=starts, values=means, bucket_seconds=b)
@@ -115,6 +149,10 @@ def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[fl
     buckets. Returns the series as a ``BucketSeries``.
     """
     b = int(bucket_seconds) if bucket_seconds is not None else bucket_seconds_for(start, end)
+    check_unix_seconds(start, end)
+    if b != bucket_seconds_for(start, end):
+        raise InvalidSeries(f"{b}s buckets for a {end - start}s range, which implies "
+                            f"{bucket_seconds_for(start, end)}s buckets")
     expected = expected_bucket_starts(start, end, b)
     ts = np.asarray(timestamps, dtype=np.int64)
     vals = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
@@ -127,7 +165,10 @@ def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[fl
     if np.any(stray):
         raise InvalidSeries(f"bucket {int(ts[stray][0])} is not a {b}s bucket start inside [{start}, {end})")
     present = np.isin(expected, ts[np.isfinite(vals)])
-    if not np.all(present):
+    if b == BLOCK and np.any(present):  # missed slots: one value per block (module docstring)
+        keep = np.isfinite(vals)
+        ts, vals = ts[keep], vals[keep]
+    elif not np.all(present):
         missing = expected[~present]
         raise MissingBucket(int(missing[0]), b, len(missing))
     if np.any(vals <= 0):

@@ -3,8 +3,10 @@
     python manage.py price --series FILE.csv [--metric twap|max_return|volatility|reserve_price|all]
                            [--seed N] [--paths N] [--json]
 
-Bad input (missing file, wrong columns, non-positive fee, gap, too few points)
-exits with status 2 and one line on stderr, like a usage error.
+Bad input (missing file, wrong columns, non-positive fee, gap, too few points,
+timestamps that are not unix seconds, a bucket spacing other than the one the
+range implies) exits with status 2 and one line on stderr, like a usage error.
+The reserve price names the model that priced it (``model``, ``model_reason``).
 """
 
 from __future__ import annotations
@@ -77,7 +79,7 @@ class Command(BaseCommand):
         if "twap" in wanted:
             report["twap"] = _number(twap(series.values))
         if "max_return" in wanted:
-            mr = max_return(series.values)
+            mr = max_return(series.values, bucket_seconds=series.bucket_seconds)
             report["max_return"] = {**_number(mr.value), "window": mr.window, "period": mr.period}
         if "volatility" in wanted:
             vol = volatility(series.values)
@@ -88,7 +90,8 @@ class Command(BaseCommand):
             report["volatility"] = entry
         if "reserve_price" in wanted:
             r = reserve_price(series.values, series.timestamps, seed=options["seed"], num_paths=options["paths"],
-                              n_periods=options["n_periods"], commitment=commitment)
+                              n_periods=options["n_periods"], commitment=commitment,
+                              bucket_seconds=series.bucket_seconds)
             full = r.to_json()
             report["reserve_price"] = {
                 **_number(r.price),
@@ -102,7 +105,11 @@ class Command(BaseCommand):
                 "gradient": full["gradient"],
                 "gradient_ok": r.gradient_ok,
                 "antithetic": r.antithetic,
+                "model": r.model,
+                "model_reason": r.model_reason,
             }
+            if "lognormal" in full:
+                report["reserve_price"]["lognormal"] = full["lognormal"]
         return report
 
     @staticmethod
@@ -120,6 +127,7 @@ class Command(BaseCommand):
             lines.append(f"{'':<14}standard error {float(r['standard_error']):.6g}, seed {r['seed']}, "
                          f"{r['num_paths']} paths x {r['n_periods']} steps, max |gradient| "
                          f"{max(abs(g) for g in r['gradient']):.3g}")
+            lines.append(f"{'':<14}model {r['model']}" + (f" ({r['model_reason']})" if r["model_reason"] else ""))
         if "volatility" in report and "cap_level" in report["volatility"]:
             c = report["volatility"]["cap_level"]
             lines.append(f"{'cap_level':<14}{c['value']:>26}  {c['bps']} bps")
