@@ -60,9 +60,17 @@ HOUR_SECONDS = 3600
 SEED_TAG = b"fossil-pricing/reserve-price/v1"
 
 
-def scaled_window(reference_window: int, n: int) -> int:
-    """``max(1, floor(ref * n / 2160))``, capped at the reference value."""
-    return min(reference_window, max(1, (reference_window * n) // REFERENCE_POINTS))
+def scaled_window(reference_window: int, n: int, bucket_seconds: int = HOUR_SECONDS) -> int:
+    """``max(1, floor(ref * n / 2160))``; capped at the reference value for hourly buckets only.
+
+    A vault's range is three rounds and the option runs one more, so the horizon is
+    a third of the range (720 of 2160 hours) and the averaging window 168/720 of it.
+    Hourly series longer than 90 days keep the reference's 720 / 168 (it prices on
+    the last 2160 hours); minute and block series are never capped, so a 3-day
+    minute range prices a 1-day round, not a 12-hour one.
+    """
+    scaled = max(1, (reference_window * n) // REFERENCE_POINTS)
+    return min(reference_window, scaled) if int(bucket_seconds) == HOUR_SECONDS else scaled
 
 
 @dataclass(frozen=True)
@@ -303,8 +311,9 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
     num_paths = int(num_paths)
     if num_paths < 2:
         raise InvalidParameters(f"num_paths must be >= 2, got {num_paths}")
-    window = scaled_window(REFERENCE_TWAP_WINDOW, n)
-    horizon = scaled_window(REFERENCE_N_PERIODS, n) if n_periods is None else int(n_periods)
+    b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
+    window = scaled_window(REFERENCE_TWAP_WINDOW, n, b)
+    horizon = scaled_window(REFERENCE_N_PERIODS, n, b) if n_periods is None else int(n_periods)
     if horizon < 1:
         raise InvalidParameters(f"n_periods must be >= 1, got {horizon}")
     if commitment is None:
@@ -315,7 +324,6 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
     if not 0 <= seed < 1 << 64:
         raise InvalidParameters("seed must be in [0, 2**64)")
 
-    b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
     if model is not None and model not in MODELS:
         raise InvalidParameters(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     twap_7d = trailing_mean(x, window)

@@ -161,8 +161,8 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
     n = len(x)
     result = VerificationResult()
     tol = floating_point_tolerance
-    horizon = scaled_window(REFERENCE_N_PERIODS, n) if n_periods is None else int(n_periods)
     bucket = infer_bucket_seconds(timestamps, n)
+    horizon = scaled_window(REFERENCE_N_PERIODS, n, bucket) if n_periods is None else int(n_periods)
     engine = None
     if model is None:
         if mrj_unidentifiable(n, bucket) is not None:
@@ -186,7 +186,7 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
     result.add("slope", error_bound_f64(slope, fit.slope, tol), f"claimed {slope!r}, computed {fit.slope!r}")
     result.add("intercept", error_bound_f64(intercept, fit.intercept, tol),
                f"claimed {intercept!r}, computed {fit.intercept!r}")
-    window = scaled_window(REFERENCE_TWAP_WINDOW, n)
+    window = scaled_window(REFERENCE_TWAP_WINDOW, n, bucket)
     computed_twap_7d = trailing_mean(x, window)
     twap_7d = np.asarray(twap_7d, dtype=np.float64)
     result.add("twap_7d", error_bound_vec(twap_7d, computed_twap_7d, tol), _max_pd(twap_7d, computed_twap_7d))
@@ -287,7 +287,7 @@ def verify_claims(values, claims: dict, *, timestamps=None, **kwargs) -> Verific
         residuals = fit.residuals
     twap_7d = claims.get("twap_7d")
     if twap_7d is None:
-        twap_7d = trailing_mean(x, scaled_window(REFERENCE_TWAP_WINDOW, len(x)))
+        twap_7d = trailing_mean(x, scaled_window(REFERENCE_TWAP_WINDOW, len(x), infer_bucket_seconds(timestamps, len(x))))
     for key in ("n_periods", "num_paths"):
         if claims.get(key) is not None:
             kwargs.setdefault(key, int(claims[key]))
