@@ -126,6 +126,20 @@ def rebucket(timestamps, values, from_seconds: int, to_seconds: int) -> tuple[np
     return ts[first:first + usable * k:k], groups.mean(axis=1)
 
 
+def round_bucket_seconds(series_bucket_seconds: int, round_seconds: int) -> int:
+    """The bucket a round length's three-round range implies, checked against the series' own bucket."""
+    round_seconds = int(round_seconds)
+    if round_seconds < 1:
+        raise InvalidParameters(f"round length must be positive, got {round_seconds}")
+    bucket = bucket_seconds_for(0, 3 * round_seconds)
+    if round_seconds % bucket:
+        raise InvalidParameters(f"round length {round_seconds}s is not a whole number of {bucket}s buckets")
+    if bucket < series_bucket_seconds or bucket % series_bucket_seconds:
+        raise InvalidSeries(f"a {series_bucket_seconds}s series cannot be priced on {bucket}s buckets "
+                            f"(the round length implies them); give a finer series")
+    return bucket
+
+
 def realised_payoff(next_round: np.ndarray, strike: float, twap_window: int) -> float:
     """The model's payoff on what happened: capped call on the mean of the round's last ``twap_window`` buckets."""
     average = float(np.mean(next_round[-int(twap_window):]))
@@ -141,9 +155,7 @@ def backtest(timestamps, values, series_bucket_seconds: int, round_seconds: int,
     predictions; ``max_rounds`` keeps that many predictions, evenly spread.
     """
     round_seconds = int(round_seconds)
-    bucket = bucket_seconds_for(0, 3 * round_seconds)
-    if round_seconds % bucket:
-        raise InvalidParameters(f"round length {round_seconds}s is not a whole number of {bucket}s buckets")
+    bucket = round_bucket_seconds(series_bucket_seconds, round_seconds)
     ts, x = rebucket(timestamps, values, int(series_bucket_seconds), bucket)
     if len(ts) > 1 and np.any(np.diff(ts) != bucket) and bucket != 12:
         raise InvalidSeries(f"the series has gaps at {bucket}s resolution; the backtest needs contiguous buckets")

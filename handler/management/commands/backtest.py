@@ -21,7 +21,7 @@ import numpy as np
 from django.core.management.base import BaseCommand
 
 from handler.pricing import PricingError
-from handler.pricing.backtest import backtest
+from handler.pricing.backtest import backtest, round_bucket_seconds
 from handler.pricing.csvio import read_series_csv
 
 DAY = 86400
@@ -77,6 +77,8 @@ class Command(BaseCommand):
             if options["paths"] < 2:
                 raise PricingError("--paths must be at least 2")
             model = None if options["model"] == "auto" else options["model"]
+            for round_seconds in options["round_seconds"]:
+                round_bucket_seconds(bucket, round_seconds)
             if not options["json"]:
                 self.stdout.write(f"{label}: {len(values)} buckets of {bucket}s, {options['paths']} paths per price")
                 self.stdout.write(f"{'round':>7} {'bucket':>6} {'rounds':>6} {'predicted':>9} {'realised':>9} "
