@@ -25,7 +25,7 @@ def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int,
     if metric == "twap":
         value = pricing.twap(values)
     elif metric == "max_return":
-        outcome = pricing.max_return(values, bucket_seconds=series.bucket_seconds)
+        outcome = pricing.max_return(values)
         value = outcome.value
         extra = {"window": outcome.window, "period": outcome.period}
     elif metric == "reserve_price":

@@ -11,7 +11,6 @@ from .twap import as_series, window_sums
 
 REFERENCE_POINTS = 5760
 REFERENCE_WINDOW = 720
-HOUR_SECONDS = 3600
 MIN_POINTS = 16
 
 
@@ -26,20 +25,21 @@ class MaxReturnResult:
         return asdict(self)
 
 
-def max_return_window(n: int, bucket_seconds: int = HOUR_SECONDS) -> int:
-    """W = P for ``n`` buckets.
+def max_return_window(n: int) -> int:
+    """W = P for ``n`` buckets: the reference's production 720 when the series allows it, else one round.
 
-    Hourly buckets: the reference's production W = P = 720 (one 30-day round)
-    whenever the series allows it (more than 2 x 720 points, so at least one
-    return); shorter series and sub-hourly buckets: one third of the series, i.e.
-    one round of the vault's three-round range (``n // 3``, 720 for 2160 points).
+    More than 2 x 720 points: ``W = P = 720`` (one 30-day round of hourly buckets, the
+    reference's 5760- and 2160-point inputs). Otherwise ``n // 3``: one round of the vault's
+    three-round range. The rule depends on the point count only, whatever the bucket size,
+    because the attested check recomputes the max return from the values alone
+    (``docs/pricing.md``).
     """
-    if int(bucket_seconds) == HOUR_SECONDS and n > 2 * REFERENCE_WINDOW:
+    if n > 2 * REFERENCE_WINDOW:
         return REFERENCE_WINDOW
     return max(1, n // 3)
 
 
-def max_return(values, *, bucket_seconds: int = HOUR_SECONDS) -> MaxReturnResult:
+def max_return(values) -> MaxReturnResult:
     """``max_k M[k+P]/M[k] - 1`` with ``M[k] = mean(x[k:k+W])`` for k = 0..n-W-1.
 
     The windows exclude the current index (the final full window is never
@@ -50,7 +50,7 @@ def max_return(values, *, bucket_seconds: int = HOUR_SECONDS) -> MaxReturnResult
     n = len(x)
     if n < MIN_POINTS:
         raise InsufficientData("max_return", MIN_POINTS, n)
-    w = p = max_return_window(n, bucket_seconds)
+    w = p = max_return_window(n)
     means = window_sums(x, w, n - w) / w
     returns = means[p:] / means[:-p] - 1.0
     return MaxReturnResult(value=float(np.max(returns)), window=w, period=p, n=n)

@@ -48,6 +48,7 @@ from .lognormal import lognormal_inputs, simulate_lognormal, volatility_lag
 from .model_choice import LOGNORMAL, MODELS, MRJ, mrj_fit_problem, mrj_price_problem, mrj_unidentifiable
 from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, fit_mrj
 from .simulate import SEASONAL_PERIODS, SimulationInputs, seasonal_basis, simulate_payoff
+from .series import check_unix_seconds
 from .twap import as_series, trailing_mean
 
 REFERENCE_POINTS = 2160
@@ -92,6 +93,8 @@ def _checked_timestamps(timestamps, n: int) -> np.ndarray:
         raise InvalidSeries(f"{len(ts)} timestamps for {n} values")
     if n > 1 and np.any(np.diff(ts) <= 0):
         raise InvalidSeries("timestamps must be strictly increasing")
+    if n:
+        check_unix_seconds(int(ts[0]), int(ts[-1]))
     return ts
 
 

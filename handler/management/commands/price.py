@@ -79,7 +79,7 @@ class Command(BaseCommand):
         if "twap" in wanted:
             report["twap"] = _number(twap(series.values))
         if "max_return" in wanted:
-            mr = max_return(series.values, bucket_seconds=series.bucket_seconds)
+            mr = max_return(series.values)
             report["max_return"] = {**_number(mr.value), "window": mr.window, "period": mr.period}
         if "volatility" in wanted:
             vol = volatility(series.values)

@@ -80,3 +80,9 @@ def test_to_json_is_plain(dataset_a_result):
     assert json.loads(text)["price"] == dataset_a_result.price
     assert len(out["season_params"]) == 12 and len(out["gradient"]) == 6 and len(out["params"]) == 6
     assert len(out["residuals"]) == 2184
+
+
+def test_millisecond_timestamps_are_refused(dataset_a):
+    from handler.pricing import InvalidSeries
+    with pytest.raises(InvalidSeries, match="not unix seconds"):
+        reserve_price(dataset_a.values, dataset_a.timestamps * 1000, num_paths=100)
