@@ -24,7 +24,7 @@ import numpy as np
 from .errors import InvalidParameters, InvalidSeries
 from .model_choice import MRJ
 from .reserve_price import reserve_price
-from .series import bucket_seconds_for
+from .series import BLOCK, bucket_seconds_for
 from .simulate import CAP, DISCOUNT
 from .twap import as_series
 
@@ -47,6 +47,7 @@ class BacktestSummary:
     num_paths: int
     outcomes: list[RoundOutcome] = field(default_factory=list)
     seconds: float = 0.0
+    coarser: bool = False  # the series is coarser than the bucket a job would use for this round
 
     @property
     def rounds(self) -> int:
@@ -104,6 +105,7 @@ class BacktestSummary:
             "ratio": self.ratio, "zero_fraction": self.zero_fraction, "cap_fraction": self.cap_fraction,
             "models": self.models, "gradient_pass_rate": self.gradient_pass_rate,
             "named_or_passed": self.named_or_passed, "fallback_reasons": self.fallback_reasons,
+            "coarser_than_a_job": self.coarser,
             "seconds": round(self.seconds, 2),
         }
 
@@ -115,8 +117,7 @@ def rebucket(timestamps, values, from_seconds: int, to_seconds: int) -> tuple[np
     if to_seconds == from_seconds:
         return ts, x
     if to_seconds < from_seconds or to_seconds % from_seconds:
-        raise InvalidSeries(f"a {from_seconds}s series cannot be priced on {to_seconds}s buckets "
-                            f"(the round length implies them); give a finer series")
+        raise InvalidSeries(f"a {from_seconds}s series cannot be averaged into {to_seconds}s buckets")
     k = to_seconds // from_seconds
     first = int(np.flatnonzero(ts % to_seconds == 0)[0]) if np.any(ts % to_seconds == 0) else None
     if first is None:
@@ -127,16 +128,21 @@ def rebucket(timestamps, values, from_seconds: int, to_seconds: int) -> tuple[np
 
 
 def round_bucket_seconds(series_bucket_seconds: int, round_seconds: int) -> int:
-    """The bucket a round length's three-round range implies, checked against the series' own bucket."""
+    """The bucket a round length's three-round range implies, or the series' own if that is coarser.
+
+    A job always uses the implied bucket; a backtest on, say, a minute series of
+    12-minute rounds (implied: blocks) runs on the minutes it has, and says so
+    (``BacktestSummary.coarser``).
+    """
     round_seconds = int(round_seconds)
+    series_bucket_seconds = int(series_bucket_seconds)
     if round_seconds < 1:
         raise InvalidParameters(f"round length must be positive, got {round_seconds}")
-    bucket = bucket_seconds_for(0, 3 * round_seconds)
+    bucket = max(bucket_seconds_for(0, 3 * round_seconds), series_bucket_seconds)
+    if bucket % series_bucket_seconds:
+        raise InvalidSeries(f"a {series_bucket_seconds}s series cannot be averaged into {bucket}s buckets")
     if round_seconds % bucket:
         raise InvalidParameters(f"round length {round_seconds}s is not a whole number of {bucket}s buckets")
-    if bucket < series_bucket_seconds or bucket % series_bucket_seconds:
-        raise InvalidSeries(f"a {series_bucket_seconds}s series cannot be priced on {bucket}s buckets "
-                            f"(the round length implies them); give a finer series")
     return bucket
 
 
@@ -157,7 +163,7 @@ def backtest(timestamps, values, series_bucket_seconds: int, round_seconds: int,
     round_seconds = int(round_seconds)
     bucket = round_bucket_seconds(series_bucket_seconds, round_seconds)
     ts, x = rebucket(timestamps, values, int(series_bucket_seconds), bucket)
-    if len(ts) > 1 and np.any(np.diff(ts) != bucket) and bucket != 12:
+    if len(ts) > 1 and np.any(np.diff(ts) != bucket) and bucket != BLOCK:
         raise InvalidSeries(f"the series has gaps at {bucket}s resolution; the backtest needs contiguous buckets")
     m = round_seconds // bucket
     step = m if step_seconds is None else max(1, int(step_seconds) // bucket)
@@ -167,7 +173,8 @@ def backtest(timestamps, values, series_bucket_seconds: int, round_seconds: int,
                             f"{round_seconds}s ({4 * m} buckets)")
     if max_rounds is not None and len(positions) > max_rounds:
         positions = [positions[int(i)] for i in np.linspace(0, len(positions) - 1, int(max_rounds))]
-    summary = BacktestSummary(round_seconds=round_seconds, bucket_seconds=bucket, num_paths=num_paths)
+    summary = BacktestSummary(round_seconds=round_seconds, bucket_seconds=bucket, num_paths=num_paths,
+                              coarser=bucket != bucket_seconds_for(0, 3 * round_seconds))
     started = time.perf_counter()
     for t in positions:
         history, history_ts = x[t - 3 * m:t], ts[t - 3 * m:t]

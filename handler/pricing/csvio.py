@@ -82,7 +82,9 @@ def _parse_integer_timestamp(text: str, line: int) -> int:
     return int(f)
 
 
-def read_series_csv(path: str | Path) -> CsvSeries:
+def read_series_csv(path: str | Path, *, range_spacing: bool = True) -> CsvSeries:
+    """The series in ``path``; ``range_spacing=False`` skips the range-implies-spacing rule
+    (the backtest slides over long fine-grained series and buckets each window itself)."""
     p = Path(path)
     if not p.is_file():
         raise InvalidSeries(f"series file not found: {p}")
@@ -114,11 +116,11 @@ def read_series_csv(path: str | Path) -> CsvSeries:
     if not values:
         raise InvalidSeries(f"{p} has a header but no rows")
     ts = np.asarray(timestamps, dtype=np.int64)
-    bucket = _check_spacing(ts)
+    bucket = _check_spacing(ts, range_spacing)
     return CsvSeries(timestamps=ts, values=np.asarray(values, dtype=np.float64), felts=felts, bucket_seconds=bucket)
 
 
-def _check_spacing(ts: np.ndarray) -> int:
+def _check_spacing(ts: np.ndarray, range_spacing: bool = True) -> int:
     if len(ts) < 2:
         return 3600
     gaps = np.diff(ts)
@@ -127,7 +129,7 @@ def _check_spacing(ts: np.ndarray) -> int:
         raise InvalidSeries(f"timestamps not strictly increasing at line {k + 3} ({int(ts[k + 1])} after {int(ts[k])})")
     bucket = int(gaps.min())
     implied = bucket_seconds_for(int(ts[0]), int(ts[-1]) + bucket)
-    if bucket != implied:
+    if range_spacing and bucket != implied:
         raise InvalidSeries(f"bucket spacing {bucket}s, but a range of {_span(int(ts[-1]) + bucket - int(ts[0]))} "
                             f"is priced on {implied}s buckets (hourly from 7 days, minutes from 1 hour, "
                             f"12 s blocks below)")

@@ -8,8 +8,9 @@ Prices each round's reserve price from the three rounds before it and compares i
 realised capped payoff of the round that follows (``handler.pricing.backtest``). One line per
 round length: rounds, mean predicted and mean realised (fractions of the strike), their ratio,
 the fraction of exact zeros and of cap-maximum prices, the models used, the gradient-check pass
-rate of the jump-model prices and whether every price passed it or names its fallback. Bad input
-exits with status 2 and one line on stderr.
+rate of the jump-model prices and whether every price passed it or names its fallback. A series
+coarser than the bucket a job would use for a round length (minute rows, 12-minute rounds) is
+priced on its own buckets and marked. Bad input exits with status 2 and one line on stderr.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         try:
             if options["series"]:
-                series = read_series_csv(options["series"])
+                series = read_series_csv(options["series"], range_spacing=False)
                 ts, values, bucket = series.timestamps, series.values, series.bucket_seconds
                 label = options["series"]
             else:
@@ -83,11 +84,15 @@ class Command(BaseCommand):
                 self.stdout.write(f"{label}: {len(values)} buckets of {bucket}s, {options['paths']} paths per price")
                 self.stdout.write(f"{'round':>7} {'bucket':>6} {'rounds':>6} {'predicted':>9} {'realised':>9} "
                                   f"{'ratio':>6} {'zeros':>5} {'at cap':>6}  {'models':<22} {'grad ok':>7}  named")
+            coarser = False
             for round_seconds in options["round_seconds"]:
                 summary = backtest(ts, values, bucket, round_seconds, num_paths=options["paths"],
                                    step_seconds=options["step_seconds"], max_rounds=options["max_rounds"],
                                    model=model)
+                coarser |= summary.coarser
                 self.stdout.write(json.dumps(summary.to_json()) if options["json"] else self._line(summary))
+            if coarser and not options["json"]:
+                self.stdout.write("* the series is coarser than the bucket a job uses for this round length")
         except PricingError as exc:
             sys.stderr.write(f"backtest: error: {exc}\n")
             sys.stderr.flush()
@@ -97,6 +102,7 @@ class Command(BaseCommand):
     def _line(s) -> str:
         models = ", ".join(f"{name} {count}" for name, count in sorted(s.models.items()))
         rate = "n/a" if s.gradient_pass_rate is None else f"{s.gradient_pass_rate:.0%}"
-        return (f"{_duration(s.round_seconds):>7} {s.bucket_seconds:>5}s {s.rounds:>6} {s.mean_predicted:>9.4f} "
+        bucket = f"{s.bucket_seconds}s" + ("*" if s.coarser else "")
+        return (f"{_duration(s.round_seconds):>7} {bucket:>6} {s.rounds:>6} {s.mean_predicted:>9.4f} "
                 f"{s.mean_realised:>9.4f} {s.ratio:>6.2f} {s.zero_fraction:>5.0%} {s.cap_fraction:>6.0%}  "
                 f"{models:<22} {rate:>7}  {'yes' if s.named_or_passed else 'NO'}")

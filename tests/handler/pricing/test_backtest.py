@@ -35,8 +35,18 @@ def test_rebucket_averages_complete_aligned_buckets_only():
     ts = T0 - 24 + 12 * np.arange(12)  # starts two blocks before a minute boundary
     ts2, x2 = rebucket(ts, np.arange(1.0, 13.0), 12, 60)
     assert ts2.tolist() == [T0, T0 + 60] and x2.tolist() == [5.0, 10.0]
-    with pytest.raises(InvalidSeries, match="cannot be priced on 60s buckets"):
+    with pytest.raises(InvalidSeries, match="cannot be averaged into 60s buckets"):
         rebucket(T0 + 3600 * np.arange(5), np.ones(5), 3600, 60)
+
+
+def test_a_coarser_series_runs_on_its_own_buckets_and_says_so():
+    rng = np.random.default_rng(5)
+    n = 24 * 60
+    ts = T0 + 60 * np.arange(n)
+    x = 2e10 * np.exp(np.cumsum(rng.normal(0, 0.005, n)))
+    s = backtest(ts, x, 60, 720, num_paths=200, max_rounds=5)  # a job would use 12 s blocks
+    assert s.bucket_seconds == 60 and s.coarser and s.rounds == 5 and s.to_json()["coarser_than_a_job"]
+    assert not backtest(ts, x, 60, 3 * 3600, num_paths=200, max_rounds=2).coarser
 
 
 def test_backtest_on_a_random_walk_reports_every_column():
@@ -73,11 +83,11 @@ def test_command_on_the_hourly_data_prints_the_table():
 def test_command_bad_input_exits_2_with_one_line(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("timestamp,base_fee\n" + "".join(f"{T0 + 3600 * i},1e9\n" for i in range(200)))
-    proc = subprocess.run([sys.executable, "manage.py", "backtest", "--series", str(path), "--round-seconds", "720"],
+    proc = subprocess.run([sys.executable, "manage.py", "backtest", "--series", str(path), "--round-seconds", "5400"],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cannot be priced on 12s buckets" in lines[0], proc.stderr
+    assert len(lines) == 1 and "round length 5400s is not a whole number of 3600s buckets" in lines[0], proc.stderr
 
 
 def test_command_generates_the_demo_chain_in_memory():
