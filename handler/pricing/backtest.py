@@ -37,7 +37,7 @@ class RoundOutcome:
     realised: float  # fraction of the strike
     model: str
     model_reason: str
-    gradient_ok: bool | None  # None when the jump model did not price it
+    gradient_ok: bool | None  # the jump-model fit's gradient check; None when no fit was attempted
 
 
 @dataclass
@@ -85,14 +85,15 @@ class BacktestSummary:
 
     @property
     def gradient_pass_rate(self) -> float | None:
-        """Among rounds the jump model priced; ``None`` if it priced none."""
+        """Among rounds where the jump model was fitted (priced or rejected); ``None`` if none."""
         checked = [o.gradient_ok for o in self.outcomes if o.gradient_ok is not None]
         return float(np.mean(checked)) if checked else None
 
     @property
     def named_or_passed(self) -> bool:
         """Every price passed the gradient check or names its fallback."""
-        return all(o.gradient_ok or (o.model != MRJ and o.model_reason) for o in self.outcomes)
+        return all((o.model == MRJ and o.gradient_ok) or (o.model != MRJ and bool(o.model_reason))
+                   for o in self.outcomes)
 
     @property
     def fallback_reasons(self) -> dict[str, int]:
@@ -182,6 +183,6 @@ def backtest(timestamps, values, series_bucket_seconds: int, round_seconds: int,
         paid = realised_payoff(x[t:t + m], r.strike, r.twap_window)
         summary.outcomes.append(RoundOutcome(
             start=int(ts[t]), strike=r.strike, predicted=r.price / r.strike, realised=paid / r.strike,
-            model=r.model, model_reason=r.model_reason, gradient_ok=bool(r.gradient_ok) if r.model == MRJ else None))
+            model=r.model, model_reason=r.model_reason, gradient_ok=bool(r.gradient_ok) if r.mrj_fitted else None))
     summary.seconds = time.perf_counter() - started
     return summary

@@ -33,7 +33,8 @@ def mrj_unidentifiable(n: int, bucket_seconds: int) -> str | None:
         return (f"{int(bucket_seconds)}s buckets: the jump model (trend, daily and weekly seasonality) "
                 f"is only fitted on hourly buckets over 7 days or more")
     if n * MRJ_BUCKET_SECONDS < MRJ_MIN_SPAN_SECONDS:
-        return f"{n} hourly buckets: the jump model needs at least {MRJ_MIN_SPAN_SECONDS // MRJ_BUCKET_SECONDS} (7 days)"
+        needed = MRJ_MIN_SPAN_SECONDS // MRJ_BUCKET_SECONDS
+        return f"{n} hourly buckets: the jump model needs at least {needed} (7 days)"
     return None
 
 

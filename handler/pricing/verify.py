@@ -7,8 +7,14 @@ bucket at a time like the engine (bucket length from the timestamps).
 
 Tolerances are the reference driver values: 0.00001 % for the fitted
 intermediates, absolute 0.05 for the likelihood gradient, 5 % for the reserve
-price (against a fresh simulation) and 1 % for the TWAP. Every check runs; the
-result names the first one that failed.
+price (against a fresh simulation) and 1 % for the TWAP. Fitted vectors are
+compared against the vector's scale so last-bit differences between machines
+near zero pass (``error_bound_fitted_vec``). Every check runs; the result names
+the first one that failed.
+
+The reserve price is checked for the model that priced it (``model_choice``):
+``verify_claims`` takes it from the claims, ``verify_reserve_price(model=None)``
+re-derives it from the data (``docs/pricing.md``, "Reproducibility").
 """
 
 from __future__ import annotations
@@ -195,7 +201,8 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
     if pt is not None or pt_1 is not None:
         pt = derived_pt if pt is None else np.asarray(pt, dtype=np.float64)
         pt_1 = derived_pt_1 if pt_1 is None else np.asarray(pt_1, dtype=np.float64)
-        result.add("pt_pt_1", error_bound_fitted_vec(derived_pt, pt, tol) and error_bound_fitted_vec(derived_pt_1, pt_1, tol),
+        same = error_bound_fitted_vec(derived_pt, pt, tol) and error_bound_fitted_vec(derived_pt_1, pt_1, tol)
+        result.add("pt_pt_1", same,
                    f"pt {_max_pd(derived_pt, pt)}, pt_1 {_max_pd(derived_pt_1, pt_1)}")
     else:
         pt, pt_1 = derived_pt, derived_pt_1
@@ -222,7 +229,8 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
 
     blocked = (mrj_unidentifiable(n, bucket) or mrj_fit_problem(theta, grad, True, residuals)
                or mrj_price_problem(float(reserve_price), float(twap_7d[-1]) if len(twap_7d) else 0.0))
-    result.add("model_check", blocked is None, "mrj: identifiable, fit and price usable" if blocked is None else blocked)
+    result.add("model_check", blocked is None,
+               "mrj: identifiable, fit and price usable" if blocked is None else blocked)
 
     if domain_ok and len(twap_7d) == n and len(residuals) == n and season_params.shape == (12,):
         claimed_fit = SeasonalFit(float(slope), float(intercept), season_params, residuals)
@@ -287,7 +295,8 @@ def verify_claims(values, claims: dict, *, timestamps=None, **kwargs) -> Verific
         residuals = fit.residuals
     twap_7d = claims.get("twap_7d")
     if twap_7d is None:
-        twap_7d = trailing_mean(x, scaled_window(REFERENCE_TWAP_WINDOW, len(x), infer_bucket_seconds(timestamps, len(x))))
+        bucket = infer_bucket_seconds(timestamps, len(x))
+        twap_7d = trailing_mean(x, scaled_window(REFERENCE_TWAP_WINDOW, len(x), bucket))
     for key in ("n_periods", "num_paths"):
         if claims.get(key) is not None:
             kwargs.setdefault(key, int(claims[key]))
