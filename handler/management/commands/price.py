@@ -46,7 +46,8 @@ class Command(BaseCommand):
                             help="Monte-Carlo seed (default: derived from the data commitment and the request)")
         parser.add_argument("--paths", type=int, default=15000, help="Monte-Carlo paths (default 15000)")
         parser.add_argument("--n-periods", type=int, default=None,
-                            help="simulated hours (default 720, scaled down for series under 2160 points)")
+                            help="simulated steps, one per bucket (default: a third of the series, at most 720 "
+                                 "for hourly buckets)")
         parser.add_argument("--alpha-bps", type=int, default=None, help="with --k-bps, also report the cap level")
         parser.add_argument("--k-bps", type=int, default=None)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -107,6 +108,7 @@ class Command(BaseCommand):
                 "antithetic": r.antithetic,
                 "model": r.model,
                 "model_reason": r.model_reason,
+                "mrj_fitted": r.mrj_fitted,
             }
             if "lognormal" in full:
                 report["reserve_price"]["lognormal"] = full["lognormal"]
@@ -124,9 +126,9 @@ class Command(BaseCommand):
                 lines.append(f"{name:<14}{entry['value']:>26}  {entry['hex']}")
         if "reserve_price" in report:
             r = report["reserve_price"]
+            gradient = f", max |gradient| {max(abs(g) for g in r['gradient']):.3g}" if r["mrj_fitted"] else ""
             lines.append(f"{'':<14}standard error {float(r['standard_error']):.6g}, seed {r['seed']}, "
-                         f"{r['num_paths']} paths x {r['n_periods']} steps, max |gradient| "
-                         f"{max(abs(g) for g in r['gradient']):.3g}")
+                         f"{r['num_paths']} paths x {r['n_periods']} steps{gradient}")
             lines.append(f"{'':<14}model {r['model']}" + (f" ({r['model_reason']})" if r["model_reason"] else ""))
         if "volatility" in report and "cap_level" in report["volatility"]:
             c = report["volatility"]["cap_level"]
