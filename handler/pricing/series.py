@@ -18,7 +18,10 @@ Semantics shared with the SQL aggregation in the handler:
   their behaviours silently change the prices). Block buckets are the exception:
   a slot without a block (a missed slot, about 1 % on mainnet) carries no base
   fee, so the series is simply one value per block; an empty block bucket is left
-  out, and only a range with no block at all is an error.
+  out, and only a range with no block at all is an error. Likewise an empty bucket
+  at either edge that lies only partly inside the range (a range that does not
+  start or end on a bucket boundary, e.g. a vault's settlement time) is left out:
+  the few seconds of it the range covers may simply hold no block.
 """
 
 from __future__ import annotations
@@ -84,6 +87,15 @@ def expected_bucket_starts(start: int, end: int, bucket_seconds: int) -> np.ndar
     return np.arange(first, last + b, b, dtype=np.int64)
 
 
+def partial_edges(starts: np.ndarray, start: int, end: int, bucket_seconds: int) -> np.ndarray:
+    """Which expected buckets lie only partly inside ``[start, end)`` (at most the first and the last)."""
+    partial = np.zeros(len(starts), dtype=bool)
+    if len(starts):
+        partial[0] |= int(starts[0]) < int(start)
+        partial[-1] |= int(starts[-1]) + int(bucket_seconds) > int(end)
+    return partial
+
+
 def _bucket_means(bucket_idx: np.ndarray, fees: np.ndarray, n_buckets: int) -> tuple[np.ndarray, np.ndarray]:
     counts = np.bincount(bucket_idx, minlength=n_buckets)
     means = np.full(n_buckets, np.nan)
@@ -129,10 +141,13 @@ def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np
         raise InvalidSeries("base fees must be non-negative")
     idx = (ts - starts[0]) // b
     counts, means = _bucket_means(idx, fee_arr, len(starts))
-    empty = np.flatnonzero(counts == 0)
-    if b == BLOCK and len(empty) < len(starts):
+    optional = partial_edges(starts, start, end, b) | (b == BLOCK)
+    empty = np.flatnonzero((counts == 0) & ~optional)
+    if not len(empty) and np.any(counts > 0):
         keep = counts > 0
         return BucketSeries(timestamps=starts[keep], values=means[keep], bucket_seconds=b)
+    if not len(empty):
+        empty = np.flatnonzero(counts == 0)
     if len(empty):
         raise MissingBucket(int(starts[empty[0]]), b, len(empty))
     return BucketSeries(timestamps=starts, values=means, bucket_seconds=b)
@@ -165,12 +180,14 @@ def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[fl
     if np.any(stray):
         raise InvalidSeries(f"bucket {int(ts[stray][0])} is not a {b}s bucket start inside [{start}, {end})")
     present = np.isin(expected, ts[np.isfinite(vals)])
-    if b == BLOCK and np.any(present):  # missed slots: one value per block (module docstring)
-        keep = np.isfinite(vals)
-        ts, vals = ts[keep], vals[keep]
-    elif not np.all(present):
-        missing = expected[~present]
+    # missed slots in block buckets, and empty partial edge buckets, are left out (module docstring)
+    optional = partial_edges(expected, start, end, b) | (b == BLOCK)
+    missing = expected[~present & ~optional]
+    if len(missing) or not np.any(present):
+        missing = missing if len(missing) else expected[~present]
         raise MissingBucket(int(missing[0]), b, len(missing))
+    keep = np.isfinite(vals)
+    ts, vals = ts[keep], vals[keep]
     if np.any(vals <= 0):
         k = int(np.flatnonzero(vals <= 0)[0])
         raise InvalidSeries(f"non-positive average base fee {vals[k]!r} in bucket {int(ts[k])}")

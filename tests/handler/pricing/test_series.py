@@ -131,3 +131,18 @@ def test_check_contiguous_reports_first_missing(ts, values, first_missing):
 def test_check_contiguous_rejects_duplicates_and_strays(ts):
     with pytest.raises(InvalidSeries):
         check_contiguous(ts + HOUR_OF_MINUTES[3:], [1.0] * (len(ts) + 57), T0, T0 + 3600)
+
+
+def test_empty_partial_edge_buckets_are_left_out_not_inner_ones():
+    # a range starting 30 s into a minute and ending 5 s into one: both edge buckets are partial
+    start, end = T0 + 30, T0 + 3660 + 5
+    ts = [T0 + 60 * k + 7 for k in range(1, 61)]  # no block in [start, T0+60) nor in [T0+3660, end)
+    series = bucketize(ts, [1.0] * len(ts), start, end)
+    assert series.bucket_seconds == 60 and series.timestamps.tolist() == [T0 + 60 * k for k in range(1, 61)]
+    rows = check_contiguous([T0 + 60 * k for k in range(1, 61)], [1.0] * 60, start, end)
+    assert len(rows) == 60
+    with pytest.raises(MissingBucket) as info:  # an inner bucket is still required
+        check_contiguous([T0 + 60 * k for k in range(1, 61) if k != 30], [1.0] * 59, start, end)
+    assert info.value.bucket_start == T0 + 1800
+    with pytest.raises(MissingBucket):  # an aligned edge bucket is whole, hence required
+        check_contiguous(HOUR_OF_MINUTES[1:], [1.0] * 59, T0, T0 + 3600)
