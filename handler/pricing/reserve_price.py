@@ -1,4 +1,9 @@
-"""Reserve price: the host "original" pipeline of pricing-spec §2.5.
+"""Reserve price: the host "original" pipeline of pricing-spec §2.5, or the named fallback.
+
+Which model prices is decided by ``model_choice`` (the reference jump model below
+where hourly data over 7 days or more identifies it and its fit and price are usable,
+else the zero-drift log-normal walk of ``lognormal``); the result carries ``model``
+and ``model_reason``. ``docs/pricing.md`` has the backtest behind the choice.
 
 1. 7-day TWAP series (partial windows at the start); strike = its last value.
 2. OLS of ln x on the index: slope, intercept, detrended residual.
