@@ -278,7 +278,9 @@ def simulation_inputs(values: np.ndarray, timestamps, fit: SeasonalFit, twap_7d:
         offset = float(n - 1) * step_hours
     else:
         ts = np.asarray(timestamps, dtype=np.int64)
-        offset = float((int(ts[-1]) - int(ts[0])) // b) * step_hours
+        # hours from the first bucket to the last: floor(span / 3600) for aligned hourly buckets, and
+        # exact when a range starts off the grid (its first bucket is labelled by the range start)
+        offset = (int(ts[-1]) - int(ts[0])) / HOUR_SECONDS
     return SimulationInputs(
         params=np.asarray(params, dtype=np.float64),
         z0=float(fit.residuals[-1]),

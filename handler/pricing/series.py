@@ -21,7 +21,11 @@ Semantics shared with the SQL aggregation in the handler:
   out, and only a range with no block at all is an error. Likewise an empty bucket
   at either edge that lies only partly inside the range (a range that does not
   start or end on a bucket boundary, e.g. a vault's settlement time) is left out:
-  the few seconds of it the range covers may simply hold no block.
+  the few seconds of it the range covers may simply hold no block;
+* a bucket is labelled by the start of its part inside the range: the first bucket
+  of a range that does not start on a bucket boundary is labelled ``start`` (its
+  average covers ``[start, next boundary)``), so no timestamp of a series lies
+  before the range it was computed for.
 """
 
 from __future__ import annotations
@@ -145,12 +149,12 @@ def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np
     empty = np.flatnonzero((counts == 0) & ~optional)
     if not len(empty) and np.any(counts > 0):
         keep = counts > 0
-        return BucketSeries(timestamps=starts[keep], values=means[keep], bucket_seconds=b)
+        return BucketSeries(timestamps=np.maximum(starts[keep], int(start)), values=means[keep], bucket_seconds=b)
     if not len(empty):
         empty = np.flatnonzero(counts == 0)
     if len(empty):
         raise MissingBucket(int(starts[empty[0]]), b, len(empty))
-    return BucketSeries(timestamps=starts, values=means, bucket_seconds=b)
+    return BucketSeries(timestamps=np.maximum(starts, int(start)), values=means, bucket_seconds=b)
 
 
 def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[float | None] | np.ndarray,
@@ -191,4 +195,4 @@ def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[fl
     if np.any(vals <= 0):
         k = int(np.flatnonzero(vals <= 0)[0])
         raise InvalidSeries(f"non-positive average base fee {vals[k]!r} in bucket {int(ts[k])}")
-    return BucketSeries(timestamps=ts, values=vals, bucket_seconds=b)
+    return BucketSeries(timestamps=np.maximum(ts, int(start)), values=vals, bucket_seconds=b)

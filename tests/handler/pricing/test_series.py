@@ -146,3 +146,27 @@ def test_empty_partial_edge_buckets_are_left_out_not_inner_ones():
     assert info.value.bucket_start == T0 + 1800
     with pytest.raises(MissingBucket):  # an aligned edge bucket is whole, hence required
         check_contiguous(HOUR_OF_MINUTES[1:], [1.0] * 59, T0, T0 + 3600)
+
+
+def test_a_range_off_the_bucket_grid_labels_its_first_bucket_by_the_range_start():
+    """No series timestamp lies before its range (the attested window check relies on it)."""
+    start, end = T0 + 30, T0 + 7230  # 2 hours, starting 30 s into a minute
+    ts = [T0 + 6 * k for k in range(1, 1210)]
+    series = bucketize(ts, [1.0] * len(ts), start, end)
+    assert series.timestamps[0] == start and series.timestamps[1] == T0 + 60
+    rows = check_contiguous([T0 + 60 * k for k in range(121)], [1.0] * 121, start, end)
+    assert rows.timestamps[0] == start and rows.timestamps.min() >= start and rows.timestamps.max() < end
+
+
+def test_off_grid_range_passes_the_attested_window_check(settings):
+    from handler import pricing
+    from handler.proofs import checks
+    from handler.proofs.records import ProofInputs
+    start, end = T0 + 30, T0 + 7230
+    values = [1e9 + k for k in range(121)]
+    series = check_contiguous([T0 + 60 * k for k in range(121)], values, start, end)
+    commitment = pricing.data_commitment([pricing.float_to_felt(v) for v in series.values])
+    checks.check_commitment(ProofInputs(
+        job_id="1", metric="twap", window_start=start, window_end=end, value=pricing.twap(series.values),
+        data_commitment=tuple(commitment), series_timestamps=tuple(int(t) for t in series.timestamps),
+        series_values=tuple(float(v) for v in series.values)))
