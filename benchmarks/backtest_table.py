@@ -5,7 +5,7 @@
 Runs ``manage.py backtest`` on the real hourly data (tests/data, 5760 hours: 7- and
 30-day rounds, the latter also sliding by a week) and on 32 days of the demo chain
 generated in memory (12-minute, 3-hour, 12-hour and 1-day rounds). 2000 Monte-Carlo
-paths per price instead of the production 15000 keep it to about 20 s on 2 cores;
+paths per price instead of the production 15000 keep it to 10-40 s on 2 shared cores;
 the standard error per price is then about 2.5 % of the price.
 """
 from __future__ import annotations
