@@ -15,6 +15,12 @@ from fossil.exceptions import ErrorSerializer
 METRIC_CHOICES = ["twap", "reserve_price", "max_return"]
 
 
+class LognormalParamsSerializer(serializers.Serializer):
+    sigma_step = serializers.FloatField(help_text="log volatility per bucket")
+    volatility_lag = serializers.IntegerField(help_text="buckets over which the volatility is measured")
+    start_level = serializers.FloatField(help_text="the last observed bucket value (wei)")
+
+
 class MetricResultSerializer(serializers.Serializer):
     """One metric's result (handler.metrics.compute_metric)."""
 
@@ -38,6 +44,12 @@ class MetricResultSerializer(serializers.Serializer):
     strike = serializers.FloatField(required=False)
     params = serializers.DictField(child=serializers.FloatField(), required=False, help_text="fitted MRJ parameters")
     gradient = serializers.ListField(child=serializers.FloatField(), required=False)
+    gradient_ok = serializers.BooleanField(required=False, help_text="the fitted jump model passed the gradient check")
+    model = serializers.ChoiceField(choices=["mrj", "lognormal"], required=False,
+                                    help_text="the model that priced the reserve price (docs/pricing.md)")
+    model_reason = serializers.CharField(required=False, allow_blank=True,
+                                         help_text="why the jump model did not price it; empty for mrj")
+    lognormal = LognormalParamsSerializer(required=False, help_text="the log-normal walk's inputs, when it priced")
 
 
 class ProofRecordSerializer(serializers.Serializer):

@@ -34,8 +34,11 @@ def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int,
         claims = reserve.to_json()
         extra = {
             key: claims[key]
-            for key in ("standard_error", "seed", "num_paths", "n_periods", "twap_window", "strike", "params", "gradient")
+            for key in ("model", "model_reason", "standard_error", "seed", "num_paths", "n_periods", "twap_window",
+                        "strike", "params", "gradient", "gradient_ok")
         }
+        if "lognormal" in claims:
+            extra["lognormal"] = claims["lognormal"]
     else:
         raise ValueError(f"unknown metric {metric!r}")
     result = {

@@ -10,7 +10,8 @@ from fossil.exceptions import NotFound
 from fossil.permissions import ServiceSignatureAuthentication
 from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.throttling import ApiKeyRateThrottle, SubmitRateThrottle
-from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField
+from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
+from handler.pricing.series import min_range_seconds
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
 
@@ -19,6 +20,16 @@ class PricingParamsSerializer(StrictSerializer):
     twap = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
     volatility = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
     reserve_price = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
+
+    # The shortest priceable ranges (README, "Round lengths"): the metric's bucket rule needs enough buckets.
+    def validate_twap(self, value):
+        return validate_min_range(value, min_range_seconds("twap"))
+
+    def validate_volatility(self, value):
+        return validate_min_range(value, min_range_seconds("max_return"))
+
+    def validate_reserve_price(self, value):
+        return validate_min_range(value, min_range_seconds("reserve_price"))
 
 
 class ClientInfoSerializer(StrictSerializer):
