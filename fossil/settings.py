@@ -120,7 +120,7 @@ SPECTACULAR_SETTINGS = {
         "fossil.schema.forbid_unknown_request_fields",
     ],
 }
-# Requests per API key, counted in Postgres (fossil/throttling.py) so every web process agrees.
+# Requests per API key, counted in Postgres (offchain/throttling.py) so every web process agrees.
 API_RATE_LIMITS = {
     "submit": env_str("API_RATE_LIMIT_SUBMIT", "60/min"),
     "read": env_str("API_RATE_LIMIT_READ", "600/min"),

@@ -4,7 +4,7 @@ Header `X-Fossil-Signature: t=<unix seconds>,n=<nonce>,v2=<hex hmac>`. The MAC c
 method, the path with its query, the timestamp, the nonce and the SHA-256 of the body, so
 a signature opens exactly one call: not another path, not another method, not another
 body. A signature older (or newer) than the tolerance is refused; within the tolerance the
-receiver remembers each nonce (fossil.nonces), so the same signature works only once.
+receiver remembers each nonce (offchain.nonces), so the same signature works only once.
 
 Rotation: calls are signed with SERVICE_SHARED_SECRET; the receiver also accepts
 SERVICE_SHARED_SECRET_PREVIOUS while it is set (docs/security.md).

@@ -52,7 +52,7 @@ class PricingRequest(models.Model):
 
 class ServiceNonce(models.Model):
     """The nonce of an accepted service signature, kept while that signature could still pass
-    the time-window check, so the same signature is refused the second time (fossil.nonces)."""
+    the time-window check, so the same signature is refused the second time (offchain.nonces)."""
 
     nonce = models.CharField(max_length=64, primary_key=True)
     expires_at = models.DateTimeField(db_index=True)
@@ -62,7 +62,7 @@ class ServiceNonce(models.Model):
 
 
 class RateLimitHit(models.Model):
-    """One accepted API call of a key in a rate-limit scope (fossil.throttling): the sliding
+    """One accepted API call of a key in a rate-limit scope (offchain.throttling): the sliding
     log the limit is counted on. Rows leave once they are older than the longest period."""
 
     key = models.CharField(max_length=100, help_text="<scope>:key:<api key id>")

@@ -91,7 +91,7 @@ def test_rotation_accepts_the_previous_secret_and_signs_with_the_current(setting
 
 
 def test_expired_nonces_are_dropped_on_the_next_claim():
-    from fossil.nonces import nonce_claim
+    from offchain.nonces import nonce_claim
 
     assert nonce_claim("1" * 32, expires_at_unix=int(time.time()) - 1)
     assert nonce_claim("2" * 32, expires_at_unix=int(time.time()) + 60)

@@ -1,11 +1,15 @@
-"""Service-to-service authentication by HMAC signature (see fossil.signing)."""
+"""Service-to-service authentication by HMAC signature (see fossil.signing).
+
+It lives in offchain, not fossil, because the replay guard writes offchain.ServiceNonce
+(offchain/nonces.py) and fossil imports no app (docs/architecture.md)."""
 from __future__ import annotations
 
 import logging
 
 from rest_framework import authentication, exceptions, permissions
+from rest_framework.views import APIView
 
-from fossil.nonces import nonce_claim
+from offchain.nonces import nonce_claim
 from fossil.signing import HEADER, META_KEY, TOLERANCE_SECONDS, verify
 
 logger = logging.getLogger(__name__)
@@ -43,9 +47,9 @@ class IsSignedService(permissions.BasePermission):
         return True
 
 
-class ServiceOnly:
-    """View mixin for the internal endpoints: signed service calls only, never a client key."""
+class ServiceOnly(APIView):
+    """Base view of the internal endpoints: signed service calls only, never a client key."""
 
     authentication_classes = [ServiceSignatureAuthentication]
     permission_classes = [IsSignedService]
-    throttle_classes: list = []
+    throttle_classes = []

@@ -16,6 +16,8 @@ from django.conf import settings
 from django.db import connection, transaction
 from rest_framework.throttling import BaseThrottle
 
+from offchain.models import RateLimitHit
+
 # First half of the advisory lock key pair; the pair space is distinct from the single
 # bigint keys other modules lock.
 _LOCK_CLASS = 0x0F10
@@ -35,8 +37,6 @@ def parse_rate(rate: str) -> tuple[int, int]:
 def rate_limit_take(key: str, *, limit: int, period_seconds: int) -> float | None:
     """Counts one call for `key`; None if it is within the limit, else the seconds until
     the oldest counted call leaves the window (the call is then not counted)."""
-    from offchain.models import RateLimitHit
-
     table = connection.ops.quote_name(RateLimitHit._meta.db_table)
     lock_id = int.from_bytes(hashlib.sha256(key.encode()).digest()[:4], "big", signed=True)
     with transaction.atomic(), connection.cursor() as cursor:

@@ -11,11 +11,11 @@ from datetime import datetime, timezone
 
 from django.db import connection
 
+from offchain.models import ServiceNonce
+
 
 def nonce_claim(nonce: str, *, expires_at_unix: int) -> bool:
     """True the first time this nonce is seen (and records it), False on a replay."""
-    from offchain.models import ServiceNonce
-
     table = connection.ops.quote_name(ServiceNonce._meta.db_table)
     expires_at = datetime.fromtimestamp(expires_at_unix, tz=timezone.utc)
     with connection.cursor() as cursor:

@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from fossil.throttling import parse_rate, rate_limit_take
+from offchain.throttling import parse_rate, rate_limit_take
 from tests.conftest import EXAMPLE_REQUEST
 from tests.security.conftest import stored_request
 
