@@ -2,9 +2,11 @@
 
 On top of DRF's JSONParser it refuses, with a 400 that names the place: a key given twice
 in one object (json.loads would silently keep the last one), NaN/Infinity, a body that
-is not UTF-8, strings with unpaired surrogate escapes, and nesting deeper than MAX_DEPTH (no request of ours nests beyond 4; very
-deep bodies would otherwise hit Python's recursion limit).
+is not UTF-8, strings with unpaired surrogate escapes, and nesting deeper than MAX_DEPTH
+(no request of ours nests beyond 4; very deep bodies would otherwise hit Python's
+recursion limit).
 """
+
 from __future__ import annotations
 
 import json

@@ -9,14 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import NotFound
-from offchain.permissions import ServiceSignatureAuthentication
 from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
-from offchain.throttling import ApiKeyRateThrottle, SubmitRateThrottle
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
 from handler.pricing.series import min_range_seconds
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
-
+from offchain.permissions import ServiceSignatureAuthentication
+from offchain.throttling import ApiKeyRateThrottle, SubmitRateThrottle
 
 _JOB_ID = re.compile(r"[0-9a-f]{64}")
 

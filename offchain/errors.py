@@ -5,6 +5,7 @@ kept for operators in PricingRequest.error (the admin); a client sees only these
 about the client's own data (a missing bucket, too few points) keep the engine's one-line
 reason, which names only times and counts from the request (docs/security.md).
 """
+
 from __future__ import annotations
 
 PROVING_SERVICE_UNAVAILABLE = "proving_service_unavailable"

@@ -5,9 +5,10 @@ signature's timestamp has left the tolerance window; by then the window check al
 it. Each claim first drops the expired rows, so the table holds at most one window's worth
 of service calls.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.db import connection
 
@@ -17,7 +18,7 @@ from offchain.models import ServiceNonce
 def nonce_claim(nonce: str, *, expires_at_unix: int) -> bool:
     """True the first time this nonce is seen (and records it), False on a replay."""
     table = connection.ops.quote_name(ServiceNonce._meta.db_table)
-    expires_at = datetime.fromtimestamp(expires_at_unix, tz=timezone.utc)
+    expires_at = datetime.fromtimestamp(expires_at_unix, tz=UTC)
     with connection.cursor() as cursor:
         cursor.execute(f"DELETE FROM {table} WHERE expires_at < now()")  # noqa: S608 (table name from the model)
         cursor.execute(

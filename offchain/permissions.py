@@ -2,6 +2,7 @@
 
 It lives in offchain, not fossil, because the replay guard writes offchain.ServiceNonce
 (offchain/nonces.py) and fossil imports no app (docs/architecture.md)."""
+
 from __future__ import annotations
 
 import logging
@@ -9,8 +10,8 @@ import logging
 from rest_framework import authentication, exceptions, permissions
 from rest_framework.views import APIView
 
-from offchain.nonces import nonce_claim
 from fossil.signing import HEADER, META_KEY, TOLERANCE_SECONDS, verify
+from offchain.nonces import nonce_claim
 
 logger = logging.getLogger(__name__)
 

@@ -127,7 +127,10 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
         post_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job", proving_job_body(request))
     except ServiceCallRejected as exc:
         pricing_request_fail(
-            job_id=job_id, run=run, reason=f"proving service refused the job: {exc}", code=errors.PROVING_SERVICE_REFUSED
+            job_id=job_id,
+            run=run,
+            reason=f"proving service refused the job: {exc}",
+            code=errors.PROVING_SERVICE_REFUSED,
         )
         return False
     PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(

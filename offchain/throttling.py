@@ -8,6 +8,7 @@ span ever holds more than `limit` accepted calls. A fixed window would let twice
 limit through around a window boundary; the database cache's incr is not atomic at all.
 Refused calls leave no row, so hammering a key does not grow the table.
 """
+
 from __future__ import annotations
 
 import hashlib

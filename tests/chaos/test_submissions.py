@@ -22,7 +22,8 @@ def signed_post(url: str, payload: dict):
     from fossil.signing import signed_headers
 
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    return requests.post(url, data=body, headers={"Content-Type": "application/json", **signed_headers("POST", url, body)}, timeout=30)
+    headers = {"Content-Type": "application/json", **signed_headers("POST", url, body)}
+    return requests.post(url, data=body, headers=headers, timeout=30)
 
 
 def job_body(group_id: str, end: int = END) -> dict:

@@ -1,4 +1,5 @@
 """The secret policy, from outside: `manage.py check` under bad environments."""
+
 from __future__ import annotations
 
 import os
@@ -26,13 +27,28 @@ def manage_check(**overrides: str) -> subprocess.CompletedProcess:
     [
         ({"SERVICE_SHARED_SECRET": GOOD_SERVICE}, "SECRET_KEY", None),
         ({"SERVICE_SHARED_SECRET": GOOD_SERVICE, "DEBUG": "true"}, "SECRET_KEY", None),
-        ({"SECRET_KEY": "insecure-local-only-" + "x" * 40, "SERVICE_SHARED_SECRET": GOOD_SERVICE}, "SECRET_KEY", "insecure-local-only-"),
-        ({"SECRET_KEY": GOOD_KEY, "SERVICE_SHARED_SECRET": "local-only-service-secret"}, "SERVICE_SHARED_SECRET", "local-only-service-secret"),
+        (
+            {"SECRET_KEY": "insecure-local-only-" + "x" * 40, "SERVICE_SHARED_SECRET": GOOD_SERVICE},
+            "SECRET_KEY",
+            "insecure-local-only-",
+        ),
+        (
+            {"SECRET_KEY": GOOD_KEY, "SERVICE_SHARED_SECRET": "local-only-service-secret"},
+            "SERVICE_SHARED_SECRET",
+            "local-only-service-secret",
+        ),
         ({"SECRET_KEY": GOOD_KEY, "SERVICE_SHARED_SECRET": "Q"}, "SERVICE_SHARED_SECRET", None),
-        ({"SECRET_KEY": "short-but-secret-31-bytes-long!", "SERVICE_SHARED_SECRET": GOOD_SERVICE}, "SECRET_KEY", "short-but-secret"),
+        (
+            {"SECRET_KEY": "short-but-secret-31-bytes-long!", "SERVICE_SHARED_SECRET": GOOD_SERVICE},
+            "SECRET_KEY",
+            "short-but-secret",
+        ),
         ({"SECRET_KEY": GOOD_KEY}, "SERVICE_SHARED_SECRET", None),
-        ({"SECRET_KEY": GOOD_KEY, "SERVICE_SHARED_SECRET": GOOD_SERVICE, "SERVICE_SHARED_SECRET_PREVIOUS": "old1"},
-         "SERVICE_SHARED_SECRET_PREVIOUS", "old1"),
+        (
+            {"SECRET_KEY": GOOD_KEY, "SERVICE_SHARED_SECRET": GOOD_SERVICE, "SERVICE_SHARED_SECRET_PREVIOUS": "old1"},
+            "SERVICE_SHARED_SECRET_PREVIOUS",
+            "old1",
+        ),
     ],
 )
 def test_production_mode_refuses_missing_default_and_short_secrets(env, variable, secret):
@@ -51,7 +67,11 @@ def test_production_mode_accepts_good_secrets():
 
 @pytest.mark.parametrize(
     "url",
-    ["mysql://fossil:hunter2-pw@db/fossil", "postgresql://fossil:hunter2-pw@db:port/fossil", "postgresql://fossil:hunter2-pw@db:5432/"],
+    [
+        "mysql://fossil:hunter2-pw@db/fossil",
+        "postgresql://fossil:hunter2-pw@db:port/fossil",
+        "postgresql://fossil:hunter2-pw@db:5432/",
+    ],
 )
 def test_a_malformed_database_url_is_named_without_its_password(url):
     result = manage_check(DATABASE_URL=url)

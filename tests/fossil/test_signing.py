@@ -1,4 +1,5 @@
 """Service signatures open exactly one call, once."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """What a client is told about a failure: a stable code and a plain message, nothing internal."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,18 @@ pytestmark = pytest.mark.django_db
 
 def test_a_data_problem_keeps_its_reason_and_wins_over_a_prover_failure():
     jobs = [
-        {"metric": "twap", "status": "failed", "error_code": "attempts_exhausted", "error_message": "http://10.0.0.1 boom"},
-        {"metric": "max_return", "status": "failed", "error_code": "missing_block_data",
-         "error_message": "missing bucket 2023-01-01T00:00:00Z (unix 1672531200, 60s buckets)"},
+        {
+            "metric": "twap",
+            "status": "failed",
+            "error_code": "attempts_exhausted",
+            "error_message": "http://10.0.0.1 boom",
+        },
+        {
+            "metric": "max_return",
+            "status": "failed",
+            "error_code": "missing_block_data",
+            "error_message": "missing bucket 2023-01-01T00:00:00Z (unix 1672531200, 60s buckets)",
+        },
     ]
     code, detail = errors.client_code_for_jobs(jobs)
     assert code == "missing_block_data" and detail.startswith("max_return: missing bucket")

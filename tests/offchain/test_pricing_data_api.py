@@ -152,9 +152,15 @@ def raw_post(client, text: str):
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda b: b["client_info"].update(vault_address=b["client_info"]["vault_address"] + "\n"), "client_info.vault_address"),
+        (
+            lambda b: b["client_info"].update(vault_address=b["client_info"]["vault_address"] + "\n"),
+            "client_info.vault_address",
+        ),
         (lambda b: b.update(identifiers=[b["identifiers"][0] + "\n"]), "identifiers"),
-        (lambda b: b["client_info"].update(client_address=" " + b["client_info"]["client_address"]), "client_info.client_address"),
+        (
+            lambda b: b["client_info"].update(client_address=" " + b["client_info"]["client_address"]),
+            "client_info.client_address",
+        ),
     ],
 )
 def test_a_trailing_newline_or_space_is_refused(client, mutate, field):

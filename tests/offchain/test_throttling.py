@@ -1,4 +1,5 @@
 """The per-key limit holds under concurrent clients (a real threaded server, real Postgres)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

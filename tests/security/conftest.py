@@ -1,5 +1,6 @@
 """A real web server for the attack suite: gunicorn with two worker processes on a free
 port, on the test database and the test run's SQS queues, as an outsider reaches it."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,20 @@ SERVICE_SECRET = "attack-suite-" + "7Hq2Lm9Vb4RtY8wZ3Kp6Nc1Xd5Fg0Js"
 SUBMIT_LIMIT = 60
 # What must never reach a client: where things run, what broke inside, and secrets.
 INTERNAL_MARKERS = (
-    "127.0.0.1", "localhost", "Traceback", "psycopg", "ConnectionError", "Max retries", "HTTP 409", "HTTP 5",
-    "/api/job", "/internal/", "session", SERVICE_SECRET, "insecure-local-only", "DATABASE_URL",
+    "127.0.0.1",
+    "localhost",
+    "Traceback",
+    "psycopg",
+    "ConnectionError",
+    "Max retries",
+    "HTTP 409",
+    "HTTP 5",
+    "/api/job",
+    "/internal/",
+    "session",
+    SERVICE_SECRET,
+    "insecure-local-only",
+    "DATABASE_URL",
 )
 
 
@@ -49,8 +62,20 @@ def server_env(url: str, **overrides: str) -> dict:
 
 def gunicorn_argv(port: int) -> list[str]:
     return [
-        sys.executable, "-m", "gunicorn", "fossil.wsgi:application", "-b", f"127.0.0.1:{port}",
-        "-w", "2", "--threads", "4", "--timeout", "120", "--graceful-timeout", "5",
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "fossil.wsgi:application",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        "2",
+        "--threads",
+        "4",
+        "--timeout",
+        "120",
+        "--graceful-timeout",
+        "5",
     ]
 
 
@@ -60,7 +85,9 @@ def web(django_db_setup, django_db_blocker, sqs_queues, tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     log_path = tmp_path_factory.mktemp("gunicorn") / "web.log"
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(gunicorn_argv(port), cwd=REPO, env=server_env(url), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            gunicorn_argv(port), cwd=REPO, env=server_env(url), stdout=log, stderr=subprocess.STDOUT
+        )
 
     def up() -> bool:
         if proc.poll() is not None:
@@ -99,7 +126,9 @@ class Outsider:
     def submit(self, key: str, body, **kwargs):
         if isinstance(body, (dict, list)):
             body = json.dumps(body)
-        return self.call("POST", "/pricing_data", key=key, data=body, headers={"Content-Type": "application/json"}, **kwargs)
+        return self.call(
+            "POST", "/pricing_data", key=key, data=body, headers={"Content-Type": "application/json"}, **kwargs
+        )
 
     def status(self, key: str, job_id: str):
         return self.call("GET", f"/job_status/{job_id}", key=key)
@@ -111,7 +140,12 @@ def outsider(web, settings):
     client = Outsider(web)
     yield client
     for response in client.seen:
-        assert response.status_code < 500, (response.request.method, response.url, response.status_code, response.text[:300])
+        assert response.status_code < 500, (
+            response.request.method,
+            response.url,
+            response.status_code,
+            response.text[:300],
+        )
         leaks = [marker for marker in INTERNAL_MARKERS if marker in response.text]
         assert not leaks, (response.url, leaks, response.text[:300])
 

@@ -3,6 +3,7 @@
 Every answer any test here receives is checked afterwards: no 5xx, nothing internal
 (addresses, exception text, secrets) in the body.
 """
+
 from __future__ import annotations
 
 import copy
@@ -35,6 +36,7 @@ def signed(method: str, path: str, body: bytes = b"") -> dict:
 
 # --- tenancy ---------------------------------------------------------------------------
 
+
 def test_another_clients_request_is_invisible(outsider, make_key):
     victim, attacker = make_key("victim"), make_key("attacker")
     job_id = outsider.submit(victim, EXAMPLE_REQUEST).json()["job_id"]
@@ -62,6 +64,7 @@ def test_nobody_can_pre_empt_or_poison_another_clients_job(outsider, make_key):
 
 # --- signatures ------------------------------------------------------------------------
 
+
 def test_a_signature_opens_one_call_once(outsider):
     body = json.dumps(dict(JOB_BODY, job_group_id="ab" * 32)).encode()
     headers = signed("POST", "/api/job", body)
@@ -78,7 +81,10 @@ def test_a_signature_does_not_travel_to_another_path_method_or_body(outsider):
     assert outsider.call("POST", "/api/job/" + "ab" * 32, headers=read).status_code in (401, 405)
     body = json.dumps({"job_group_id": "a" * 64}).encode()
     callback = signed("POST", f"/internal/job_groups/{'a' * 64}/finished", body)
-    assert outsider.call("POST", f"/internal/job_groups/{'b' * 64}/finished", data=body, headers=callback).status_code == 401
+    assert (
+        outsider.call("POST", f"/internal/job_groups/{'b' * 64}/finished", data=body, headers=callback).status_code
+        == 401
+    )
     create = json.dumps(dict(JOB_BODY, job_group_id="ef" * 32)).encode()
     other = create.replace(b"1672574400", b"1672574000")
     assert outsider.call("POST", "/api/job", data=other, headers=signed("POST", "/api/job", create)).status_code == 401
@@ -96,10 +102,14 @@ def test_a_signature_with_a_wrong_secret_or_time_is_refused(outsider, settings):
 
 # --- validation ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda b: b["client_info"].update(vault_address=b["client_info"]["vault_address"] + "\n"), "client_info.vault_address"),
+        (
+            lambda b: b["client_info"].update(vault_address=b["client_info"]["vault_address"] + "\n"),
+            "client_info.vault_address",
+        ),
         (lambda b: b.update(identifiers=[b["identifiers"][0] + "\n"]), "identifiers"),
         (lambda b: b["client_info"].update(client_address="0x\u0661\u0662"), "client_info.client_address"),
         (lambda b: b.update(identifiers=["0x1\u0000"]), "identifiers"),
@@ -151,6 +161,7 @@ def test_odd_job_ids_are_404(outsider, make_key, job_id):
 
 # --- rate limit ------------------------------------------------------------------------
 
+
 def test_a_concurrent_burst_gets_exactly_the_limit_through_two_processes(outsider, make_key):
     key, bystander = make_key(), make_key("bystander")
     for raw_key in (key, bystander):
@@ -162,6 +173,7 @@ def test_a_concurrent_burst_gets_exactly_the_limit_through_two_processes(outside
 
 
 # --- what a client sees --------------------------------------------------------------------
+
 
 def test_a_failure_shows_a_code_not_the_internal_story(outsider, make_key, settings):
     from fossil.http import ServiceCallFailed
@@ -184,25 +196,47 @@ def test_a_failure_shows_a_code_not_the_internal_story(outsider, make_key, setti
 def test_headers_and_methods_outside_the_contract(outsider, make_key):
     key = make_key()
     assert outsider.call("GET", "/pricing_data", key=key).status_code == 405
-    assert outsider.call("POST", "/pricing_data", key=key, data="a=1", headers={"Content-Type": "application/x-www-form-urlencoded"}).status_code == 415
-    assert outsider.call("POST", "/pricing_data", headers={HEADER: "t=1,n=2,v2=3"}, json=EXAMPLE_REQUEST).status_code == 401
-    assert outsider.call("GET", "/job_status/" + "a" * 64, key=key + "\u00e9".encode().decode("latin-1")).status_code == 401
+    assert (
+        outsider.call(
+            "POST", "/pricing_data", key=key, data="a=1", headers={"Content-Type": "application/x-www-form-urlencoded"}
+        ).status_code
+        == 415
+    )
+    assert (
+        outsider.call("POST", "/pricing_data", headers={HEADER: "t=1,n=2,v2=3"}, json=EXAMPLE_REQUEST).status_code
+        == 401
+    )
+    assert (
+        outsider.call("GET", "/job_status/" + "a" * 64, key=key + "\u00e9".encode().decode("latin-1")).status_code
+        == 401
+    )
 
 
 # --- secret policy ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("overrides", "variable", "value"),
     [
         ({"SECRET_KEY": "hunter2-short"}, "SECRET_KEY", "hunter2-short"),
         ({"SECRET_KEY": "insecure-local-only-" + "x" * 40}, "SECRET_KEY", "insecure-local-only-"),
-        ({"SECRET_KEY": "k" * 40, "SERVICE_SHARED_SECRET": "local-only-service-secret"}, "SERVICE_SHARED_SECRET", "local-only-service"),
-        ({"SECRET_KEY": "k" * 40, "DATABASE_URL": "postgresql://fossil:hunter2-pw@db:port/fossil"}, "DATABASE_URL", "hunter2"),
+        (
+            {"SECRET_KEY": "k" * 40, "SERVICE_SHARED_SECRET": "local-only-service-secret"},
+            "SERVICE_SHARED_SECRET",
+            "local-only-service",
+        ),
+        (
+            {"SECRET_KEY": "k" * 40, "DATABASE_URL": "postgresql://fossil:hunter2-pw@db:port/fossil"},
+            "DATABASE_URL",
+            "hunter2",
+        ),
     ],
 )
 def test_a_server_with_weak_secrets_does_not_start_and_does_not_print_them(web, overrides, variable, value):
     env = server_env(web, FOSSIL_REQUIRE_SECRETS="true", **overrides)
-    check = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    check = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     assert check.returncode != 0 and check.stderr.count("\n") == 1 and variable in check.stderr, check.stderr
     assert value not in check.stderr + check.stdout
     port = free_port()
