@@ -16,7 +16,7 @@ from django.core.management import call_command
 from openapi_schema_validator import OAS30Validator
 from rest_framework.test import APIClient
 
-from fossil.signing import META_KEY, sign
+from fossil.signing import HEADER, sign
 from handler.proofs import django_glue
 from offchain.services import pricing_request_sync
 from proving import runner
@@ -105,12 +105,12 @@ def services_here(live_server, settings, sqs_queues, tmp_path):
 
 def service_get(path: str):
     """The proving API takes only signed service calls (offchain/permissions.py)."""
-    return APIClient().get(path, **{META_KEY: sign("GET", path, b"")})
+    return APIClient().get(path, headers={HEADER: sign("GET", path, b"")})
 
 
 def service_post(path: str, body: dict):
     raw = json.dumps(body).encode()
-    return APIClient().post(path, raw, content_type="application/json", **{META_KEY: sign("POST", path, raw)})
+    return APIClient().post(path, raw, content_type="application/json", headers={HEADER: sign("POST", path, raw)})
 
 
 def request_for(window: tuple[int, int]) -> dict:

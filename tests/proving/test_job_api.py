@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
 
-from fossil.signing import META_KEY, sign
+from fossil.signing import HEADER, sign
 from proving.models import Job, JobGroup
 
 pytestmark = pytest.mark.django_db
 
-BODY = {
+BODY: dict[str, Any] = {
     "job_group_id": "ab" * 32,
     "twap": {"start_timestamp": 1672531200, "end_timestamp": 1672574400},
     "reserve_price": {"start_timestamp": 1672531200, "end_timestamp": 1672574400},
@@ -22,11 +23,11 @@ def signed_post(body, *, signature=None):
     raw = json.dumps(body).encode()
     client = APIClient()
     signature = signature or sign("POST", "/api/job", raw)
-    return client.post("/api/job", raw, content_type="application/json", **{META_KEY: signature})
+    return client.post("/api/job", raw, content_type="application/json", headers={HEADER: signature})
 
 
 def signed_get(path):
-    return APIClient().get(path, **{META_KEY: sign("GET", path, b"")})
+    return APIClient().get(path, headers={HEADER: sign("GET", path, b"")})
 
 
 def test_creates_three_jobs_and_dispatches_after_commit(django_capture_on_commit_callbacks):

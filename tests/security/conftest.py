@@ -168,6 +168,7 @@ def stored_request(raw_key: str, body: dict = EXAMPLE_REQUEST) -> str:
     from offchain.services import job_id_for
 
     key = api_key_for(raw_key)
+    assert key is not None
     serializer = PricingDataApi.InputSerializer(data=body)
     serializer.is_valid(raise_exception=True)
     job_id = job_id_for(owner=key.pk, **serializer.validated_data)
