@@ -89,7 +89,7 @@ class ApiKeySchemeExtension(OpenApiAuthenticationExtension):
 
 
 class ServiceSignatureSchemeExtension(OpenApiAuthenticationExtension):
-    target_class = "fossil.permissions.ServiceSignatureAuthentication"
+    target_class = "offchain.permissions.ServiceSignatureAuthentication"
     name = "ServiceSignature"
 
     def get_security_definition(self, auto_schema):
@@ -97,7 +97,8 @@ class ServiceSignatureSchemeExtension(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "X-Fossil-Signature",
-            "description": "t=<unix>,v1=<hex HMAC-SHA256 of '<t>.<body>'> with the shared service secret",
+            "description": "t=<unix>,n=<nonce>,v2=<hex HMAC-SHA256 of method, path, t, nonce and body hash> "
+            "with the shared service secret (docs/security.md)",
         }
 
 

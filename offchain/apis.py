@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -7,13 +9,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import NotFound
-from fossil.permissions import ServiceSignatureAuthentication
 from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
-from fossil.throttling import ApiKeyRateThrottle, SubmitRateThrottle
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
 from handler.pricing.series import min_range_seconds
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
+from offchain.permissions import ServiceSignatureAuthentication
+from offchain.throttling import ApiKeyRateThrottle, SubmitRateThrottle
+
+_JOB_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class PricingParamsSerializer(StrictSerializer):
@@ -74,7 +78,12 @@ class JobStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["Pending", "Completed", "Failed"])
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
-    error = serializers.CharField(required=False)
+    error = serializers.CharField(required=False, help_text="plain message of a failure")
+    error_code = serializers.CharField(
+        required=False,
+        help_text="stable code of a failure: proving_service_unavailable, proving_service_refused, prover_failed, "
+        "missing_block_data, insufficient_data, invalid_data, job_failed",
+    )
     completed_at = serializers.DateTimeField(required=False, allow_null=True)
     results = ResultsByMetricSerializer(required=False)
     job_request = serializers.ListField(child=serializers.CharField(), required=False)
@@ -130,9 +139,12 @@ class PricingDataApi(ClientKeyRequired, APIView):
 class JobStatusApi(ClientKeyRequired, APIView):
     @extend_schema(operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_id: str):
-        pricing_request = selectors.pricing_request_get(job_id)
+        # Another key's request answers exactly like one that does not exist.
+        pricing_request = None
+        if _JOB_ID.fullmatch(job_id):
+            pricing_request = selectors.pricing_request_get(job_id, api_key=request.auth)
         if pricing_request is None:
-            raise NotFound(f"no job with id {job_id}")
+            raise NotFound("no job with this id")
         return Response(JobStatusSerializer(selectors.pricing_request_status(pricing_request)).data)
 
 

@@ -16,6 +16,7 @@ from django.utils import timezone
 from fossil import dispatch
 from fossil.exceptions import ApplicationError
 from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
+from offchain import errors
 from offchain.models import ApiKey, PricingRequest
 
 logger = logging.getLogger(__name__)
@@ -53,10 +54,12 @@ def api_key_revoke(*, prefix: str) -> ApiKey:
     return key
 
 
-def job_id_for(*, identifiers: list[str], params: dict, client_info: dict) -> str:
-    """The same request always gets the same job id (hex SHA-256 of its canonical JSON)."""
+def job_id_for(*, owner: int | None, identifiers: list[str], params: dict, client_info: dict) -> str:
+    """The same request from the same client always gets the same job id: the hex SHA-256
+    of its canonical JSON, which includes the asking key's id (`owner`). So two clients
+    never share a job id, and nobody can compute, pre-empt or poison another client's."""
     canonical = json.dumps(
-        {"identifiers": identifiers, "params": params, "client_info": client_info},
+        {"owner": owner, "identifiers": identifiers, "params": params, "client_info": client_info},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -70,7 +73,8 @@ class Submission:
 
 
 def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], params: dict, client_info: dict) -> Submission:
-    job_id = job_id_for(identifiers=identifiers, params=params, client_info=client_info)
+    owner = api_key.pk if api_key is not None else None
+    job_id = job_id_for(owner=owner, identifiers=identifiers, params=params, client_info=client_info)
     with transaction.atomic():
         request, created = PricingRequest.objects.get_or_create(
             job_id=job_id,
@@ -83,6 +87,8 @@ def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], pa
             status=PricingRequest.Status.PENDING,
             run=F("run") + 1,
             error="",
+            error_code="",
+            client_error="",
             results=None,
             forwarded_at=None,
             completed_at=None,
@@ -120,7 +126,12 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     try:
         post_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job", proving_job_body(request))
     except ServiceCallRejected as exc:
-        pricing_request_fail(job_id=job_id, run=run, reason=f"proving service refused the job: {exc}")
+        pricing_request_fail(
+            job_id=job_id,
+            run=run,
+            reason=f"proving service refused the job: {exc}",
+            code=errors.PROVING_SERVICE_REFUSED,
+        )
         return False
     PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(
         forwarded_at=timezone.now()
@@ -128,12 +139,20 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     return True
 
 
-def pricing_request_fail(*, job_id: str, run: int, reason: str) -> bool:
+def pricing_request_fail(
+    *, job_id: str, run: int, reason: str, code: str = errors.JOB_FAILED, client_detail: str = ""
+) -> bool:
+    """Fails the run: `reason` (internal detail) is logged and kept for operators, the client
+    sees only `code` and its plain message (offchain/errors.py)."""
     changed = PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).update(
-        status=PricingRequest.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
+        status=PricingRequest.Status.FAILED,
+        error=reason[:2000],
+        error_code=code,
+        client_error=errors.client_error(code, client_detail)[:500],
+        updated_at=timezone.now(),
     )
     if changed:
-        logger.warning("pricing request %s failed: %s", job_id, reason)
+        logger.warning("pricing request %s failed (%s): %s", job_id, code, reason)
     return bool(changed)
 
 
@@ -162,9 +181,16 @@ def pricing_request_sync(*, job_id: str) -> str:
         )
         return "completed" if changed else "ignored"
     if group.get("status") == "failed":
+        code, detail = errors.client_code_for_jobs(group.get("jobs") or [])
         changed = pending.update(
-            status=PricingRequest.Status.FAILED, error=(group.get("error") or "job failed")[:2000], updated_at=now
+            status=PricingRequest.Status.FAILED,
+            error=(group.get("error") or "job failed")[:2000],
+            error_code=code,
+            client_error=errors.client_error(code, detail)[:500],
+            updated_at=now,
         )
+        if changed:
+            logger.warning("pricing request %s failed (%s): %s", job_id, code, group.get("error"))
         return "failed" if changed else "ignored"
     return "running"
 

@@ -6,13 +6,18 @@ from django.conf import settings
 from celery_app import app
 from fossil import dispatch
 from fossil.http import ServiceCallFailed
-from offchain import services
+from offchain import errors, services
 
 
 class ForwardTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         job_id, run = args
-        services.pricing_request_fail(job_id=job_id, run=run, reason=f"could not reach the proving service: {exc}")
+        services.pricing_request_fail(
+            job_id=job_id,
+            run=run,
+            reason=f"could not reach the proving service: {exc}",
+            code=errors.PROVING_SERVICE_UNAVAILABLE,
+        )
 
 
 @app.task(

@@ -9,21 +9,17 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import ApplicationError, NotFound, first_error_message
-from fossil.permissions import ServiceSignatureAuthentication
 from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
-from fossil.throttling import ApiKeyRateThrottle
 from fossil.validation import StrictIntegerField, StrictSerializer
 from handler.proofs.django_glue import prover_key_json
 from offchain.authentication import ApiKeyAuthentication
+from offchain.permissions import ServiceOnly
+from offchain.throttling import ApiKeyRateThrottle
 from proving import selectors, services
 from proving.models import METRICS, Job, JobGroup
 
-_GROUP_ID = re.compile(r"^[0-9A-Za-z_x-]{1,66}$")
-
-
-class ServiceOrClientKey(APIView):
-    authentication_classes = [ServiceSignatureAuthentication, ApiKeyAuthentication]
-    throttle_classes = [ApiKeyRateThrottle]
+# \A…\Z, not ^…$: "$" also matches before a final newline.
+_GROUP_ID = re.compile(r"\A[0-9A-Za-z_x-]{1,66}\Z")
 
 
 class JobCreatedSerializer(serializers.Serializer):
@@ -75,9 +71,11 @@ class WindowSerializer(StrictSerializer):
         return attrs
 
 
-class JobCreateApi(ServiceOrClientKey, APIView):
+class JobCreateApi(ServiceOnly, APIView):
     class InputSerializer(StrictSerializer):
-        job_group_id = serializers.RegexField(_GROUP_ID, error_messages={"invalid": "must be 1-66 characters of [0-9A-Za-z_x-]"})
+        job_group_id = serializers.RegexField(
+            _GROUP_ID, trim_whitespace=False, error_messages={"invalid": "must be 1-66 characters of [0-9A-Za-z_x-]"}
+        )
         twap = WindowSerializer()
         reserve_price = WindowSerializer()
         max_return = WindowSerializer()
@@ -116,12 +114,14 @@ class JobCreateApi(ServiceOrClientKey, APIView):
         return Response(JobCreatedSerializer(body).data, status=status_code)
 
 
-class JobGroupDetailApi(ServiceOrClientKey, APIView):
+class JobGroupDetailApi(ServiceOnly, APIView):
     @extend_schema(operation_id="job_group_retrieve", responses={200: JobGroupSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_group_id: str):
-        detail = selectors.job_group_detail(job_group_id)
+        detail = None
+        if _GROUP_ID.fullmatch(job_group_id):
+            detail = selectors.job_group_detail(job_group_id)
         if detail is None:
-            raise NotFound(f"no job group {job_group_id}")
+            raise NotFound("no such job group")
         return Response(JobGroupSerializer(detail).data)
 
 

@@ -82,12 +82,12 @@ import json, sys, time
 import django
 django.setup()
 from django.test import Client
-from fossil.signing import HEADER, sign
+from fossil.signing import META_KEY, sign
 payload = json.loads(sys.argv[1])
 body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 t0 = time.monotonic()
 r = Client().post("/api/job", data=body, content_type="application/json", HTTP_HOST="127.0.0.1",
-                  **{"HTTP_" + HEADER.upper().replace("-", "_"): sign(body)})
+                  **{META_KEY: sign("POST", "/api/job", body)})
 print(json.dumps({"status": r.status_code, "seconds": time.monotonic() - t0, "body": r.content.decode()[:300]}))
 '''
 

@@ -19,10 +19,11 @@ pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 
 def signed_post(url: str, payload: dict):
-    from fossil.signing import HEADER, sign
+    from fossil.signing import signed_headers
 
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    return requests.post(url, data=body, headers={"Content-Type": "application/json", HEADER: sign(body)}, timeout=30)
+    headers = {"Content-Type": "application/json", **signed_headers("POST", url, body)}
+    return requests.post(url, data=body, headers=headers, timeout=30)
 
 
 def job_body(group_id: str, end: int = END) -> dict:

@@ -54,8 +54,8 @@ def test_readme_example_reaches_completed_with_three_verified_results(live_serve
     assert vault[2] == body["results"]["reserve_price"]["felt"]
     assert vault[5] == body["results"]["twap"]["felt"]
     assert vault[8] == body["results"]["max_return"]["felt"]
-    assert body["job_request"] == [
-        EXAMPLE_REQUEST["client_info"]["vault_address"],
+    assert body["job_request"] == [  # felts in their canonical form: lower-case, no leading zeros
+        hex(int(EXAMPLE_REQUEST["client_info"]["vault_address"], 16)),
         hex(EXAMPLE_REQUEST["client_info"]["timestamp"]),
         EXAMPLE_REQUEST["identifiers"][0],
     ]
@@ -90,6 +90,7 @@ def test_request_over_missing_block_data_fails_with_the_reason(live_server, cele
     answer = wait_until(finished, timeout=90, interval=0.5, what="the request to fail")
     assert answer["status"] == "Failed"
     assert "twap" in answer["error"] and "missing" in answer["error"].lower()
+    assert answer["error_code"] == "missing_block_data"
 
 
 @pytest.mark.parametrize("round_seconds", [90, 720])

@@ -9,12 +9,14 @@ served schema with every documented object closed (additionalProperties: false).
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from django.core.management import call_command
 from openapi_schema_validator import OAS30Validator
 from rest_framework.test import APIClient
 
+from fossil.signing import HEADER, sign
 from handler.proofs import django_glue
 from offchain.services import pricing_request_sync
 from proving import runner
@@ -101,6 +103,16 @@ def services_here(live_server, settings, sqs_queues, tmp_path):
     django_glue.reset_caches()
 
 
+def service_get(path: str):
+    """The proving API takes only signed service calls (offchain/permissions.py)."""
+    return APIClient().get(path, headers={HEADER: sign("GET", path, b"")})
+
+
+def service_post(path: str, body: dict):
+    raw = json.dumps(body).encode()
+    return APIClient().post(path, raw, content_type="application/json", headers={HEADER: sign("POST", path, raw)})
+
+
 def request_for(window: tuple[int, int]) -> dict:
     body = copy.deepcopy(EXAMPLE_REQUEST)
     body["params"] = {"twap": list(window), "volatility": list(window), "reserve_price": list(window)}
@@ -131,7 +143,7 @@ def test_every_endpoint_answers_as_the_schema_says(chain, services_here, key_cli
     check(pending, "/pricing_data", "post")
     assert check(key_client.get(f"/job_status/{job_id}"), "/job_status/{job_id}")["status"] == "Pending"
     run_group(job_id, (START, END))
-    group = check(key_client.get(f"/api/job/{job_id}"), "/api/job/{job_group_id}")
+    group = check(service_get(f"/api/job/{job_id}"), "/api/job/{job_group_id}")
     assert group["status"] == "completed" and all(job["proof"] for job in group["jobs"])
     assert pricing_request_sync(job_id=job_id) == "completed"
     done = check(key_client.get(f"/job_status/{job_id}"), "/job_status/{job_id}")
@@ -144,10 +156,10 @@ def test_every_endpoint_answers_as_the_schema_says(chain, services_here, key_cli
     # a request that fails, then runs again
     failing = check(key_client.post("/pricing_data", request_for(MISSING), format="json"), "/pricing_data", "post")
     run_group(failing["job_id"], MISSING)
-    assert check(key_client.get(f"/api/job/{failing['job_id']}"), "/api/job/{job_group_id}")["status"] == "failed"
+    assert check(service_get(f"/api/job/{failing['job_id']}"), "/api/job/{job_group_id}")["status"] == "failed"
     assert pricing_request_sync(job_id=failing["job_id"]) == "failed"
     failed = check(key_client.get(f"/job_status/{failing['job_id']}"), "/job_status/{job_id}")
-    assert failed["status"] == "Failed" and failed["error"]
+    assert failed["status"] == "Failed" and failed["error"] and failed["error_code"] == "missing_block_data"
     rerun = key_client.post("/pricing_data", request_for(MISSING), format="json")
     assert rerun.status_code == 200 and rerun.json()["status"] == "Pending"
     check(rerun, "/pricing_data", "post")
@@ -155,16 +167,17 @@ def test_every_endpoint_answers_as_the_schema_says(chain, services_here, key_cli
     # the proving API's own answers
     window = {"start_timestamp": START, "end_timestamp": END}
     body = {"job_group_id": "s" * 64, "twap": window, "reserve_price": window, "max_return": window}
-    check(key_client.post("/api/job", body, format="json"), "/api/job", "post")
+    check(service_post("/api/job", body), "/api/job", "post")
     conflicting = dict(body, twap={"start_timestamp": START, "end_timestamp": END - 60})
-    assert key_client.post("/api/job", conflicting, format="json").status_code == 409
-    check(key_client.post("/api/job", conflicting, format="json"), "/api/job", "post")
-    check(key_client.post("/api/job", dict(body, twap={}), format="json"), "/api/job", "post")  # 400
-    assert check(key_client.get(f"/api/job/{'s' * 64}"), "/api/job/{job_group_id}")["status"] == "running"
+    assert service_post("/api/job", conflicting).status_code == 409
+    check(service_post("/api/job", conflicting), "/api/job", "post")
+    check(service_post("/api/job", dict(body, twap={})), "/api/job", "post")  # 400
+    assert check(service_get(f"/api/job/{'s' * 64}"), "/api/job/{job_group_id}")["status"] == "running"
 
     # errors: one shape everywhere
     check(key_client.get(f"/job_status/{'0' * 64}"), "/job_status/{job_id}")  # 404
-    check(key_client.get("/api/job/nope"), "/api/job/{job_group_id}")  # 404
+    check(key_client.get(f"/api/job/{job_id}"), "/api/job/{job_group_id}")  # 401: a client key is no way in
+    check(service_get("/api/job/nope"), "/api/job/{job_group_id}")  # 404
     check(anonymous.get(f"/job_status/{job_id}"), "/job_status/{job_id}")  # 401
     check(key_client.post("/pricing_data", {"identifiers": []}, format="json"), "/pricing_data", "post")  # 400
 
@@ -174,4 +187,4 @@ def test_every_endpoint_answers_as_the_schema_says(chain, services_here, key_cli
     assert statuses[("/pricing_data", "post")] >= {200, 201, 400, 409}
     assert statuses[("/job_status/{job_id}", "get")] >= {200, 401, 404}
     assert statuses[("/api/job", "post")] >= {200, 400, 409}
-    assert statuses[("/api/job/{job_group_id}", "get")] >= {200, 404}
+    assert statuses[("/api/job/{job_group_id}", "get")] >= {200, 401, 404}

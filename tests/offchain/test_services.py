@@ -37,6 +37,7 @@ def test_first_run_takes_the_result_even_before_the_forwarding_answer(failed_gro
     assert pricing_request_sync(job_id=JOB_ID) == "failed"
     request = PricingRequest.objects.get(pk=JOB_ID)
     assert request.status == "Failed" and "missing_block_data" in request.error
+    assert request.error_code == "missing_block_data" and "no blocks" in request.client_error
     assert pricing_request_sync(job_id=JOB_ID) == "ignored"  # a repeat changes nothing
 
 
@@ -44,3 +45,20 @@ def test_a_rerun_ignores_the_earlier_runs_state_until_forwarded(failed_group):
     PricingRequest.objects.filter(pk=JOB_ID).update(run=2, forwarded_at=None)
     assert pricing_request_sync(job_id=JOB_ID) == "ignored"
     assert PricingRequest.objects.get(pk=JOB_ID).status == "Pending"
+
+
+def test_a_refusal_by_the_proving_service_reaches_the_client_as_a_code_only(failed_group, api_key):
+    from rest_framework.test import APIClient
+
+    from offchain.selectors import api_key_for
+    from offchain.services import pricing_request_forward
+
+    PricingRequest.objects.filter(pk=JOB_ID).update(api_key=api_key_for(api_key))  # the group has other ranges
+    assert pricing_request_forward(job_id=JOB_ID, run=1) is False
+    request = PricingRequest.objects.get(pk=JOB_ID)
+    assert request.status == "Failed" and "HTTP 409" in request.error  # the operator's story
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key)
+    body = client.get(f"/job_status/{JOB_ID}").json()
+    assert body["error_code"] == "proving_service_refused"
+    assert "409" not in body["error"] and "range" not in body["error"] and "http" not in body["error"].lower()
