@@ -216,16 +216,15 @@ class BenchStack:
 
 COMPUTE_PROBE = """
 import json, sys, time
-from handler.services import _compute_and_prove
-from proving.models import Job
+from handler.compute import compute_and_prove
 import os
 ranges = json.loads(os.environ["BENCH_RANGES"])
 times = []
 for metrics in ranges[:1] + ranges:  # the first run warms up (imports, key, caches): not counted
     started = time.perf_counter()
     for metric, (start, end) in metrics.items():
-        job = Job(pk=0, metric=metric, start_timestamp=start, end_timestamp=end, max_attempts=1)
-        _compute_and_prove(job, deadline=time.monotonic() + 300)
+        compute_and_prove(proof_id="0", metric=metric, start_timestamp=start, end_timestamp=end,
+                          deadline=time.monotonic() + 300)
     times.append(time.perf_counter() - started)
 print(json.dumps(times[1:]))
 """

@@ -21,7 +21,7 @@ def env_str(name: str, default: str = "") -> str:
             with open(file_path, encoding="utf-8") as handle:
                 return handle.read().strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE={file_path!r} cannot be read: {exc}") from exc
+            raise ImproperlyConfigured(f"{name}_FILE={file_path!r} cannot be read: {exc.strerror}") from None
     return os.environ.get(name, default)
 
 
@@ -76,25 +76,61 @@ def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
 
 def env_url(name: str, default: str = "") -> str:
     value = env_str(name, default)
+    # A URL may carry credentials (https://user:pass@host): the error does not print it.
     if value and urlparse(value).scheme not in ("http", "https"):
-        raise ImproperlyConfigured(f"{name}={value!r} is not an http(s) URL")
+        raise ImproperlyConfigured(f"{name} is not an http(s) URL")
     return value.rstrip("/")
 
 
-def database_from_url(url: str) -> dict:
-    """Django DATABASES entry from postgres://user:pass@host:port/name?host=/socket/dir."""
-    parsed = urlparse(url)
+def database_from_url(url: str, *, name: str = "DATABASE_URL") -> dict:
+    """Django DATABASES entry from postgres://user:pass@host:port/name?host=/socket/dir.
+
+    The URL holds a password, so an error names the variable and what is wrong, never the URL.
+    """
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} is not a valid URL (check its host and port)") from None
     if parsed.scheme not in ("postgres", "postgresql"):
-        raise ImproperlyConfigured(f"database URL {url!r} must start with postgres://")
+        raise ImproperlyConfigured(f"{name} must start with postgres:// or postgresql://")
     query = dict(part.split("=", 1) for part in parsed.query.split("&") if "=" in part)
-    name = unquote(parsed.path.lstrip("/"))
-    if not name:
-        raise ImproperlyConfigured(f"database URL {url!r} names no database")
+    database = unquote(parsed.path.lstrip("/"))
+    if not database:
+        raise ImproperlyConfigured(f"{name} names no database (the path after the host is empty)")
     return {
         "ENGINE": "django.db.backends.postgresql",
-        "NAME": name,
+        "NAME": database,
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),
         "HOST": unquote(query.get("host", parsed.hostname or "")),
-        "PORT": str(parsed.port or query.get("port", "")),
+        "PORT": str(port or query.get("port", "")),
     }
+
+
+# Values that must never protect a production deployment: this repository's local-only
+# defaults and the usual placeholders.
+DEVELOPMENT_SECRETS = frozenset(
+    {"insecure-local-only-" + "x" * 40, "local-only-service-secret", "changeme", "change-me", "secret", "password"}
+)
+DEVELOPMENT_SECRET_PREFIXES = ("insecure-local-only-", "local-only-", "django-insecure-")
+MIN_SECRET_BYTES = 32
+
+
+def env_secret(name: str, *, required: bool, development_default: str = "") -> str:
+    """A secret from the environment (or NAME_FILE).
+
+    With required=True (FOSSIL_REQUIRE_SECRETS) it must be set, not a known development
+    value and at least MIN_SECRET_BYTES long; otherwise a missing one falls back to the
+    development default. Errors name the variable, never the value.
+    """
+    value = env_str(name)
+    if not required:
+        return value or development_default
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set (FOSSIL_REQUIRE_SECRETS=true)")
+    if value in DEVELOPMENT_SECRETS or value.lower().startswith(DEVELOPMENT_SECRET_PREFIXES):
+        raise ImproperlyConfigured(f"{name} is a known development value; set a random secret")
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        raise ImproperlyConfigured(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
+    return value

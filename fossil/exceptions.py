@@ -1,4 +1,4 @@
-"""One error shape for every API: {"status": "error", "code", "message", ...extra}."""
+"""One error shape for every API: {"status": "error", "code", "message"}, built by ErrorSerializer."""
 from __future__ import annotations
 
 import logging
@@ -7,10 +7,17 @@ from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.response import Response
 
 
 logger = logging.getLogger(__name__)
+
+
+class ErrorSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["error"])
+    code = serializers.CharField()
+    message = serializers.CharField()
 
 
 class ApplicationError(Exception):
@@ -19,14 +26,13 @@ class ApplicationError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None, **extra):
+    def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
         if status_code is not None:
             self.status_code = status_code
         if code is not None:
             self.code = code
-        self.extra = extra
 
 
 class NotFound(ApplicationError):
@@ -76,14 +82,14 @@ def first_error_message(detail, path: str = "") -> str:
     return f"{path}: {detail}" if path else str(detail)
 
 
-def error_body(code: str, message: str, **extra) -> dict:
-    return {"status": "error", "code": code, "message": message, **extra}
+def error_body(code: str, message: str) -> dict:
+    return dict(ErrorSerializer({"status": "error", "code": code, "message": message}).data)
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
         headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else {}
-        return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code, headers=headers)
+        return Response(error_body(exc.code, exc.message), status=exc.status_code, headers=headers)
     if isinstance(exc, DATABASE_UNAVAILABLE):
         logger.warning("database unavailable: %s", exc.__class__.__name__)
         body, status, headers = unavailable_response_parts()
@@ -96,8 +102,10 @@ def api_exception_handler(exc, context):
         return Response(error_body("invalid", first_error_message(exc.detail)), status=400)
     if isinstance(exc, drf_exceptions.APIException):
         headers = {}
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        wait = getattr(exc, "wait", None)  # set by Throttled
+        if wait:
+            headers["Retry-After"] = str(int(wait))
+        codes = exc.get_codes()  # a str, or a list/dict of them for a nested detail
+        code = codes if isinstance(codes, str) else exc.default_code
         return Response(error_body(code, first_error_message(exc.detail)), status=exc.status_code, headers=headers)
     return None

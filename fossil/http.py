@@ -6,7 +6,7 @@ import json
 import requests
 from django.conf import settings
 
-from fossil.signing import HEADER, sign
+from fossil.signing import signed_headers
 
 
 class ServiceCallFailed(Exception):
@@ -23,7 +23,7 @@ class ServiceCallRejected(Exception):
 
 def post_signed_json(url: str, payload: dict) -> dict:
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", HEADER: sign(body)}
+    headers = {"Content-Type": "application/json", **signed_headers("POST", url, body)}
     try:
         response = requests.post(
             url, data=body, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT)
@@ -42,7 +42,7 @@ def post_signed_json(url: str, payload: dict) -> dict:
 
 
 def get_signed_json(url: str) -> dict:
-    headers = {HEADER: sign(b"")}
+    headers = signed_headers("GET", url)
     try:
         response = requests.get(url, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT))
     except requests.RequestException as exc:

@@ -17,6 +17,7 @@ from fossil.env import (
     env_choice,
     env_float,
     env_int,
+    env_secret,
     env_str,
     env_url,
 )
@@ -25,11 +26,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 RUN_DIR = Path(env_str("FOSSIL_RUN_DIR", str(BASE_DIR / ".run")))
 
 DEBUG = env_bool("DEBUG", False)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("FOSSIL_REQUIRE_SECRETS", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    SECRET_KEY = "insecure-local-only-" + "x" * 40
+# Production mode: every secret must be set, not a development value, and 32 bytes or more
+# (fossil.env.env_secret); DEBUG changes nothing about that.
+REQUIRE_SECRETS = env_bool("FOSSIL_REQUIRE_SECRETS", False)
+SECRET_KEY = env_secret("SECRET_KEY", required=REQUIRE_SECRETS, development_default="insecure-local-only-" + "x" * 40)
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
 INSTALLED_APPS = [
@@ -77,7 +77,7 @@ TEMPLATES = [
 ]
 
 _default_db_url = f"postgresql://postgres@/fossil?host={RUN_DIR / 'pg' / 'data'}"
-DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_url))}
+DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_url), name="DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a worker survives a Postgres restart
 # An unreachable database host fails a connection in seconds, not after the OS's TCP timeout.
@@ -88,7 +88,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 BLOCK_SOURCE = env_choice("BLOCK_SOURCE", "fossil", ("fossil", "indexer"))
 INDEXER_DATABASE_URL = env_str("INDEXER_DATABASE_URL")
 if INDEXER_DATABASE_URL:
-    DATABASES["indexer"] = database_from_url(INDEXER_DATABASE_URL)
+    DATABASES["indexer"] = database_from_url(INDEXER_DATABASE_URL, name="INDEXER_DATABASE_URL")
     DATABASES["indexer"]["OPTIONS"] = {"options": "-c default_transaction_read_only=on"}
     DATABASES["indexer"]["TEST"] = {"MIRROR": "default"}  # pytest-django must not create/flush it
 elif BLOCK_SOURCE == "indexer":
@@ -108,7 +108,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["fossil.parsers.StrictJSONParser"],
     "EXCEPTION_HANDLER": "fossil.exceptions.api_exception_handler",
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -124,7 +124,7 @@ SPECTACULAR_SETTINGS = {
         "fossil.schema.forbid_unknown_request_fields",
     ],
 }
-# Requests per API key; the counters live in the database cache shared by all web processes.
+# Requests per API key, counted in Postgres (offchain/throttling.py) so every web process agrees.
 API_RATE_LIMITS = {
     "submit": env_str("API_RATE_LIMIT_SUBMIT", "60/min"),
     "read": env_str("API_RATE_LIMIT_READ", "600/min"),
@@ -140,11 +140,15 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", 
 # can be split and pointed at each other with these URLs.
 PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", "http://127.0.0.1:3000")
 OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", "http://127.0.0.1:3000")
-SERVICE_SHARED_SECRET = env_str("SERVICE_SHARED_SECRET")
-if not SERVICE_SHARED_SECRET:
-    if env_bool("FOSSIL_REQUIRE_SECRETS", False):
-        raise ImproperlyConfigured("SERVICE_SHARED_SECRET must be set in production")
-    SERVICE_SHARED_SECRET = "local-only-service-secret"
+SERVICE_SHARED_SECRET = env_secret(
+    "SERVICE_SHARED_SECRET", required=REQUIRE_SECRETS, development_default="local-only-service-secret"
+)
+# During a change of the shared secret: the old one, still accepted (calls are signed with the new one).
+SERVICE_SHARED_SECRET_PREVIOUS = (
+    env_secret("SERVICE_SHARED_SECRET_PREVIOUS", required=REQUIRE_SECRETS)
+    if env_str("SERVICE_SHARED_SECRET_PREVIOUS")
+    else ""
+)
 HTTP_CONNECT_TIMEOUT = env_float("HTTP_CONNECT_TIMEOUT", 3.05, minimum=0.1)
 HTTP_READ_TIMEOUT = env_float("HTTP_READ_TIMEOUT", 15.0, minimum=0.1)
 HTTP_MAX_RETRIES = env_int("HTTP_MAX_RETRIES", 5, minimum=0, maximum=20)

@@ -7,7 +7,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 STARK_PRIME = 2**251 + 17 * 2**192 + 1
-_FELT_HEX = re.compile(r"^0x[0-9a-fA-F]{1,64}$")
+# Matched with fullmatch: "^…$" would let "0x…\n" through ("$" matches before a final newline).
+_FELT_HEX = re.compile(r"0x[0-9a-fA-F]{1,64}")
 
 
 @extend_schema_field({"type": "integer"})
@@ -40,7 +41,10 @@ class StrictIntegerField(serializers.Field):
 
 @extend_schema_field({"type": "string", "pattern": "^0x[0-9a-fA-F]{1,64}$", "description": "felt, below the Stark prime"})
 class FeltHexField(serializers.Field):
-    """A Starknet felt as 0x-prefixed hex, below the Stark prime; normalised to lowercase."""
+    """A Starknet felt as 0x-prefixed hex, below the Stark prime.
+
+    Stored in one canonical form, lower-case without leading zeros ("0x00A" -> "0xa",
+    "0x000" -> "0x0"), so equal values hash to the same job id (docs/security.md)."""
 
     default_error_messages = {
         "invalid": "must be a 0x-prefixed hex string of at most 64 digits",
@@ -48,11 +52,12 @@ class FeltHexField(serializers.Field):
     }
 
     def to_internal_value(self, data):
-        if not isinstance(data, str) or not _FELT_HEX.match(data):
+        if not isinstance(data, str) or not _FELT_HEX.fullmatch(data):
             self.fail("invalid")
-        if int(data, 16) >= STARK_PRIME:
+        value = int(data, 16)
+        if value >= STARK_PRIME:
             self.fail("too_large")
-        return data.lower()
+        return hex(value)
 
     def to_representation(self, value):
         return value
@@ -97,3 +102,12 @@ class TimeRangeField(serializers.Field):
 
     def to_representation(self, value):
         return list(value)
+
+
+def validate_min_range(value: list[int], minimum_seconds: int) -> list[int]:
+    """A validated [start, end] that is at least ``minimum_seconds`` long (a metric's shortest priceable range)."""
+    start, end = value
+    if end - start < minimum_seconds:
+        raise serializers.ValidationError(
+            f"range is shorter than the minimum of {minimum_seconds} seconds this metric can be computed on")
+    return value

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
@@ -7,12 +9,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import NotFound
-from fossil.permissions import ServiceSignatureAuthentication
-from fossil.schema import error_responses
-from fossil.throttling import ApiKeyRateThrottle, SubmitRateThrottle
-from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField
+from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
+from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
+from handler.pricing.series import min_range_seconds
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
+from offchain.permissions import ServiceSignatureAuthentication
+from offchain.throttling import ApiKeyRateThrottle, SubmitRateThrottle
+
+_JOB_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class PricingParamsSerializer(StrictSerializer):
@@ -20,11 +25,50 @@ class PricingParamsSerializer(StrictSerializer):
     volatility = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
     reserve_price = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
 
+    # The shortest priceable ranges (README, "Round lengths"): the metric's bucket rule needs enough buckets.
+    def validate_twap(self, value):
+        return validate_min_range(value, min_range_seconds("twap"))
+
+    def validate_volatility(self, value):
+        return validate_min_range(value, min_range_seconds("max_return"))
+
+    def validate_reserve_price(self, value):
+        return validate_min_range(value, min_range_seconds("reserve_price"))
+
 
 class ClientInfoSerializer(StrictSerializer):
     client_address = FeltHexField()
     vault_address = FeltHexField()
     timestamp = StrictIntegerField(min_value=0, max_value=2**63 - 1)
+
+
+class ResultsByMetricSerializer(serializers.Serializer):
+    twap = MetricResultSerializer()
+    reserve_price = MetricResultSerializer()
+    max_return = MetricResultSerializer()
+
+
+class ReceiptsByMetricSerializer(serializers.Serializer):
+    twap = ProofRecordSerializer(allow_null=True)
+    reserve_price = ProofRecordSerializer(allow_null=True)
+    max_return = ProofRecordSerializer(allow_null=True)
+
+
+class CompositionSerializer(serializers.Serializer):
+    journal = serializers.CharField(allow_null=True, help_text="the 16-field composition journal, 0x hex")
+    proof = ProofRecordSerializer(allow_null=True, help_text="the provider's record over the journal")
+
+
+class StarknetSerializer(serializers.Serializer):
+    """handler.proofs.starknet.job_status_starknet: what the vault's contracts take."""
+
+    verifier_data = serializers.ListField(child=serializers.CharField())
+    job_request = serializers.ListField(child=serializers.CharField())
+    verify_proof_selector = serializers.CharField()
+    verify_proof_calldata = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="per metric (Groth16 only)"
+    )
+    note = serializers.CharField(allow_null=True)
 
 
 class JobStatusSerializer(serializers.Serializer):
@@ -34,15 +78,22 @@ class JobStatusSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["Pending", "Completed", "Failed"])
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
-    error = serializers.CharField(required=False)
-    completed_at = serializers.DateTimeField(required=False)
-    results = serializers.DictField(required=False, help_text="twap, max_return, reserve_price")
+    error = serializers.CharField(required=False, help_text="plain message of a failure")
+    error_code = serializers.CharField(
+        required=False,
+        help_text="stable code of a failure: proving_service_unavailable, proving_service_refused, prover_failed, "
+        "missing_block_data, insufficient_data, invalid_data, job_failed",
+    )
+    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    results = ResultsByMetricSerializer(required=False)
     job_request = serializers.ListField(child=serializers.CharField(), required=False)
-    vault_result = serializers.ListField(child=serializers.CharField(), required=False)
-    receipts = serializers.DictField(required=False)
+    vault_result = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+    receipts = ReceiptsByMetricSerializer(required=False)
+    composition = CompositionSerializer(required=False)
+    starknet = StarknetSerializer(required=False)
 
 
-class ClientKeyRequired:
+class ClientKeyRequired(APIView):
     authentication_classes = [ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 
@@ -51,7 +102,7 @@ class PricingDataApi(ClientKeyRequired, APIView):
     throttle_classes = [SubmitRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        """A pricing request (workflow.md §1)."""
+        """A pricing request (docs/architecture.md)."""
 
         identifiers = serializers.ListField(child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS)
         params = PricingParamsSerializer()
@@ -76,22 +127,32 @@ class PricingDataApi(ClientKeyRequired, APIView):
         body = selectors.pricing_request_status(submission.request)
         if submission.outcome == "created":
             body["message"] = "Job created and forwarded for processing"
-            return Response(body, status=status.HTTP_201_CREATED)
+            return Response(JobStatusSerializer(body).data, status=status.HTTP_201_CREATED)
         if submission.outcome == "pending":
             body["message"] = "Job is already being processed"
-            return Response(body, status=status.HTTP_409_CONFLICT)
+            return Response(JobStatusSerializer(body).data, status=status.HTTP_409_CONFLICT)
         if submission.outcome == "rerun":
             body["message"] = "Job failed before; it is being processed again"
-        return Response(body, status=status.HTTP_200_OK)
+        return Response(JobStatusSerializer(body).data, status=status.HTTP_200_OK)
 
 
 class JobStatusApi(ClientKeyRequired, APIView):
     @extend_schema(operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)})
     def get(self, request, job_id: str):
-        pricing_request = selectors.pricing_request_get(job_id)
+        # Another key's request answers exactly like one that does not exist.
+        pricing_request = None
+        if _JOB_ID.fullmatch(job_id):
+            pricing_request = selectors.pricing_request_get(job_id, api_key=request.auth)
         if pricing_request is None:
-            raise NotFound(f"no job with id {job_id}")
-        return Response(selectors.pricing_request_status(pricing_request))
+            raise NotFound("no job with this id")
+        return Response(JobStatusSerializer(selectors.pricing_request_status(pricing_request)).data)
+
+
+class CallbackAcceptedSerializer(serializers.Serializer):
+    """The completion hint was taken: the sync runs in a task."""
+
+    status = serializers.ChoiceField(choices=["accepted"])
+    job_id = serializers.CharField()
 
 
 @extend_schema(exclude=True)  # service-to-service only
@@ -106,4 +167,5 @@ class JobGroupFinishedCallbackApi(APIView):
         # Only the hint is taken here; the sync (a call back to the proving service, maybe
         # this very server) runs in a task, so no web worker waits on another.
         services.pricing_request_sync_soon(job_id=job_id)
-        return Response({"status": "accepted", "job_id": job_id}, status=status.HTTP_202_ACCEPTED)
+        body = CallbackAcceptedSerializer({"status": "accepted", "job_id": job_id}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)

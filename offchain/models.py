@@ -32,7 +32,10 @@ class PricingRequest(models.Model):
     run = models.PositiveIntegerField(default=1)
     forwarded_at = models.DateTimeField(null=True, blank=True)
     results = models.JSONField(null=True, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="the whole reason, for operators only")
+    # What the client is told (offchain/errors.py): a stable code and a plain message.
+    error_code = models.CharField(max_length=64, blank=True)
+    client_error = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -45,3 +48,31 @@ class PricingRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.job_id[:12]}… {self.status}"
+
+
+class ServiceNonce(models.Model):
+    """The nonce of an accepted service signature, kept while that signature could still pass
+    the time-window check, so the same signature is refused the second time (offchain.nonces)."""
+
+    nonce = models.CharField(max_length=64, primary_key=True)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"nonce {self.nonce[:8]}… until {self.expires_at:%H:%M:%S}"
+
+
+class RateLimitHit(models.Model):
+    """One accepted API call of a key in a rate-limit scope (offchain.throttling): the sliding
+    log the limit is counted on. Rows leave once they are older than the longest period."""
+
+    key = models.CharField(max_length=100, help_text="<scope>:key:<api key id>")
+    at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key", "at"], name="rate_hit_key_at"),
+            models.Index(fields=["at"], name="rate_hit_at"),  # the pruning of old rows
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key} at {self.at:%H:%M:%S}"

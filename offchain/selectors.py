@@ -1,11 +1,14 @@
 """Offchain processor reads."""
 from __future__ import annotations
 
+from typing import Any
+
 from handler.proofs.starknet import job_status_starknet
+from offchain import errors
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key
 
-STATUS_MESSAGES = {
+STATUS_MESSAGES: dict[str, str] = {
     PricingRequest.Status.PENDING: "Job is being processed",
     PricingRequest.Status.COMPLETED: "Job completed",
     PricingRequest.Status.FAILED: "Job failed",
@@ -16,8 +19,9 @@ def api_key_for(raw_key: str) -> ApiKey | None:
     return ApiKey.objects.filter(key_hash=hash_api_key(raw_key), revoked_at__isnull=True).first()
 
 
-def pricing_request_get(job_id: str) -> PricingRequest | None:
-    return PricingRequest.objects.filter(job_id=job_id).first()
+def pricing_request_get(job_id: str, *, api_key: ApiKey) -> PricingRequest | None:
+    """The request if this key made it; another key's request is as unknown as a missing one."""
+    return PricingRequest.objects.filter(job_id=job_id, api_key=api_key).first()
 
 
 def job_request_triple(request: PricingRequest) -> list[str]:
@@ -26,14 +30,16 @@ def job_request_triple(request: PricingRequest) -> list[str]:
 
 
 def pricing_request_status(request: PricingRequest) -> dict:
-    body = {
+    body: dict[str, Any] = {
         "job_id": request.job_id,
         "status": request.status,
         "message": STATUS_MESSAGES[request.status],
         "created_at": request.created_at.isoformat(),
     }
     if request.status == PricingRequest.Status.FAILED:
-        body["error"] = request.error
+        # Never request.error: that is the operators' full story (offchain/errors.py).
+        body["error_code"] = request.error_code or errors.JOB_FAILED
+        body["error"] = request.client_error or errors.client_error(body["error_code"])
     if request.status == PricingRequest.Status.COMPLETED and request.results:
         metrics = request.results["metrics"]
         body["completed_at"] = request.completed_at.isoformat() if request.completed_at else None

@@ -13,9 +13,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fossil import dispatch
 from fossil.exceptions import ApplicationError, ServiceUnavailable
 from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
-from fossil.queues import publish, publish_on_commit, queue_waiting_messages
+from fossil.queues import queue_waiting_messages
+from offchain import errors
 from offchain.models import ApiKey, PricingRequest
 
 logger = logging.getLogger(__name__)
@@ -53,10 +55,12 @@ def api_key_revoke(*, prefix: str) -> ApiKey:
     return key
 
 
-def job_id_for(*, identifiers: list[str], params: dict, client_info: dict) -> str:
-    """The same request always gets the same job id (hex SHA-256 of its canonical JSON)."""
+def job_id_for(*, owner: int | None, identifiers: list[str], params: dict, client_info: dict) -> str:
+    """The same request from the same client always gets the same job id: the hex SHA-256
+    of its canonical JSON, which includes the asking key's id (`owner`). So two clients
+    never share a job id, and nobody can compute, pre-empt or poison another client's."""
     canonical = json.dumps(
-        {"identifiers": identifiers, "params": params, "client_info": client_info},
+        {"owner": owner, "identifiers": identifiers, "params": params, "client_info": client_info},
         sort_keys=True,
         separators=(",", ":"),
     )
@@ -70,7 +74,8 @@ class Submission:
 
 
 def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], params: dict, client_info: dict) -> Submission:
-    job_id = job_id_for(identifiers=identifiers, params=params, client_info=client_info)
+    owner = api_key.pk if api_key is not None else None
+    job_id = job_id_for(owner=owner, identifiers=identifiers, params=params, client_info=client_info)
     with transaction.atomic():
         request, created = PricingRequest.objects.get_or_create(
             job_id=job_id,
@@ -83,6 +88,8 @@ def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], pa
             status=PricingRequest.Status.PENDING,
             run=F("run") + 1,
             error="",
+            error_code="",
+            client_error="",
             results=None,
             forwarded_at=None,
             completed_at=None,
@@ -97,9 +104,7 @@ def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], pa
 
 
 def _forward_on_commit(request: PricingRequest) -> None:
-    from offchain.tasks import forward_pricing_request
-
-    publish_on_commit(forward_pricing_request, request.job_id, request.run)
+    dispatch.send_on_commit(dispatch.FORWARD_PRICING_REQUEST, request.job_id, request.run)
 
 
 def proving_job_body(request: PricingRequest) -> dict:
@@ -122,7 +127,12 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     try:
         post_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job", proving_job_body(request))
     except ServiceCallRejected as exc:
-        pricing_request_fail(job_id=job_id, run=run, reason=f"proving service refused the job: {exc}")
+        pricing_request_fail(
+            job_id=job_id,
+            run=run,
+            reason=f"proving service refused the job: {exc}",
+            code=errors.PROVING_SERVICE_REFUSED,
+        )
         return False
     PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(
         forwarded_at=timezone.now()
@@ -130,12 +140,20 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     return True
 
 
-def pricing_request_fail(*, job_id: str, run: int, reason: str) -> bool:
+def pricing_request_fail(
+    *, job_id: str, run: int, reason: str, code: str = errors.JOB_FAILED, client_detail: str = ""
+) -> bool:
+    """Fails the run: `reason` (internal detail) is logged and kept for operators, the client
+    sees only `code` and its plain message (offchain/errors.py)."""
     changed = PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).update(
-        status=PricingRequest.Status.FAILED, error=reason[:2000], updated_at=timezone.now()
+        status=PricingRequest.Status.FAILED,
+        error=reason[:2000],
+        error_code=code,
+        client_error=errors.client_error(code, client_detail)[:500],
+        updated_at=timezone.now(),
     )
     if changed:
-        logger.warning("pricing request %s failed: %s", job_id, reason)
+        logger.warning("pricing request %s failed (%s): %s", job_id, code, reason)
     return bool(changed)
 
 
@@ -145,11 +163,9 @@ def pricing_request_sync_soon(*, job_id: str) -> None:
     Nothing waits on the proving service here. If the hint cannot be queued the caller
     gets 503 and its notifier tries again (the reconciler's polling is the last resort).
     """
-    from offchain.tasks import sync_pricing_request
-
     if not PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.PENDING).exists():
         return  # unknown or already final: nothing to sync, and nothing to tell the caller
-    if not publish(sync_pricing_request, job_id):
+    if not dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id):
         raise ServiceUnavailable("could not queue the sync; try again")
 
 
@@ -178,9 +194,16 @@ def pricing_request_sync(*, job_id: str) -> str:
         )
         return "completed" if changed else "ignored"
     if group.get("status") == "failed":
+        code, detail = errors.client_code_for_jobs(group.get("jobs") or [])
         changed = pending.update(
-            status=PricingRequest.Status.FAILED, error=(group.get("error") or "job failed")[:2000], updated_at=now
+            status=PricingRequest.Status.FAILED,
+            error=(group.get("error") or "job failed")[:2000],
+            error_code=code,
+            client_error=errors.client_error(code, detail)[:500],
+            updated_at=now,
         )
+        if changed:
+            logger.warning("pricing request %s failed (%s): %s", job_id, code, group.get("error"))
         return "failed" if changed else "ignored"
     return "running"
 
@@ -202,8 +225,6 @@ def results_from_group(group: dict) -> dict:
 def pricing_requests_reconcile() -> dict[str, int]:
     """Re-forwards requests never handed over, and polls the proving service for
     forwarded ones that have waited long without a callback (the callback's fallback)."""
-    from offchain.tasks import forward_pricing_request, sync_pricing_request
-
     now = timezone.now()
     # While the queue holds a backlog, the messages these would repeat are probably in it.
     backlog_grace = 0 if queue_waiting_messages(settings.QUEUE_DEFAULT) == 0 else settings.SQS_VISIBILITY_TIMEOUT
@@ -214,11 +235,11 @@ def pricing_requests_reconcile() -> dict[str, int]:
         pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=forward_grace))
         .values_list("job_id", "run")[:500]
     )
-    reforwarded = sum(publish(forward_pricing_request, job_id, run) for job_id, run in unforwarded)
+    reforwarded = sum(dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run) for job_id, run in unforwarded)
     overdue = list(
         pending.filter(forwarded_at__lt=now - timedelta(seconds=poll_after))
         .values_list("job_id", flat=True)[:500]
     )
-    polled = sum(publish(sync_pricing_request, job_id) for job_id in overdue)
+    polled = sum(dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id) for job_id in overdue)
     return {"requests_reforwarded": reforwarded, "requests_polled": polled}
 

@@ -1,22 +1,29 @@
 from __future__ import annotations
 
-from celery import Task, shared_task
+from celery import Task
 from django.conf import settings
 
+from celery_app import app
+from fossil import dispatch
 from fossil.exceptions import DATABASE_UNAVAILABLE
 from fossil.http import ServiceCallFailed
-from offchain import services
+from offchain import errors, services
 
 
 class ForwardTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         job_id, run = args
-        services.pricing_request_fail(job_id=job_id, run=run, reason=f"could not reach the proving service: {exc}")
+        services.pricing_request_fail(
+            job_id=job_id,
+            run=run,
+            reason=f"could not reach the proving service: {exc}",
+            code=errors.PROVING_SERVICE_UNAVAILABLE,
+        )
 
 
-@shared_task(
+@app.task(
     base=ForwardTask,
-    name="offchain.forward_pricing_request",
+    name=dispatch.FORWARD_PRICING_REQUEST,
     autoretry_for=(ServiceCallFailed,),
     retry_backoff=2,
     retry_backoff_max=60,
@@ -26,7 +33,7 @@ def forward_pricing_request(job_id: str, run: int) -> None:
     services.pricing_request_forward(job_id=job_id, run=run)
 
 
-@shared_task(name="offchain.sync_pricing_request", autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),
-             retry_backoff=2, retry_backoff_max=16, max_retries=5)
+@app.task(name=dispatch.SYNC_PRICING_REQUEST, autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),
+          retry_backoff=2, retry_backoff_max=16, max_retries=5)
 def sync_pricing_request(job_id: str) -> None:
     services.pricing_request_sync(job_id=job_id)

@@ -13,9 +13,11 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fossil import dispatch
+from proving.jobs import exhausted_jobs_filter, job_fail_exhausted
 from proving.models import Job, JobGroup
-from fossil.queues import publish, queue_waiting_messages
-from proving.services import exhausted_jobs_filter, job_fail_exhausted, jobs_dispatch
+from fossil.queues import queue_waiting_messages
+from proving.services import jobs_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -58,16 +60,13 @@ def resend_cutoff(now: datetime, queue: str, short: timedelta) -> datetime:
 
 
 def fail_exhausted_jobs(now=None) -> list[int]:
-    """Fails every job that used up its attempts (see proving.services.exhausted_jobs_filter)."""
+    """Fails every job that used up its attempts (see proving.jobs.exhausted_jobs_filter)."""
     now = now or timezone.now()
     candidates = list(Job.objects.filter(exhausted_jobs_filter(now)).values_list("pk", flat=True)[:BATCH])
     return [job_id for job_id in candidates if job_fail_exhausted(job_id=job_id, now=now)]
 
 
 def reconcile_jobs() -> dict[str, int]:
-    from handler.tasks import prove_job  # noqa: F401  (registers the task for jobs_dispatch)
-    from proving.tasks import notify_offchain, record_job_outcome
-
     now = timezone.now()
     failed = fail_exhausted_jobs(now)
 
@@ -98,7 +97,7 @@ def reconcile_jobs() -> dict[str, int]:
             finished_at__lt=resend_cutoff(now, settings.QUEUE_RESULTS, UNDISPATCHED_GRACE),
         ).values_list("pk", flat=True)[:BATCH]
     )
-    outcomes = sum(publish(record_job_outcome, job_id) for job_id in finished_in_running_group)
+    outcomes = sum(dispatch.send(dispatch.RECORD_JOB_OUTCOME, job_id) for job_id in finished_in_running_group)
 
     unnotified = list(
         JobGroup.objects.filter(
@@ -107,7 +106,7 @@ def reconcile_jobs() -> dict[str, int]:
             finished_at__lt=resend_cutoff(now, settings.QUEUE_DEFAULT, UNDISPATCHED_GRACE),
         ).values_list("pk", flat=True)[:BATCH]
     )
-    renotified = sum(publish(notify_offchain, group_id) for group_id in unnotified)
+    renotified = sum(dispatch.send(dispatch.NOTIFY_OFFCHAIN, group_id) for group_id in unnotified)
 
     counts = {
         "jobs_failed": len(failed),

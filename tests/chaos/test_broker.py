@@ -92,12 +92,12 @@ import json, sys, time
 import django
 django.setup()
 from django.test import Client
-from fossil.signing import HEADER, sign
+from fossil.signing import META_KEY, sign
 payload = json.loads(sys.argv[1])
 body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 t0 = time.monotonic()
 r = Client().post("/api/job", data=body, content_type="application/json", HTTP_HOST="127.0.0.1",
-                  **{"HTTP_" + HEADER.upper().replace("-", "_"): sign(body)})
+                  **{META_KEY: sign("POST", "/api/job", body)})
 print(json.dumps({"status": r.status_code, "seconds": time.monotonic() - t0, "body": r.content.decode()[:300]}))
 '''
 
@@ -110,7 +110,8 @@ def submit(env: dict, group_id: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_s4_broker_down_at_dispatch(chaos_worker, seeded, broker, worker_env):
+# Scenario S4 of docs/reliability.md.
+def test_a_dead_broker_at_dispatch_neither_hangs_nor_loses_jobs(chaos_worker, seeded, broker, worker_env):
     broker.ensure_queues(worker_env)
     broker.stop()
     group = "e" * 64
@@ -129,7 +130,8 @@ def test_s4_broker_down_at_dispatch(chaos_worker, seeded, broker, worker_env):
                     elapsed)
 
 
-def test_s5_broker_restart_during_consumption_heals_itself(chaos_worker, seeded, broker, worker_env):
+# Scenario S5 of docs/reliability.md.
+def test_a_broker_restart_during_consumption_heals_itself(chaos_worker, seeded, broker, worker_env):
     """SQS restarted with its state lost mid-proof, and nobody runs ensure_queues or restarts
     anything by hand: the worker's watchdog creates the queues again (with their dead-letter
     queues), the reconciler re-sends the lost messages after its short window, and a worker

@@ -35,7 +35,8 @@ def pg_start() -> None:
 
 
 @pytest.mark.parametrize("outage", ["restart", "down-4s"])
-def test_s6_postgres_restart_mid_proof(chaos_worker, make_group, clean_queues, outage):
+# Scenario S6 of docs/reliability.md.
+def test_a_postgres_restart_mid_proof_keeps_the_proof(chaos_worker, make_group, clean_queues, outage):
     if not (pgdata() / "postmaster.pid").exists():
         pytest.skip("the test database is not the devstack's embedded Postgres")
     worker = chaos_worker(env={"FAULT_SLEEP": "3"}, beat=True)
@@ -62,7 +63,8 @@ def test_s6_postgres_restart_mid_proof(chaos_worker, make_group, clean_queues, o
     record_recovery(f"S6 Postgres {outage} mid-proof", f"SUCCEEDED, victim attempts={attempts}, canary ok", elapsed)
 
 
-def test_s6_deliveries_during_a_database_outage_come_back_in_seconds(chaos_worker, make_group, clean_queues):
+# Scenario S6 of docs/reliability.md.
+def test_deliveries_during_a_database_outage_come_back_in_seconds(chaos_worker, make_group, clean_queues):
     """A worker that cannot reach Postgres hands each delivery back within seconds (a retry
     with a short countdown), spends no attempt and no dead-letter receive; once Postgres
     answers, the work finishes at once and exactly once."""

@@ -12,6 +12,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from fossil import liveness
+from fossil.dispatch import SYNC_PRICING_REQUEST
 from fossil.queues import DLQ_SUFFIX, ensure_queues, heal_queues, missing_queues, publish, queue_name, sqs_client
 
 
@@ -57,11 +58,9 @@ def test_lost_queues_are_created_again_with_their_dead_letter_queues(own_queues,
 @pytest.mark.django_db
 def test_a_publish_to_a_lost_queue_is_sent_and_the_watchdog_provisions_it(sqs_queues):
     """The session's queues: the Celery app's producer is bound to their prefix."""
-    from offchain.tasks import sync_pricing_request
-
     _delete("default")
     _delete("default" + DLQ_SUFFIX)
-    assert publish(sync_pricing_request, "0" * 64) is True
+    assert publish(SYNC_PRICING_REQUEST, "0" * 64) is True
     # kombu creates a bare queue (no dead-letter queue): not ready until provisioned again
     assert sorted(missing_queues()) in (["default", "default-dlq"], [])
     assert APIClient().get("/health/ready").status_code == (503 if missing_queues() else 200)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import pytest
 from rest_framework.test import APIClient
@@ -42,11 +43,16 @@ def test_same_request_twice_gives_same_job_id_and_409_while_pending(client):
     assert PricingRequest.objects.count() == 1
 
 
+def result_of(metric: str) -> dict:
+    return {"metric": metric, "value": "1.0", "felt": "0x" + "0" * 64, "bucket_seconds": 60, "points": 720,
+            "first_bucket": 1672531200, "last_bucket": 1672574340, "data_commitment": [0] * 8}
+
+
 def test_completed_request_answers_200_with_results(client):
     job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
+    metrics = {metric: {"result": result_of(metric), "receipt": None} for metric in ("twap", "reserve_price", "max_return")}
     PricingRequest.objects.filter(job_id=job_id).update(
-        status="Completed",
-        results={"metrics": {"twap": {"result": {"value": "1.0"}, "receipt": None}}, "vault_result": ["0x1"] * 9},
+        status="Completed", results={"metrics": metrics, "vault_result": ["0x1"] * 9}
     )
     response = post(client, EXAMPLE_REQUEST)
     assert response.status_code == 200
@@ -129,8 +135,71 @@ def test_keys_are_stored_hashed():
     assert raw not in (key.key_hash, key.prefix) and raw.startswith(f"fsl_{key.prefix}_")
 
 
-def test_job_status_unknown_is_404_and_pending_is_reported(client):
-    assert client.get("/job_status/nope").status_code == 404
-    job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
-    body = client.get(f"/job_status/{job_id}").json()
-    assert (body["job_id"], body["status"]) == (job_id, "Pending")
+def test_the_same_request_from_two_clients_gets_two_job_ids(client, other_client):
+    first = post(client, EXAMPLE_REQUEST)
+    second = post(other_client, EXAMPLE_REQUEST)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["job_id"] != second.json()["job_id"]
+    assert post(client, EXAMPLE_REQUEST).json()["job_id"] == first.json()["job_id"]  # idempotent per client
+    PricingRequest.objects.filter(job_id=first.json()["job_id"]).update(status="Failed", error="boom")
+    assert other_client.get(f"/job_status/{second.json()['job_id']}").json()["status"] == "Pending"
+
+
+def raw_post(client, text: str):
+    return client.post("/pricing_data", text, content_type="application/json")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (
+            lambda b: b["client_info"].update(vault_address=b["client_info"]["vault_address"] + "\n"),
+            "client_info.vault_address",
+        ),
+        (lambda b: b.update(identifiers=[b["identifiers"][0] + "\n"]), "identifiers"),
+        (
+            lambda b: b["client_info"].update(client_address=" " + b["client_info"]["client_address"]),
+            "client_info.client_address",
+        ),
+    ],
+)
+def test_a_trailing_newline_or_space_is_refused(client, mutate, field):
+    body = copy.deepcopy(EXAMPLE_REQUEST)
+    mutate(body)
+    response = post(client, body)
+    assert response.status_code == 400 and response.json()["message"].startswith(field)
+    assert PricingRequest.objects.count() == 0
+
+
+def test_duplicate_keys_are_400_naming_the_key(client):
+    text = json.dumps(EXAMPLE_REQUEST)
+    top = text.replace('"identifiers":', '"identifiers": ["0x1"], "identifiers":', 1)
+    response = raw_post(client, top)
+    assert response.status_code == 400 and response.json()["message"].startswith("identifiers: duplicate key")
+    inner = text.replace('"twap":', '"twap": [1, 2], "twap":', 1)
+    response = raw_post(client, inner)
+    assert response.status_code == 400 and response.json()["message"].startswith("params.twap: duplicate key")
+    assert PricingRequest.objects.count() == 0
+
+
+@pytest.mark.parametrize("depth", [40, 5000])
+def test_deeply_nested_bodies_are_400(client, depth):
+    response = raw_post(client, '{"identifiers": ' + "[" * depth + "]" * depth + "}")
+    assert response.status_code == 400 and "nested deeper" in response.json()["message"]
+
+
+def test_nan_is_refused(client):
+    response = raw_post(client, json.dumps(EXAMPLE_REQUEST).replace("1672531200", "NaN", 1))
+    assert response.status_code == 400 and "NaN" in response.json()["message"]
+
+
+def test_equal_felts_in_other_spellings_get_the_same_job_id(client):
+    first = post(client, EXAMPLE_REQUEST).json()["job_id"]
+    body = copy.deepcopy(EXAMPLE_REQUEST)
+    body["identifiers"] = ["0x000" + body["identifiers"][0][2:].upper()]
+    vault = body["client_info"]["vault_address"]
+    body["client_info"]["vault_address"] = "0x" + vault[2:].upper().rjust(64, "0")
+    response = post(client, body)
+    assert response.status_code == 409 and response.json()["job_id"] == first
+    stored = PricingRequest.objects.get(job_id=first)
+    assert stored.identifiers == EXAMPLE_REQUEST["identifiers"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
@@ -10,7 +11,7 @@ from proving.models import Job, JobGroup
 
 pytestmark = pytest.mark.django_db
 
-BODY = {
+BODY: dict[str, Any] = {
     "job_group_id": "ab" * 32,
     "twap": {"start_timestamp": 1672531200, "end_timestamp": 1672574400},
     "reserve_price": {"start_timestamp": 1672531200, "end_timestamp": 1672574400},
@@ -21,7 +22,12 @@ BODY = {
 def signed_post(body, *, signature=None):
     raw = json.dumps(body).encode()
     client = APIClient()
-    return client.post("/api/job", raw, content_type="application/json", **{"HTTP_" + HEADER.upper().replace("-", "_"): signature or sign(raw)})
+    signature = signature or sign("POST", "/api/job", raw)
+    return client.post("/api/job", raw, content_type="application/json", headers={HEADER: signature})
+
+
+def signed_get(path):
+    return APIClient().get(path, headers={HEADER: sign("GET", path, b"")})
 
 
 def test_creates_three_jobs_and_dispatches_after_commit(django_capture_on_commit_callbacks):
@@ -96,18 +102,26 @@ def test_unsigned_or_badly_signed_calls_are_refused():
     assert JobGroup.objects.count() == 0
 
 
-def test_client_key_also_works(api_key):
+def test_a_client_key_is_no_way_in(api_key):
     client = APIClient()
     client.credentials(HTTP_X_API_KEY=api_key)
-    assert client.post("/api/job", BODY, format="json").status_code == 200
-
-
-def test_group_detail_lists_jobs(api_key):
+    response = client.post("/api/job", BODY, format="json")
+    assert response.status_code == 401 and response.json()["code"] == "not_authenticated"
     signed_post(BODY)
-    client = APIClient()
-    client.credentials(HTTP_X_API_KEY=api_key)
-    detail = client.get(f"/api/job/{BODY['job_group_id']}").json()
+    assert client.get(f"/api/job/{BODY['job_group_id']}").status_code == 401
+    assert JobGroup.objects.count() == 1
+
+
+def test_group_detail_lists_jobs():
+    signed_post(BODY)
+    detail = signed_get(f"/api/job/{BODY['job_group_id']}").json()
     assert detail["status"] == "running"
     assert sorted(job["metric"] for job in detail["jobs"]) == ["max_return", "reserve_price", "twap"]
     assert all({"status", "attempts", "error_code", "result"} <= set(job) for job in detail["jobs"])
-    assert client.get("/api/job/unknown").status_code == 404
+    assert signed_get("/api/job/unknown").status_code == 404
+
+
+def test_a_group_id_with_a_trailing_newline_is_refused():
+    response = signed_post(dict(BODY, job_group_id=BODY["job_group_id"] + "\n"))
+    assert response.status_code == 400 and "job_group_id" in response.json()["message"]
+    assert JobGroup.objects.count() == 0

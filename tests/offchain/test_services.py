@@ -45,6 +45,7 @@ def test_first_run_takes_the_result_even_before_the_forwarding_answer(failed_gro
     assert pricing_request_sync(job_id=JOB_ID) == "failed"
     request = PricingRequest.objects.get(pk=JOB_ID)
     assert request.status == "Failed" and "missing_block_data" in request.error
+    assert request.error_code == "missing_block_data" and "no blocks" in request.client_error
     assert pricing_request_sync(job_id=JOB_ID) == "ignored"  # a repeat changes nothing
 
 
@@ -55,12 +56,11 @@ def test_a_rerun_ignores_the_earlier_runs_state_until_forwarded(failed_group):
 
 
 def _signed_callback(client, job_id: str):
-    from fossil.signing import HEADER, sign
+    from fossil.signing import META_KEY, sign
 
+    path = f"/internal/job_groups/{job_id}/finished"
     body = json.dumps({"job_group_id": job_id}, separators=(",", ":"), sort_keys=True).encode()
-    header = "HTTP_" + HEADER.upper().replace("-", "_")
-    return client.post(f"/internal/job_groups/{job_id}/finished", data=body, content_type="application/json",
-                       **{header: sign(body)})
+    return client.post(path, data=body, content_type="application/json", **{META_KEY: sign("POST", path, body)})
 
 
 def _queued_task_messages(queue_url: str) -> list[dict]:
@@ -110,7 +110,22 @@ def test_callback_for_a_finished_request_queues_nothing(failed_group, sqs_queues
 
 
 def test_callback_is_503_with_retry_after_when_the_hint_cannot_be_queued(failed_group, monkeypatch):
-    monkeypatch.setattr("offchain.services.publish", lambda task, *args: False)
+    monkeypatch.setattr("offchain.services.dispatch.send", lambda task_name, *args: False)
     response = _signed_callback(Client(HTTP_HOST="127.0.0.1"), JOB_ID)
     assert response.status_code == 503 and response["Retry-After"]
     assert response.json()["code"] == "unavailable"
+def test_a_refusal_by_the_proving_service_reaches_the_client_as_a_code_only(failed_group, api_key):
+    from rest_framework.test import APIClient
+
+    from offchain.selectors import api_key_for
+    from offchain.services import pricing_request_forward
+
+    PricingRequest.objects.filter(pk=JOB_ID).update(api_key=api_key_for(api_key))  # the group has other ranges
+    assert pricing_request_forward(job_id=JOB_ID, run=1) is False
+    request = PricingRequest.objects.get(pk=JOB_ID)
+    assert request.status == "Failed" and "HTTP 409" in request.error  # the operator's story
+    client = APIClient()
+    client.credentials(HTTP_X_API_KEY=api_key)
+    body = client.get(f"/job_status/{JOB_ID}").json()
+    assert body["error_code"] == "proving_service_refused"
+    assert "409" not in body["error"] and "range" not in body["error"] and "http" not in body["error"].lower()

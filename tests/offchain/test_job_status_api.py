@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import EXAMPLE_REQUEST
+
+pytestmark = pytest.mark.django_db
+
+
+def test_job_status_unknown_is_404_and_pending_is_reported(key_client):
+    client = key_client
+    assert client.get("/job_status/nope").status_code == 404
+    job_id = client.post("/pricing_data", EXAMPLE_REQUEST, format="json").json()["job_id"]
+    body = client.get(f"/job_status/{job_id}").json()
+    assert (body["job_id"], body["status"]) == (job_id, "Pending")
+
+
+def test_a_client_sees_only_its_own_requests(key_client, other_client):
+    job_id = key_client.post("/pricing_data", EXAMPLE_REQUEST, format="json").json()["job_id"]
+    mine = key_client.get(f"/job_status/{job_id}")
+    theirs = other_client.get(f"/job_status/{job_id}")
+    unknown = other_client.get(f"/job_status/{'0' * 64}")
+    assert mine.status_code == 200
+    assert theirs.status_code == unknown.status_code == 404
+    assert theirs.json()["message"].replace(job_id, "X") == unknown.json()["message"].replace("0" * 64, "X")
