@@ -157,7 +157,7 @@ class BenchStack:
         return key
 
     def spawn_quiet(self, name: str, argv: list[str]) -> subprocess.Popen:
-        log = open(self.stack.dir / f"{name}.log", "a")
+        log = open(self.stack.dir / f"{name}.log", "a")  # noqa: SIM115 (the process writes it until it ends)
         return devstack.Stack.spawn(self.stack, argv, stdout=log, stderr=subprocess.STDOUT)
 
     def _spawn_logged(self, argv: list[str]) -> subprocess.Popen:
@@ -165,7 +165,7 @@ class BenchStack:
         return self.spawn_quiet(name, argv)
 
     def start_moto(self, port: int) -> None:
-        log = open(self.stack.dir / "moto.log", "a")
+        log = open(self.stack.dir / "moto.log", "a")  # noqa: SIM115 (moto writes it until it ends)
         self.moto = subprocess.Popen([str(Path(devstack.PYTHON).parent / "moto_server"), "-H", "127.0.0.1", "-p",
                                       str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         url = f"http://127.0.0.1:{port}"
@@ -199,10 +199,9 @@ class BenchStack:
         """A read on the stack's database (raises psycopg2.Error while Postgres is down)."""
         import psycopg2
 
-        with psycopg2.connect(self.stack.env["DATABASE_URL"], connect_timeout=3) as conn:
-            with conn.cursor() as cursor:
-                cursor.execute(query)
-                rows = cursor.fetchall()
+        with psycopg2.connect(self.stack.env["DATABASE_URL"], connect_timeout=3) as conn, conn.cursor() as cursor:
+            cursor.execute(query)
+            rows = cursor.fetchall()
         conn.close()
         return rows
 

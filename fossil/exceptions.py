@@ -10,7 +10,6 @@ from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.response import Response
 
-
 logger = logging.getLogger(__name__)
 
 

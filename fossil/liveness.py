@@ -165,7 +165,8 @@ def start_worker_watchdog(sender=None, **_kwargs) -> None:
     except AttributeError:
         consumed = list(settings.WORK_QUEUES)
     queues = [name for name in settings.WORK_QUEUES if name in consumed] or list(settings.WORK_QUEUES)
-    concurrency = getattr(getattr(sender, "pool", None), "num_processes", None) or sender.app.conf.worker_concurrency or 1
+    pool_size = getattr(getattr(sender, "pool", None), "num_processes", None)
+    concurrency = pool_size or sender.app.conf.worker_concurrency or 1
     _watchdogs.append(Watchdog(queues, on_stall=stop_worker_for_restart, concurrency=concurrency))
     _watchdogs[0].start()
 

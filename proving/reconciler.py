@@ -14,9 +14,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from fossil import dispatch
+from fossil.queues import queue_waiting_messages
 from proving.jobs import exhausted_jobs_filter, job_fail_exhausted
 from proving.models import Job, JobGroup
-from fossil.queues import queue_waiting_messages
 from proving.services import jobs_dispatch
 
 logger = logging.getLogger(__name__)
@@ -70,7 +70,6 @@ def reconcile_jobs() -> dict[str, int]:
     now = timezone.now()
     failed = fail_exhausted_jobs(now)
 
-    window = redispatch_window()
     lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
     has_attempts = Q(attempts__lt=F("max_attempts"))
     never_sent = Q(status=Job.Status.PENDING, dispatched_at__isnull=True, created_at__lt=now - UNDISPATCHED_GRACE)

@@ -114,6 +114,8 @@ def test_callback_is_503_with_retry_after_when_the_hint_cannot_be_queued(failed_
     response = _signed_callback(Client(HTTP_HOST="127.0.0.1"), JOB_ID)
     assert response.status_code == 503 and response["Retry-After"]
     assert response.json()["code"] == "unavailable"
+
+
 def test_a_refusal_by_the_proving_service_reaches_the_client_as_a_code_only(failed_group, api_key):
     from rest_framework.test import APIClient
 
