@@ -148,7 +148,15 @@ HTTP_MAX_RETRIES = env_int("HTTP_MAX_RETRIES", 5, minimum=0, maximum=20)
 # --- Proof generation ---------------------------------------------------------------
 PROVER_BACKEND = env_choice("PROVER_BACKEND", "attested", ("dev", "attested", "bonsai"))
 DEV_PROVER_LATENCY_SECONDS = env_float("DEV_PROVER_LATENCY_SECONDS", 0.0, minimum=0.0)
-PROVER_KEY_FILE = env_str("PROVER_KEY_FILE", str(RUN_DIR / "prover_ed25519.pem"))
+# The attested provider's signing key: one key shared by every proof machine, from a secret
+# (PROVER_PRIVATE_KEY) or a file (PROVER_KEY_FILE); never created implicitly (docs/proofs.md).
+PROVER_PRIVATE_KEY = env_str("PROVER_PRIVATE_KEY")
+PROVER_KEY_FILE = env_str("PROVER_KEY_FILE")
+if not (PROVER_PRIVATE_KEY or PROVER_KEY_FILE):
+    if env_bool("FOSSIL_REQUIRE_SECRETS", False) and PROVER_BACKEND == "attested":
+        raise ImproperlyConfigured("PROVER_BACKEND=attested needs PROVER_PRIVATE_KEY or PROVER_KEY_FILE in production")
+    # local runs: `make run` / `make test` create this file with manage.py create_prover_key
+    PROVER_KEY_FILE = str(RUN_DIR / "prover_ed25519.pem")
 PROOF_SOFT_TIME_LIMIT = env_int("PROOF_SOFT_TIME_LIMIT", 300, minimum=1)
 PROOF_HARD_TIME_LIMIT = env_int("PROOF_HARD_TIME_LIMIT", PROOF_SOFT_TIME_LIMIT + 30, minimum=2)
 if PROOF_HARD_TIME_LIMIT <= PROOF_SOFT_TIME_LIMIT:

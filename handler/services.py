@@ -20,6 +20,7 @@ from handler.metrics import compute_metric
 from handler.proofs.django_glue import get_provider, verify_before_store
 from handler.proofs.errors import ProofError
 from handler.proofs.records import ProofInputs
+from handler.proofs.starknet import proof_calldata
 from handler.selectors import bucket_averages
 from proving.models import Job, Proof
 from proving.services import job_fail_exhausted
@@ -191,9 +192,10 @@ STORE_ATTEMPTS = 6
 
 
 def _job_succeed(job: Job, token: uuid.UUID, result: dict, record) -> RunOutcome:
+    starknet = proof_calldata(record)  # once, here: status reads only copy it (docs/proofs.md)
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
-            return _job_succeed_once(job, token, result, record)
+            return _job_succeed_once(job, token, result, record, starknet)
         except IntegrityError:
             raise
         except DatabaseError as exc:  # psycopg2 reports a dropped server as DatabaseError/OperationalError
@@ -205,7 +207,7 @@ def _job_succeed(job: Job, token: uuid.UUID, result: dict, record) -> RunOutcome
     raise AssertionError("unreachable")
 
 
-def _job_succeed_once(job: Job, token: uuid.UUID, result: dict, record) -> RunOutcome:
+def _job_succeed_once(job: Job, token: uuid.UUID, result: dict, record, starknet: dict | None = None) -> RunOutcome:
     record_json = record.to_json()
     with transaction.atomic():
         finished = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, lease_token=token).update(
@@ -230,6 +232,7 @@ def _job_succeed_once(job: Job, token: uuid.UUID, result: dict, record) -> RunOu
                     claim_digest=record_json["claim_digest"],
                     journal=bytes(record.journal),
                     record=record_json,
+                    starknet=starknet,
                 )
         except IntegrityError:
             logger.warning("job %s already has a proof; keeping the first", job.pk)

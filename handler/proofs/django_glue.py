@@ -1,6 +1,6 @@
 """The only Django-aware module of ``handler.proofs``: settings → provider, cached per process.
 
-Settings read: ``PROVER_BACKEND``, ``PROVER_KEY_FILE``, ``BONSAI_API_URL``, ``BONSAI_API_KEY``,
+Settings read: ``PROVER_BACKEND``, ``PROVER_PRIVATE_KEY``, ``PROVER_KEY_FILE``, ``BONSAI_API_URL``, ``BONSAI_API_KEY``,
 ``BONSAI_IMAGE_ID``, ``BONSAI_RISC0_VERSION``, ``BONSAI_POLL_INTERVAL_SECONDS``,
 ``BONSAI_REQUEST_TIMEOUT_SECONDS``, ``BONSAI_SELECTOR``, ``BONSAI_ELF_PATH``.
 """
@@ -14,8 +14,8 @@ from typing import Any
 
 from django.conf import settings
 
-from .journal import CompositionJournal, MetricJournal
-from .keys import key_id, load_or_create_private_key, public_key_bytes
+from .errors import ProofConfigurationError, ProofError
+from .keys import key_id, load_configured_private_key, public_key_bytes
 from .providers import ProofProvider, build_provider
 from .providers.factory import _hex_bytes
 from .records import ProofRecord
@@ -24,7 +24,7 @@ from .verify import verify_record
 
 def provider_options(backend: str) -> dict[str, Any]:
     if backend == "attested":
-        return {"key_file": settings.PROVER_KEY_FILE}
+        return {"private_key": get_signing_key()}
     if backend == "dev":
         return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS}
     if backend == "bonsai":
@@ -60,37 +60,73 @@ def get_provider() -> ProofProvider:
     if factory:
         return _provider_from_factory(factory)
     backend = getattr(settings, "PROVER_BACKEND", "attested")
-    return build_provider(backend, **provider_options(backend))
+    provider = build_provider(backend, **provider_options(backend))
+    if backend == "attested":
+        from handler.prover_keys import prover_key_register
+
+        prover_key_register(provider.public_key)
+    return provider
 
 
 @lru_cache(maxsize=1)
-def get_public_key() -> bytes:
-    """The published attestation key (created on first use, like the attested provider's)."""
-    return public_key_bytes(load_or_create_private_key(settings.PROVER_KEY_FILE))
+def get_signing_key():
+    """The configured Ed25519 key (PROVER_PRIVATE_KEY or PROVER_KEY_FILE); never created here."""
+    return load_configured_private_key(
+        private_key=getattr(settings, "PROVER_PRIVATE_KEY", ""), key_file=getattr(settings, "PROVER_KEY_FILE", "")
+    )
+
+
+def configured_public_key() -> bytes | None:
+    """The configured key's public half, or None when no usable key is configured (read-only callers)."""
+    try:
+        return public_key_bytes(get_signing_key())
+    except ProofConfigurationError:
+        return None
+
+
+def published_keys() -> dict[str, bytes]:
+    """key id → public key: the key ring (current and retired) plus the configured key."""
+    from handler.prover_keys import prover_keys_published
+
+    keys = prover_keys_published()
+    own = configured_public_key()
+    if own is not None:
+        keys.setdefault(key_id(own), own)
+    return keys
 
 
 def prover_key_json() -> dict:
-    pub = get_public_key()
-    return {"algorithm": "ed25519", "public_key": "0x" + pub.hex(), "key_id": key_id(pub)}
+    from handler.prover_keys import prover_key_register, prover_keys_json
+
+    body = prover_keys_json()
+    own = configured_public_key()
+    if body["key_id"] is None and own is not None:
+        try:
+            prover_key_register(own)
+        except ProofError:
+            return body
+        body = prover_keys_json()
+    return body
 
 
-def verify_before_store(record: ProofRecord | dict) -> MetricJournal | CompositionJournal:
-    """The ``verify_receipt`` checks, against this deployment's key, image id and selector."""
+def verify_before_store(record: ProofRecord | dict):
+    """The ``verify_receipt`` checks, against this deployment's keys, pinned image id and selector.
+
+    A Groth16 record is checked with the pairing, and only against the pinned ``BONSAI_IMAGE_ID``.
+    """
     d = record.to_json() if isinstance(record, ProofRecord) else record
     kind = d.get("kind")
+    groth16 = kind == "groth16"
     return verify_record(
         d,
-        get_public_key() if kind == "attested" else None,
-        expected_image_id=_hex_bytes(getattr(settings, "BONSAI_IMAGE_ID", ""), "BONSAI_IMAGE_ID", 32)
-        if kind == "groth16"
-        else None,
-        expected_selector=_hex_bytes(getattr(settings, "BONSAI_SELECTOR", ""), "BONSAI_SELECTOR", 4)
-        if kind == "groth16"
-        else None,
+        public_keys=published_keys() if kind == "attested" else None,
+        expected_image_id=_hex_bytes(getattr(settings, "BONSAI_IMAGE_ID", ""), "BONSAI_IMAGE_ID", 32) if groth16 else None,
+        expected_selector=_hex_bytes(getattr(settings, "BONSAI_SELECTOR", ""), "BONSAI_SELECTOR", 4) if groth16 else None,
+        require_image_id=groth16,
     )
 
 
 def reset_caches() -> None:
     """For tests that change settings."""
     get_provider.cache_clear()
-    get_public_key.cache_clear()
+    get_signing_key.cache_clear()

@@ -46,6 +46,7 @@ class AttestedProofProvider:
             stats={"backend": "attested", "statement": STATEMENT, "key_id": self.key_id, **stats},
             public_key=self.public_key,
             signature=signature,
+            key_id=self.key_id,
         )
 
     def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:

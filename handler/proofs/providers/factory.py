@@ -25,7 +25,7 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     """Build a provider from settings-like options.
 
     * ``dev``: optional ``latency_seconds`` (simulated proving time).
-    * ``attested``: ``key_file`` (PROVER_KEY_FILE) or ``private_key``; optional ``run_checks``, ``num_paths``.
+    * ``attested``: ``private_key`` (an Ed25519 key) or ``key_file`` (an existing PEM, never created here); optional ``run_checks``, ``num_paths``.
     * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
       ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
       ``stop_margin``.
@@ -35,15 +35,15 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
 
         return DevProofProvider(latency_seconds=float(options.get("latency_seconds", 0.0)))
     if backend == "attested":
-        from ..keys import load_or_create_private_key
+        from ..keys import load_private_key_file
         from .attested import AttestedProofProvider
 
         key = options.get("private_key")
         if key is None:
             key_file = options.get("key_file")
             if not key_file:
-                raise ProofConfigurationError("PROVER_KEY_FILE is not set")
-            key = load_or_create_private_key(key_file)
+                raise ProofConfigurationError("no prover key configured: set PROVER_PRIVATE_KEY or PROVER_KEY_FILE")
+            key = load_private_key_file(key_file)
         return AttestedProofProvider(
             key, run_checks=options.get("run_checks", True), num_paths=options.get("num_paths")
         )
