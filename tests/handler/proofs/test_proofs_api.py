@@ -127,3 +127,21 @@ def test_production_refuses_to_start_without_a_key(tmp_path):
                PROVER_BACKEND="attested", ALLOWED_HOSTS="localhost")  # fmt: skip
     proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "PROVER_PRIVATE_KEY or PROVER_KEY_FILE" in proc.stderr
+
+
+def test_the_documented_client_script_verifies_a_record(tmp_path):
+    from handler.proofs.keys import public_key_pem
+
+    key, _ = create_private_key_file(tmp_path / "k.pem")
+    record = AttestedProofProvider(key, run_checks=False).prove(JOB, deadline=time.monotonic() + 1).to_json()
+    pub = public_key_bytes(key)
+    (tmp_path / "record.json").write_text(json.dumps(record))
+    (tmp_path / "keys.json").write_text(json.dumps({"keys": [{"key_id": key_id(pub), "public_key": "0x" + pub.hex(),
+                                                             "public_key_pem": public_key_pem(pub)}]}))  # fmt: skip
+    script = REPO / "docs" / "verify_attested_record.py"
+    ok = subprocess.run([sys.executable, str(script), "record.json", "keys.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert ok.returncode == 0 and ok.stdout.startswith("ok: signed by prover key " + key_id(pub))
+    forged = {**record, "journal": record["journal"][:-2] + "00"}
+    (tmp_path / "record.json").write_text(json.dumps(forged))
+    bad = subprocess.run([sys.executable, str(script), "record.json", "keys.json"], cwd=tmp_path, capture_output=True, text=True)
+    assert bad.returncode != 0
