@@ -37,6 +37,10 @@ def provider_options(backend: str) -> dict[str, Any]:
             "request_timeout": getattr(settings, "BONSAI_REQUEST_TIMEOUT_SECONDS", 30.0),
             "selector": getattr(settings, "BONSAI_SELECTOR", "") or None,
             "elf_path": getattr(settings, "BONSAI_ELF_PATH", "") or None,
+            "twap_image_id": getattr(settings, "BONSAI_TWAP_IMAGE_ID", ""),
+            "twap_elf_path": getattr(settings, "BONSAI_TWAP_ELF_PATH", "") or None,
+            "max_return_image_id": getattr(settings, "BONSAI_MAX_RETURN_IMAGE_ID", ""),
+            "max_return_elf_path": getattr(settings, "BONSAI_MAX_RETURN_ELF_PATH", "") or None,
         }
     return {}
 
@@ -117,13 +121,32 @@ def verify_before_store(record: ProofRecord | dict):
     d = record.to_json() if isinstance(record, ProofRecord) else record
     kind = d.get("kind")
     groth16 = kind == "groth16"
+    pinned, decoders = pinned_guests() if groth16 else (None, None)
     return verify_record(
         d,
         public_keys=published_keys() if kind == "attested" else None,
-        expected_image_id=_hex_bytes(getattr(settings, "BONSAI_IMAGE_ID", ""), "BONSAI_IMAGE_ID", 32) if groth16 else None,
+        expected_image_id=pinned,
         expected_selector=_hex_bytes(getattr(settings, "BONSAI_SELECTOR", ""), "BONSAI_SELECTOR", 4) if groth16 else None,
         require_image_id=groth16,
+        journal_decoders=decoders,
     )
+
+
+def pinned_guests() -> tuple[frozenset[bytes] | None, dict]:
+    """The configured guest image ids (BONSAI_IMAGE_ID and the coprocessor's guests) and, for the
+    coprocessor's, the journal type each commits."""
+    from .guests import MaxReturnJournal, TwapErrorBoundInput
+
+    ids: set[bytes] = set()
+    decoders: dict = {}
+    for name, journal_type in (("BONSAI_IMAGE_ID", None), ("BONSAI_TWAP_IMAGE_ID", TwapErrorBoundInput),
+                               ("BONSAI_MAX_RETURN_IMAGE_ID", MaxReturnJournal)):  # fmt: skip
+        image_id = _hex_bytes(getattr(settings, name, ""), name, 32)
+        if image_id is not None:
+            ids.add(image_id)
+            if journal_type is not None:
+                decoders[image_id] = journal_type.decode
+    return (frozenset(ids) or None), decoders
 
 
 def reset_caches() -> None:

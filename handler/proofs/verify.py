@@ -56,19 +56,21 @@ def verify_record(
     public_key: bytes | None = None,
     *,
     public_keys: dict[str, bytes] | None = None,
-    expected_image_id: bytes | None = None,
+    expected_image_id: bytes | frozenset[bytes] | None = None,
     expected_selector: bytes | None = None,
     require_image_id: bool = False,
     journal_required: bool = True,
+    journal_decoders: dict | None = None,
     engine: str = "auto",
 ):
     """Verify one record.
 
     ``public_key`` pins one Ed25519 key for attested records; ``public_keys`` maps key id → key
     (the published current and retired keys) and the record's key id picks one. Groth16 records
-    are always checked with the pairing; ``expected_image_id`` / ``expected_selector`` pin the
-    program and the verifier version, and ``require_image_id`` refuses a Groth16 record when no
-    image id is pinned (the service's store path).
+    are always checked with the pairing; ``expected_image_id`` (one id or a set) and
+    ``expected_selector`` pin the program and the verifier version, ``require_image_id`` refuses a
+    Groth16 record when no image id is pinned (the service's store path), and
+    ``journal_decoders`` maps an image id to the decoder of the journal its guest commits.
     """
     try:
         record = ProofRecord.from_json(record_json)
@@ -90,11 +92,19 @@ def verify_record(
     else:
         if expected_image_id is None and require_image_id:
             raise ProofVerificationError("image id", "no pinned image id to check a Groth16 record against (BONSAI_IMAGE_ID)")
-        if expected_image_id is not None and record.image_id != expected_image_id:
-            raise ProofVerificationError(
-                "image id", f"0x{record.image_id.hex()}, expected 0x{expected_image_id.hex()}"
-            )
-        decoded = _decode_any(record.journal, journal_required)
+        if expected_image_id is not None:
+            allowed = {expected_image_id} if isinstance(expected_image_id, bytes) else set(expected_image_id)
+            if record.image_id not in allowed:
+                expected = " or ".join(sorted("0x" + i.hex() for i in allowed))
+                raise ProofVerificationError("image id", f"0x{record.image_id.hex()}, expected {expected}")
+        decoder = (journal_decoders or {}).get(record.image_id)
+        if decoder is not None:
+            try:
+                decoded = decoder(record.journal)
+            except JournalDecodeError as exc:
+                raise ProofVerificationError("journal", str(exc)) from exc
+        else:
+            decoded = _decode_any(record.journal, journal_required)
 
     if record.kind == "dev":
         if record.selector != DEV_SELECTOR or record.seal != DEV_SELECTOR + record.claim_digest:

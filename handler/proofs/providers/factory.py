@@ -28,7 +28,8 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     * ``attested``: ``private_key`` (an Ed25519 key) or ``key_file`` (an existing PEM, never created here); optional ``run_checks``, ``num_paths``.
     * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
       ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
-      ``stop_margin``.
+      ``stop_margin``, and the coprocessor's guests ``twap_image_id``/``twap_elf_path``,
+      ``max_return_image_id``/``max_return_elf_path``.
     """
     if backend == "dev":
         from .dev import DevProofProvider
@@ -64,8 +65,18 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             request_timeout=float(options.get("request_timeout") or 30.0),
             **client_opts,
         )
+        from .bonsai import pitchlake_max_return_guest, pitchlake_twap_guest
+
+        metric_guests = {}
+        twap_id = _hex_bytes(options.get("twap_image_id"), "BONSAI_TWAP_IMAGE_ID", 32)
+        if twap_id is not None:
+            metric_guests["twap"] = pitchlake_twap_guest(twap_id, options.get("twap_elf_path") or None)
+        max_return_id = _hex_bytes(options.get("max_return_image_id"), "BONSAI_MAX_RETURN_IMAGE_ID", 32)
+        if max_return_id is not None:
+            metric_guests["max_return"] = pitchlake_max_return_guest(max_return_id, options.get("max_return_elf_path") or None)
         return BonsaiProofProvider(
             client,
+            metric_guests=metric_guests,
             image_id=image_id,
             poll_interval=float(options.get("poll_interval") or 5.0),
             elf_path=options.get("elf_path") or None,
