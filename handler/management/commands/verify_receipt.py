@@ -142,6 +142,9 @@ class Command(BaseCommand):
             record = ProofRecord.from_json(data)
         except ProofVerificationError as exc:
             _fail(1, f"FAILED {exc}")
+        except (ProofError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # anything else a malformed file can provoke: still one line, never a traceback
+            _fail(1, f"FAILED record format: {type(exc).__name__}: {str(exc)[:200]}")
         out = {
             "ok": True,
             "kind": record.kind,
