@@ -177,6 +177,14 @@ BONSAI_TWAP_IMAGE_ID = env_str("BONSAI_TWAP_IMAGE_ID")
 BONSAI_TWAP_ELF_PATH = env_str("BONSAI_TWAP_ELF_PATH")
 BONSAI_MAX_RETURN_IMAGE_ID = env_str("BONSAI_MAX_RETURN_IMAGE_ID")
 BONSAI_MAX_RETURN_ELF_PATH = env_str("BONSAI_MAX_RETURN_ELF_PATH")
+# The journals of TWAP and max-return proofs, for every backend: ours ("fossil") or what the
+# coprocessor's guests commit ("pitchlake"; with bonsai, the two image ids above are then required).
+PROOF_JOURNAL_FORMAT = env_choice("PROOF_JOURNAL_FORMAT", "fossil", ("fossil", "pitchlake"))
+_PITCHLAKE_GUEST_IDS = (BONSAI_TWAP_IMAGE_ID, BONSAI_MAX_RETURN_IMAGE_ID)
+if PROVER_BACKEND == "bonsai" and PROOF_JOURNAL_FORMAT == "pitchlake" and not all(_PITCHLAKE_GUEST_IDS):
+    raise ImproperlyConfigured("PROOF_JOURNAL_FORMAT=pitchlake with bonsai needs BONSAI_TWAP_IMAGE_ID and BONSAI_MAX_RETURN_IMAGE_ID")
+if PROOF_JOURNAL_FORMAT == "fossil" and any(_PITCHLAKE_GUEST_IDS):
+    raise ImproperlyConfigured("BONSAI_TWAP_IMAGE_ID / BONSAI_MAX_RETURN_IMAGE_ID need PROOF_JOURNAL_FORMAT=pitchlake")
 BONSAI_RISC0_VERSION = env_str("BONSAI_RISC0_VERSION", "2.3.2")
 BONSAI_SELECTOR = env_str("BONSAI_SELECTOR", "bb001d44")
 BONSAI_POLL_INTERVAL_SECONDS = env_float("BONSAI_POLL_INTERVAL_SECONDS", 5.0, minimum=0.01)

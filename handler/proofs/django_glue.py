@@ -23,10 +23,11 @@ from .verify import verify_record
 
 
 def provider_options(backend: str) -> dict[str, Any]:
+    journal_format = getattr(settings, "PROOF_JOURNAL_FORMAT", "fossil")
     if backend == "attested":
-        return {"private_key": get_signing_key()}
+        return {"private_key": get_signing_key(), "journal_format": journal_format}
     if backend == "dev":
-        return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS}
+        return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS, "journal_format": journal_format}
     if backend == "bonsai":
         return {
             "api_url": getattr(settings, "BONSAI_API_URL", ""),

@@ -436,9 +436,18 @@ def decode_journal(data: bytes, kind: str) -> MetricJournal | CompositionJournal
     return JOURNAL_TYPES[kind].decode(data)
 
 
-def decode_program_journal(program: str, data: bytes) -> MetricJournal | CompositionJournal:
-    """The journal of a dev/attested program: a metric journal, or the 16-field composition journal."""
-    return CompositionJournal.decode(data) if program == "composition" else MetricJournal.decode(data)
+def decode_program_journal(program: str, data: bytes):
+    """The journal of a dev/attested program: a metric journal, the 16-field composition journal,
+    or (programs named after the coprocessor's guests) what that guest commits."""
+    from .guests import MaxReturnJournal, TwapErrorBoundInput
+
+    if program == "composition":
+        return CompositionJournal.decode(data)
+    if program == "twap-error-bound-floating":
+        return TwapErrorBoundInput.decode(data)
+    if program == "max-return-floating":
+        return MaxReturnJournal.decode(data)
+    return MetricJournal.decode(data)
 
 
 def decode_any_journal(data: bytes) -> MetricJournal | CompositionJournal | CompositionJournalV1:

@@ -37,7 +37,7 @@ def _decode_for_program(program: str, journal: bytes):
         decoded = decode_program_journal(program, journal)
     except JournalDecodeError as exc:
         raise ProofVerificationError("journal", str(exc)) from exc
-    if program != "composition" and decoded.metric != program:
+    if program in ("twap", "max_return", "reserve_price") and decoded.metric != program:
         raise ProofVerificationError("image id", f"image id is the {program} program but the journal is a {decoded.metric} journal")
     return decoded
 

@@ -34,7 +34,9 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     if backend == "dev":
         from .dev import DevProofProvider
 
-        return DevProofProvider(latency_seconds=float(options.get("latency_seconds", 0.0)))
+        return DevProofProvider(
+            latency_seconds=float(options.get("latency_seconds", 0.0)), journal_format=options.get("journal_format", "fossil")
+        )
     if backend == "attested":
         from ..keys import load_private_key_file
         from .attested import AttestedProofProvider
@@ -46,7 +48,10 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
                 raise ProofConfigurationError("no prover key configured: set PROVER_PRIVATE_KEY or PROVER_KEY_FILE")
             key = load_private_key_file(key_file)
         return AttestedProofProvider(
-            key, run_checks=options.get("run_checks", True), num_paths=options.get("num_paths")
+            key,
+            run_checks=options.get("run_checks", True),
+            num_paths=options.get("num_paths"),
+            journal_format=options.get("journal_format", "fossil"),
         )
     if backend == "bonsai":
         from ..bonsai import BonsaiClient

@@ -147,3 +147,45 @@ def test_other_metrics_keep_the_fossil_guest(bento):
     p = provider(bento)
     assert p.guest_for("reserve_price").name == "fossil" and p.guest_for("reserve_price").image_id == bytes.fromhex("ab" * 32)
     assert p.image_ids == {DO_NOTHING_IMAGE_ID, bytes.fromhex("ab" * 32)}
+
+
+# ---------------------------------------------------------------- one journal format for every provider
+
+
+@pytest.mark.parametrize("backend", ["dev", "attested"])
+def test_dev_and_attested_write_the_coprocessors_journals_in_pitchlake_format(backend, tmp_path):
+    from handler.proofs.keys import create_private_key_file
+
+    opts = {"journal_format": "pitchlake"}
+    if backend == "attested":
+        opts.update(private_key=create_private_key_file(tmp_path / "k.pem")[0], run_checks=False)
+    p = build_provider(backend, **opts)
+    twap = p.prove(job("twap", 1.675e9), deadline=time.monotonic() + 5)
+    assert twap.journal == TwapErrorBoundInput(SERIES, 1.0, 1.675e9).encode()
+    max_return = p.prove(job("max_return", 0.25), deadline=time.monotonic() + 5)
+    assert MaxReturnJournal.decode(max_return.journal) == MaxReturnJournal(SERIES, 0.25)
+    reserve = p.prove(job("reserve_price", 3.0), deadline=time.monotonic() + 5)
+    key = getattr(p, "public_key", None)
+    assert verify_record(twap.to_json(), key) == TwapErrorBoundInput(SERIES, 1.0, 1.675e9)
+    assert verify_record(max_return.to_json(), key).max_return == 0.25
+    assert verify_record(reserve.to_json(), key).metric == "reserve_price"  # the reserve price keeps the metric journal
+    assert twap.image_id != build_provider("dev").prove(job("twap", 1.675e9), deadline=time.monotonic() + 5).image_id
+
+
+def test_settings_keep_the_journal_format_and_the_guest_ids_consistent():
+    import os
+    import subprocess
+    import sys
+
+    from proofs_support import REPO
+
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BONSAI_", "PROOF_JOURNAL", "PROVER_BACKEND"))}
+    cases = [
+        ({"BONSAI_TWAP_IMAGE_ID": "ab" * 32}, "need PROOF_JOURNAL_FORMAT=pitchlake"),
+        ({"PROOF_JOURNAL_FORMAT": "pitchlake", "PROVER_BACKEND": "bonsai", "BONSAI_API_URL": "http://127.0.0.1:1",
+          "BONSAI_API_KEY": "k", "BONSAI_IMAGE_ID": "cd" * 32}, "needs BONSAI_TWAP_IMAGE_ID"),
+    ]  # fmt: skip
+    for env, message in cases:
+        proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env={**base, **env},
+                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-500:]

@@ -119,3 +119,33 @@ def test_status_reports_proofs_without_calldata_in_the_body_and_never_runs_garag
     if "calldata" in stored["twap"]:
         assert int(calldata["twap"][0], 16) == len(stored["twap"]["calldata"]) and len(calldata["twap"]) == 1 + 1976 + 3
     assert block["verifier_data"] == ["0x1"] * 9  # journals in another format: the group's vault result
+
+
+@pytest.mark.django_db(transaction=True)
+def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(settings, live_server, sqs_queues, key_client):
+    from handler.proofs.guests import MaxReturnJournal, TwapErrorBoundInput
+
+    call_command("seed_demo_chain", "--start", str(START - 3600), "--end", str(END + 600))
+    settings.PROOF_JOURNAL_FORMAT, settings.PROVER_BACKEND = "pitchlake", "attested"
+    settings.PROVING_SERVICE_URL = live_server.url
+    django_glue.reset_caches()
+    try:
+        PricingRequest.objects.create(job_id=JOB_ID, identifiers=EXAMPLE_REQUEST["identifiers"],
+                                      params=EXAMPLE_REQUEST["params"], client_info=EXAMPLE_REQUEST["client_info"])  # fmt: skip
+        ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
+        group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
+        for job in Job.objects.filter(group=group):
+            assert services.job_run(job_id=job.pk).status == "succeeded"
+            proving_services.job_group_record_outcome(job_id=job.pk)
+        proofs = {p.job.metric: p for p in Proof.objects.filter(job__group=group).select_related("job")}
+        twap = TwapErrorBoundInput.decode(bytes(proofs["twap"].journal))
+        assert twap.twap_tolerance == 1.0 and twap.twap_result == float(proofs["twap"].job.result["value"])
+        assert MaxReturnJournal.decode(bytes(proofs["max_return"].journal)).max_return == float(proofs["max_return"].job.result["value"])
+        assert all(p.starknet is None for p in proofs.values())  # attested: nothing for the on-chain verifier
+        assert pricing_request_sync(job_id=JOB_ID) == "completed"
+        resp = key_client.get(f"/job_status/{JOB_ID}")
+        assert resp.status_code == 200
+        body = resp.json()
+        assert body["status"] == "Completed" and body["starknet"]["verifier_data"] == [hex(int(f, 16)) for f in body["vault_result"]]
+    finally:
+        django_glue.reset_caches()
