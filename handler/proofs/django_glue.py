@@ -1,8 +1,9 @@
 """The only Django-aware module of ``handler.proofs``: settings → provider, cached per process.
 
-Settings read: ``PROVER_BACKEND``, ``PROVER_PRIVATE_KEY``, ``PROVER_KEY_FILE``, ``BONSAI_API_URL``, ``BONSAI_API_KEY``,
-``BONSAI_IMAGE_ID``, ``BONSAI_RISC0_VERSION``, ``BONSAI_POLL_INTERVAL_SECONDS``,
-``BONSAI_REQUEST_TIMEOUT_SECONDS``, ``BONSAI_SELECTOR``, ``BONSAI_ELF_PATH``.
+Settings read: ``PROVER_BACKEND``, ``PROVER_PRIVATE_KEY``, ``PROVER_KEY_FILE``, ``PROOF_JOURNAL_FORMAT``,
+``BONSAI_API_URL``, ``BONSAI_API_KEY``, ``BONSAI_IMAGE_ID``, ``BONSAI_RISC0_VERSION``,
+``BONSAI_POLL_INTERVAL_SECONDS``, ``BONSAI_REQUEST_TIMEOUT_SECONDS``, ``BONSAI_SELECTOR``,
+``BONSAI_ELF_PATH``, ``BONSAI_TWAP_IMAGE_ID``/``_ELF_PATH``, ``BONSAI_MAX_RETURN_IMAGE_ID``/``_ELF_PATH``.
 """
 
 from __future__ import annotations
@@ -117,7 +118,8 @@ def prover_key_json() -> dict:
 def verify_before_store(record: ProofRecord | dict):
     """The ``verify_receipt`` checks, against this deployment's keys, pinned image id and selector.
 
-    A Groth16 record is checked with the pairing, and only against the pinned ``BONSAI_IMAGE_ID``.
+    A Groth16 record is checked with the pairing, and only against the pinned guest image ids
+    (a Groth16 record with none pinned is refused).
     """
     d = record.to_json() if isinstance(record, ProofRecord) else record
     kind = d.get("kind")
