@@ -1,15 +1,80 @@
-"""OpenAPI pieces shared by the APIs: the error shape and the two authentication schemes."""
+"""OpenAPI pieces shared by the APIs: the error shape, the output shapes both services return
+(a metric's result, a proof record) and the two authentication schemes.
+
+Response bodies are built by these serializers (``Serializer(data).data``), the same ones the
+schema shows, so a field the schema does not list never reaches a client.
+"""
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from fossil.exceptions import ErrorSerializer
 
-class ErrorSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["error"])
+METRIC_CHOICES = ["twap", "reserve_price", "max_return"]
+
+
+class MetricResultSerializer(serializers.Serializer):
+    """One metric's result (handler.metrics.compute_metric)."""
+
+    metric = serializers.ChoiceField(choices=METRIC_CHOICES)
+    value = serializers.CharField(help_text="the value as a decimal string (Python repr of the float)")
+    felt = serializers.CharField(help_text="the value as 64.64 fixed point, 0x + 64 hex")
+    bucket_seconds = serializers.IntegerField()
+    points = serializers.IntegerField(help_text="number of buckets in the series")
+    first_bucket = serializers.IntegerField()
+    last_bucket = serializers.IntegerField()
+    data_commitment = serializers.ListField(child=serializers.IntegerField(), help_text="8 words of 32 bits")
+    # max_return
+    window = serializers.IntegerField(required=False)
+    period = serializers.IntegerField(required=False)
+    # reserve_price
+    standard_error = serializers.FloatField(required=False)
+    seed = serializers.IntegerField(required=False, allow_null=True)
+    num_paths = serializers.IntegerField(required=False)
+    n_periods = serializers.IntegerField(required=False)
+    twap_window = serializers.IntegerField(required=False)
+    strike = serializers.FloatField(required=False)
+    params = serializers.DictField(child=serializers.FloatField(), required=False, help_text="fitted MRJ parameters")
+    gradient = serializers.ListField(child=serializers.FloatField(), required=False)
+
+
+class ProofRecordSerializer(serializers.Serializer):
+    """A proof record (handler.proofs.records.ProofRecord.to_json); byte strings are 0x hex."""
+
+    version = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["dev", "attested", "groth16"])
+    image_id = serializers.CharField()
+    journal = serializers.CharField()
+    claim_digest = serializers.CharField()
+    seal = serializers.CharField(allow_null=True)
+    selector = serializers.CharField(allow_null=True)
+    receipt = serializers.CharField(allow_null=True)
+    stats = serializers.DictField()
+    public_key = serializers.CharField(allow_null=True)
+    signature = serializers.CharField(allow_null=True)
+    # records stored before key ids existed have none: they read as null
+    key_id = serializers.CharField(allow_null=True, help_text="attested records: the signing key's id (/api/prover_key)")
+
+
+class CalldataErrorSerializer(serializers.Serializer):
+    """Why Starknet calldata could not be built for a proof (docs/proofs.md)."""
+
     code = serializers.CharField()
     message = serializers.CharField()
+
+
+class StarknetCalldataSerializer(serializers.Serializer):
+    """``Proof.starknet`` (handler.proofs.starknet.proof_calldata): one of the two keys."""
+
+    calldata = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="garaga's verify_r0_groth16_proof_bn254 calldata"
+    )
+    error = CalldataErrorSerializer(required=False)
+
+
+STARKNET_CALLDATA_HELP = "computed when the proof was stored; null for attested and dev proofs"
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:

@@ -29,9 +29,9 @@ def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int,
         value = outcome.value
         extra = {"window": outcome.window, "period": outcome.period}
     elif metric == "reserve_price":
-        outcome = pricing.reserve_price(values, series.timestamps, seed=seed, num_paths=num_paths, commitment=commitment)
-        value = outcome.price
-        claims = outcome.to_json()
+        reserve = pricing.reserve_price(values, series.timestamps, seed=seed, num_paths=num_paths, commitment=commitment)
+        value = reserve.price
+        claims = reserve.to_json()
         extra = {
             key: claims[key]
             for key in ("standard_error", "seed", "num_paths", "n_periods", "twap_window", "strike", "params", "gradient")

@@ -1,14 +1,14 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import NotFound
 from fossil.permissions import ServiceSignatureAuthentication
-from fossil.schema import error_responses
+from fossil.schema import CalldataErrorSerializer, MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.throttling import ApiKeyRateThrottle, SubmitRateThrottle
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField
 from offchain import selectors, services
@@ -27,6 +27,86 @@ class ClientInfoSerializer(StrictSerializer):
     timestamp = StrictIntegerField(min_value=0, max_value=2**63 - 1)
 
 
+class ResultsByMetricSerializer(serializers.Serializer):
+    twap = MetricResultSerializer()
+    reserve_price = MetricResultSerializer()
+    max_return = MetricResultSerializer()
+
+
+class ReceiptsByMetricSerializer(serializers.Serializer):
+    twap = ProofRecordSerializer(allow_null=True)
+    reserve_price = ProofRecordSerializer(allow_null=True)
+    max_return = ProofRecordSerializer(allow_null=True)
+
+
+class CompositionSerializer(serializers.Serializer):
+    journal = serializers.CharField(allow_null=True, help_text="the 16-field composition journal, 0x hex")
+    proof = ProofRecordSerializer(allow_null=True, help_text="the provider's record over the journal")
+
+
+# A metric's verify_proof calldata, or why its proof gives none (stored with the proof, docs/proofs.md).
+METRIC_CALLDATA_SCHEMA = {
+    "oneOf": [
+        {"type": "array", "items": {"type": "string"}, "description": "[len(P)] + P + job_request, hex felts"},
+        {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    "required": ["code", "message"],
+                    "additionalProperties": False,
+                }
+            },
+            "required": ["error"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
+@extend_schema_field(METRIC_CALLDATA_SCHEMA)
+class MetricCalldataField(serializers.Field):
+    def to_representation(self, value):
+        if isinstance(value, dict):
+            return {"error": CalldataErrorSerializer(value["error"]).data}
+        return [str(felt) for felt in value]
+
+
+class StarknetSerializer(serializers.Serializer):
+    """handler.proofs.starknet.job_status_starknet: what the vault's contracts take."""
+
+    verifier_data = serializers.ListField(
+        child=serializers.CharField(), allow_null=True, help_text="null when the journals give no vault result"
+    )
+    job_request = serializers.ListField(child=serializers.CharField())
+    verify_proof_selector = serializers.CharField()
+    verify_proof_calldata = serializers.DictField(
+        child=MetricCalldataField(), allow_null=True, help_text="per metric (Groth16 only)"
+    )
+    note = serializers.CharField(allow_null=True)
+
+
+class StarknetUnavailableSerializer(serializers.Serializer):
+    """The stored proofs give no Starknet block at all (the request itself completed)."""
+
+    error = CalldataErrorSerializer()
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="StarknetBlock",
+        serializers=[StarknetSerializer, StarknetUnavailableSerializer],
+        resource_type_field_name=None,
+    )
+)
+class StarknetBlockField(serializers.Field):
+    def to_representation(self, value):
+        if "error" in value:
+            return StarknetUnavailableSerializer(value).data
+        return StarknetSerializer(value).data
+
+
 class JobStatusSerializer(serializers.Serializer):
     """What /pricing_data and /job_status answer (results only once completed)."""
 
@@ -35,14 +115,16 @@ class JobStatusSerializer(serializers.Serializer):
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
     error = serializers.CharField(required=False)
-    completed_at = serializers.DateTimeField(required=False)
-    results = serializers.DictField(required=False, help_text="twap, max_return, reserve_price")
+    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    results = ResultsByMetricSerializer(required=False)
     job_request = serializers.ListField(child=serializers.CharField(), required=False)
-    vault_result = serializers.ListField(child=serializers.CharField(), required=False)
-    receipts = serializers.DictField(required=False)
+    vault_result = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+    receipts = ReceiptsByMetricSerializer(required=False)
+    composition = CompositionSerializer(required=False)
+    starknet = StarknetBlockField(required=False)
 
 
-class ClientKeyRequired:
+class ClientKeyRequired(APIView):
     authentication_classes = [ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 
@@ -51,7 +133,7 @@ class PricingDataApi(ClientKeyRequired, APIView):
     throttle_classes = [SubmitRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        """A pricing request (workflow.md §1)."""
+        """A pricing request (docs/architecture.md)."""
 
         identifiers = serializers.ListField(child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS)
         params = PricingParamsSerializer()
@@ -76,13 +158,13 @@ class PricingDataApi(ClientKeyRequired, APIView):
         body = selectors.pricing_request_status(submission.request)
         if submission.outcome == "created":
             body["message"] = "Job created and forwarded for processing"
-            return Response(body, status=status.HTTP_201_CREATED)
+            return Response(JobStatusSerializer(body).data, status=status.HTTP_201_CREATED)
         if submission.outcome == "pending":
             body["message"] = "Job is already being processed"
-            return Response(body, status=status.HTTP_409_CONFLICT)
+            return Response(JobStatusSerializer(body).data, status=status.HTTP_409_CONFLICT)
         if submission.outcome == "rerun":
             body["message"] = "Job failed before; it is being processed again"
-        return Response(body, status=status.HTTP_200_OK)
+        return Response(JobStatusSerializer(body).data, status=status.HTTP_200_OK)
 
 
 class JobStatusApi(ClientKeyRequired, APIView):
@@ -91,7 +173,7 @@ class JobStatusApi(ClientKeyRequired, APIView):
         pricing_request = selectors.pricing_request_get(job_id)
         if pricing_request is None:
             raise NotFound(f"no job with id {job_id}")
-        return Response(selectors.pricing_request_status(pricing_request))
+        return Response(JobStatusSerializer(selectors.pricing_request_status(pricing_request)).data)
 
 
 @extend_schema(exclude=True)  # service-to-service only

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from handler.proofs.starknet import job_status_starknet
 from offchain.models import ApiKey, PricingRequest
@@ -9,7 +10,7 @@ from offchain.services import hash_api_key
 
 logger = logging.getLogger(__name__)
 
-STATUS_MESSAGES = {
+STATUS_MESSAGES: dict[str, str] = {
     PricingRequest.Status.PENDING: "Job is being processed",
     PricingRequest.Status.COMPLETED: "Job completed",
     PricingRequest.Status.FAILED: "Job failed",
@@ -30,7 +31,7 @@ def job_request_triple(request: PricingRequest) -> list[str]:
 
 
 def pricing_request_status(request: PricingRequest) -> dict:
-    body = {
+    body: dict[str, Any] = {
         "job_id": request.job_id,
         "status": request.status,
         "message": STATUS_MESSAGES[request.status],

@@ -1,6 +1,6 @@
 """Fossil pricing engine: pure numpy/scipy, no Django.
 
-The handler's Celery tasks and the ``price`` management command call these;
+``handler.compute`` (run by the proving workers) and the ``price`` management command call these;
 ``docs/pricing.md`` describes the model and where it comes from.
 """
 

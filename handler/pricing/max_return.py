@@ -1,4 +1,4 @@
-"""Max return (pricing-spec §2.3, production rule)."""
+"""Max return (docs/pricing.md, production rule)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reserve price: the host "original" pipeline of pricing-spec §2.5.
+"""Reserve price: the host "original" pipeline (docs/pricing.md).
 
 1. 7-day TWAP series (partial windows at the start); strike = its last value.
 2. OLS of ln x on the index: slope, intercept, detrended residual.
@@ -69,7 +69,7 @@ class SeasonalFit:
     intercept: float
     season_params: np.ndarray  # always 12, 0.0 for the harmonics not fitted
     residuals: np.ndarray  # de-seasonalised detrended log base fee, length n
-    season_terms: np.ndarray | None = None  # bool (12,): which columns were fitted
+    season_terms: np.ndarray = None  # type: ignore[assignment]  # set in __post_init__; bool (12,): which columns were fitted
 
     def __post_init__(self) -> None:
         if self.season_terms is None:

@@ -59,11 +59,11 @@ def _bucket_means(bucket_idx: np.ndarray, fees: np.ndarray, n_buckets: int) -> t
     if fees.dtype.kind in "iuO":
         # Integer wei: sum exactly, then one correctly rounded division, so the
         # mean does not depend on the order the database returned the blocks.
-        sums = [0] * n_buckets
+        exact_sums = [0] * n_buckets
         for i, f in zip(bucket_idx.tolist(), fees.tolist()):
-            sums[i] += int(f)
+            exact_sums[i] += int(f)
         for i in np.flatnonzero(counts).tolist():
-            means[i] = sums[i] / int(counts[i])
+            means[i] = exact_sums[i] / int(counts[i])
     else:
         order = np.argsort(bucket_idx, kind="stable")
         sums = np.bincount(bucket_idx[order], weights=fees[order], minlength=n_buckets)

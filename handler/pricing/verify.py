@@ -1,4 +1,4 @@
-"""The checks a verifier runs on claimed values (pricing-spec §3.1, §3.2).
+"""The checks a verifier runs on claimed values (docs/pricing.md).
 
 The seasonal fit is ``remove_trend_and_seasonality``, so the verifier fits the
 same identifiable harmonics as the engine (a harmonic only when the data covers

@@ -110,3 +110,24 @@ def test_cli_json_max_return():
     proc = run_cli("--series", MAX_RETURN_CSV, "--metric", "max_return", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["max_return"]["value"] == "1.544626972559826"
+
+
+def test_price_starts_without_celery_boto3_or_the_web_stack():
+    # INSTALLED_APPS load rest_framework's and drf_spectacular's app configs only; not their views.
+    probe = (
+        "import sys\n"
+        "from django.core.management import execute_from_command_line\n"
+        "try:\n"
+        "    execute_from_command_line(['manage.py', 'price', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('celery', 'kombu', 'boto3', 'botocore', 'requests',\n"
+        "         'rest_framework.views', 'drf_spectacular.openapi')\n"
+        "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+        "print('LOADED', loaded)\n"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "fossil.settings", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "LOADED []" in done.stdout, done.stdout[-500:] + done.stderr[-2000:]

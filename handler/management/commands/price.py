@@ -55,7 +55,7 @@ class Command(BaseCommand):
         except PricingError as exc:
             sys.stderr.write(f"price: error: {exc}\n")
             sys.stderr.flush()
-            raise SystemExit(2)
+            raise SystemExit(2) from exc
         if options["json"]:
             self.stdout.write(json.dumps(report))
         else:

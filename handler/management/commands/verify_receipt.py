@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -76,7 +77,7 @@ def _record_from_seal_object(data: dict) -> dict:
 
 def _load(path: str):
     try:
-        raw = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
     except OSError as exc:
         _fail(2, f"input: cannot read {path}: {exc.strerror or exc}")
     try:

@@ -75,7 +75,7 @@ class Command(BaseCommand):
         return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
     def receive(self, url: str, limit: int, visibility: int = 30):
-        taken = []
+        taken: list[dict] = []
         while len(taken) < limit:
             msgs = self.client.receive_message(
                 QueueUrl=url, MaxNumberOfMessages=min(10, limit - len(taken)), WaitTimeSeconds=0,

@@ -9,12 +9,12 @@ from django.core.management import call_command
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
 from proofs_support import DO_NOTHING_IMAGE_ID, RECEIPTS
 
-from handler import services
 from handler.proofs import django_glue, starknet
 from handler.proofs.journal import MetricJournal, SerdeReader
 from handler.proofs.receipt import encode_receipt, parse_receipt
 from offchain.models import PricingRequest
 from offchain.services import pricing_request_sync
+from proving import runner
 from proving import services as proving_services
 from proving.models import Job, Proof
 from tests.conftest import EXAMPLE_REQUEST
@@ -60,7 +60,7 @@ def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
     ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
     job = Job.objects.get(group=group, metric="twap")
-    assert services.job_run(job_id=job.pk).status == "failed"
+    assert runner.job_run(job_id=job.pk).status == "failed"
     job.refresh_from_db()
     assert job.status == "failed" and job.error_code == "proof_verification"
     assert job.error_message.startswith("pairing: the Groth16 seal does not prove claim")
@@ -135,7 +135,7 @@ def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(settings
         ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
         group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
         for job in Job.objects.filter(group=group):
-            assert services.job_run(job_id=job.pk).status == "succeeded"
+            assert runner.job_run(job_id=job.pk).status == "succeeded"
             proving_services.job_group_record_outcome(job_id=job.pk)
         proofs = {p.job.metric: p for p in Proof.objects.filter(job__group=group).select_related("job")}
         twap = TwapErrorBoundInput.decode(bytes(proofs["twap"].journal))

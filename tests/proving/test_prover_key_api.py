@@ -12,7 +12,6 @@ import pytest
 from django.core.management import call_command
 from rest_framework.test import APIRequestFactory
 
-from handler.apis import ProverKeyApi
 from handler.models import ProverKey
 from handler.proofs import django_glue
 from handler.proofs.errors import ProofConfigurationError, ProofVerificationError
@@ -20,8 +19,9 @@ from handler.proofs.keys import create_private_key_file, key_id, pem_bytes, publ
 from handler.proofs.providers import AttestedProofProvider
 from handler.proofs.records import ProofInputs
 from handler.proofs.verify import verify_record
+from proving.apis import ProverKeyApi
 
-REPO = Path(__file__).resolve().parents[3]
+REPO = Path(__file__).resolve().parents[2]
 JOB = ProofInputs("j", "twap", 0, 3600, 2.0, (0,) * 8)
 
 
