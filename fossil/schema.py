@@ -55,7 +55,9 @@ class ProofRecordSerializer(serializers.Serializer):
     public_key = serializers.CharField(allow_null=True)
     signature = serializers.CharField(allow_null=True)
     # records stored before key ids existed have none: they read as null
-    key_id = serializers.CharField(allow_null=True, help_text="attested records: the signing key's id (/api/prover_key)")
+    key_id = serializers.CharField(
+        allow_null=True, help_text="attested records: the signing key's id (/api/prover_key)"
+    )
 
 
 class CalldataErrorSerializer(serializers.Serializer):

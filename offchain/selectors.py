@@ -65,7 +65,7 @@ def _starknet_block(request: PricingRequest, receipts: dict, metrics: dict) -> d
             timestamp=request.client_info["timestamp"],
             program_id=request.identifiers[0],
             calldata={metric: entry.get("starknet_calldata") for metric, entry in metrics.items()},
-            vault_result=request.results.get("vault_result"),
+            vault_result=(request.results or {}).get("vault_result"),
         )
     except Exception as exc:  # noqa: BLE001 - the status must answer whatever the stored proof holds
         logger.warning("job %s: starknet block unavailable: %s", request.job_id, exc)

@@ -17,7 +17,7 @@ from django.conf import settings
 
 from .errors import ProofConfigurationError, ProofError
 from .keys import key_id, load_configured_private_key, public_key_bytes
-from .providers import ProofProvider, build_provider
+from .providers import AttestedProofProvider, ProofProvider, build_provider
 from .providers.factory import _hex_bytes
 from .records import ProofRecord
 from .verify import verify_record
@@ -67,7 +67,7 @@ def get_provider() -> ProofProvider:
         return _provider_from_factory(factory)
     backend = getattr(settings, "PROVER_BACKEND", "attested")
     provider = build_provider(backend, **provider_options(backend))
-    if backend == "attested":
+    if isinstance(provider, AttestedProofProvider):
         from handler.prover_keys import prover_key_register
 
         prover_key_register(provider.public_key)

@@ -19,6 +19,8 @@ every failure is one of the checks above.
 
 from __future__ import annotations
 
+from typing import cast
+
 from py_ecc import optimized_bn128 as bn
 
 from . import risc0_params as params
@@ -98,7 +100,7 @@ def _affine1(p: tuple) -> Affine1:
 
 
 def _affine2(p: tuple) -> Affine2:
-    x, y = bn.normalize(p)
+    x, y = cast("tuple[bn.FQ2, bn.FQ2]", bn.normalize(p))  # py_ecc types normalize over its base field only
     return (int(x.coeffs[0]), int(x.coeffs[1])), (int(y.coeffs[0]), int(y.coeffs[1]))
 
 

@@ -27,7 +27,7 @@ Decoders are strict like the journal ones: missing or trailing bytes raise ``Jou
 
 from __future__ import annotations
 
-from dataclasses import astuple, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from .errors import JournalDecodeError
@@ -111,7 +111,7 @@ class GuestStruct:
         return out
 
     def to_json(self) -> dict:
-        return {"type": type(self).__name__, **{f.name: v for f, v in zip(fields(self), astuple(self))}}  # type: ignore[arg-type]
+        return {"type": type(self).__name__, **{f.name: getattr(self, f.name) for f in fields(self)}}  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)

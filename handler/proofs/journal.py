@@ -424,11 +424,15 @@ class CompositionJournalV1:
         out: dict = {"type": "composition_v1"}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = ["0x%08x" % x for x in v] if f.name == "data_8_months_hash" else v
+            out[f.name] = [f"0x{x:08x}" for x in v] if f.name == "data_8_months_hash" else v
         return out
 
 
-JOURNAL_TYPES = {"metric": MetricJournal, "composition": CompositionJournal, "composition_v1": CompositionJournalV1}
+JOURNAL_TYPES: dict[str, type[MetricJournal] | type[CompositionJournal] | type[CompositionJournalV1]] = {
+    "metric": MetricJournal,
+    "composition": CompositionJournal,
+    "composition_v1": CompositionJournalV1,
+}
 
 
 def decode_journal(data: bytes, kind: str) -> MetricJournal | CompositionJournal | CompositionJournalV1:

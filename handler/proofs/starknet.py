@@ -193,6 +193,7 @@ def job_status_starknet(
     """
     recs = {m: ProofRecord.from_json(r) if isinstance(r, dict) else r for m, r in records.items()}
     request = job_request(vault_address, timestamp, program_id)
+    verifier_data: list[str] | None
     try:
         verifier_data = felts_hex(_metric_verifier_data(recs))
     except Exception:  # noqa: BLE001 - a journal in another format: fall back to the group's vault result

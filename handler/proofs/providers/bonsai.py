@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,8 +88,8 @@ class Guest:
     name: str
     image_id: bytes
     elf_path: str | None
-    input_bytes: object  # Callable[[ProofInputs], bytes]
-    check_journal: object  # Callable[[ProofInputs, bytes], None]
+    input_bytes: Callable[[ProofInputs], bytes]
+    check_journal: Callable[[ProofInputs, bytes], None]
 
     def elf(self) -> bytes | None:
         if not self.elf_path:

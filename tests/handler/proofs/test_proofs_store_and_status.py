@@ -12,6 +12,7 @@ from proofs_support import DO_NOTHING_IMAGE_ID, RECEIPTS
 from handler.proofs import django_glue, starknet
 from handler.proofs.journal import MetricJournal, SerdeReader
 from handler.proofs.receipt import encode_receipt, parse_receipt
+from handler.proofs.records import ProofRecord
 from offchain.models import PricingRequest
 from offchain.services import pricing_request_sync
 from proving import runner
@@ -95,11 +96,21 @@ def test_calldata_is_computed_once_for_stored_proofs():
     assert starknet.proof_calldata({"kind": "attested"})["error"]["code"] == "record_format"
 
 
+def stored_record(version: str) -> dict:
+    """The record as the proving service stores and returns it (every field)."""
+    return ProofRecord.from_json(_genuine(version)).to_json()
+
+
+def result_of(metric: str) -> dict:
+    return {"metric": metric, "value": "1.0", "felt": "0x" + "0" * 64, "bucket_seconds": 60, "points": 720,
+            "first_bucket": 1672531200, "last_bucket": 1672574340, "data_commitment": [0] * 8}  # fmt: skip
+
+
 @pytest.mark.django_db
 def test_status_reports_proofs_without_calldata_in_the_body_and_never_runs_garaga(key_client, monkeypatch):
     stored = {"twap": starknet.proof_calldata(_genuine("V2_2")), "max_return": {"error": {"code": "proof_verification", "message": "pairing: …"}},
               "reserve_price": None}  # fmt: skip
-    metrics = {m: {"result": {"value": "1"}, "receipt": _genuine("V2_2"), "starknet_calldata": stored[m]} for m in stored}
+    metrics = {m: {"result": result_of(m), "receipt": stored_record("V2_2"), "starknet_calldata": stored[m]} for m in stored}
     PricingRequest.objects.create(
         job_id=JOB_ID, status="Completed", identifiers=EXAMPLE_REQUEST["identifiers"], params=EXAMPLE_REQUEST["params"],
         client_info=EXAMPLE_REQUEST["client_info"],
