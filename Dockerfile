@@ -3,8 +3,10 @@
 FROM python:3.11-slim
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 WORKDIR /app
-COPY requirements.txt .
+COPY requirements.txt requirements-garaga.txt ./
 RUN pip install --no-cache-dir -r requirements.txt
+# garaga: Starknet calldata and the native pairing (docs/proofs.md); its declared dependencies conflict, hence --no-deps
+RUN pip install --no-cache-dir --no-deps -r requirements-garaga.txt
 COPY . .
 RUN useradd --system --uid 10001 fossil && chown -R fossil /app
 USER fossil

@@ -66,6 +66,29 @@ class ProofRecordSerializer(serializers.Serializer):
     stats = serializers.DictField()
     public_key = serializers.CharField(allow_null=True)
     signature = serializers.CharField(allow_null=True)
+    # records stored before key ids existed have none: they read as null
+    key_id = serializers.CharField(
+        allow_null=True, help_text="attested records: the signing key's id (/api/prover_key)"
+    )
+
+
+class CalldataErrorSerializer(serializers.Serializer):
+    """Why Starknet calldata could not be built for a proof (docs/proofs.md)."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+
+
+class StarknetCalldataSerializer(serializers.Serializer):
+    """``Proof.starknet`` (handler.proofs.starknet.proof_calldata): one of the two keys."""
+
+    calldata = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="garaga's verify_r0_groth16_proof_bn254 calldata"
+    )
+    error = CalldataErrorSerializer(required=False)
+
+
+STARKNET_CALLDATA_HELP = "computed when the proof was stored; null for attested and dev proofs"
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:

@@ -156,7 +156,15 @@ HTTP_MAX_RETRIES = env_int("HTTP_MAX_RETRIES", 5, minimum=0, maximum=20)
 # --- Proof generation ---------------------------------------------------------------
 PROVER_BACKEND = env_choice("PROVER_BACKEND", "attested", ("dev", "attested", "bonsai"))
 DEV_PROVER_LATENCY_SECONDS = env_float("DEV_PROVER_LATENCY_SECONDS", 0.0, minimum=0.0)
-PROVER_KEY_FILE = env_str("PROVER_KEY_FILE", str(RUN_DIR / "prover_ed25519.pem"))
+# The attested provider's signing key: one key shared by every proof machine, from a secret
+# (PROVER_PRIVATE_KEY) or a file (PROVER_KEY_FILE); never created implicitly (docs/proofs.md).
+PROVER_PRIVATE_KEY = env_str("PROVER_PRIVATE_KEY")
+PROVER_KEY_FILE = env_str("PROVER_KEY_FILE")
+if not (PROVER_PRIVATE_KEY or PROVER_KEY_FILE):
+    if env_bool("FOSSIL_REQUIRE_SECRETS", False) and PROVER_BACKEND == "attested":
+        raise ImproperlyConfigured("PROVER_BACKEND=attested needs PROVER_PRIVATE_KEY or PROVER_KEY_FILE in production")
+    # local runs: `make run` / `make test` create this file with manage.py create_prover_key
+    PROVER_KEY_FILE = str(RUN_DIR / "prover_ed25519.pem")
 PROOF_SOFT_TIME_LIMIT = env_int("PROOF_SOFT_TIME_LIMIT", 300, minimum=1)
 PROOF_HARD_TIME_LIMIT = env_int("PROOF_HARD_TIME_LIMIT", PROOF_SOFT_TIME_LIMIT + 30, minimum=2)
 if PROOF_HARD_TIME_LIMIT <= PROOF_SOFT_TIME_LIMIT:
@@ -172,6 +180,19 @@ BONSAI_API_URL = env_url("BONSAI_API_URL")
 BONSAI_API_KEY = env_str("BONSAI_API_KEY")
 BONSAI_IMAGE_ID = env_str("BONSAI_IMAGE_ID")
 BONSAI_ELF_PATH = env_str("BONSAI_ELF_PATH")
+# Optional: prove these metrics with the Pitch Lake coprocessor's own guests (docs/proofs.md)
+BONSAI_TWAP_IMAGE_ID = env_str("BONSAI_TWAP_IMAGE_ID")
+BONSAI_TWAP_ELF_PATH = env_str("BONSAI_TWAP_ELF_PATH")
+BONSAI_MAX_RETURN_IMAGE_ID = env_str("BONSAI_MAX_RETURN_IMAGE_ID")
+BONSAI_MAX_RETURN_ELF_PATH = env_str("BONSAI_MAX_RETURN_ELF_PATH")
+# The journals of TWAP and max-return proofs, for every backend: ours ("fossil") or what the
+# coprocessor's guests commit ("pitchlake"; with bonsai, the two image ids above are then required).
+PROOF_JOURNAL_FORMAT = env_choice("PROOF_JOURNAL_FORMAT", "fossil", ("fossil", "pitchlake"))
+_PITCHLAKE_GUEST_IDS = (BONSAI_TWAP_IMAGE_ID, BONSAI_MAX_RETURN_IMAGE_ID)
+if PROVER_BACKEND == "bonsai" and PROOF_JOURNAL_FORMAT == "pitchlake" and not all(_PITCHLAKE_GUEST_IDS):
+    raise ImproperlyConfigured("PROOF_JOURNAL_FORMAT=pitchlake with bonsai needs BONSAI_TWAP_IMAGE_ID and BONSAI_MAX_RETURN_IMAGE_ID")
+if PROOF_JOURNAL_FORMAT == "fossil" and any(_PITCHLAKE_GUEST_IDS):
+    raise ImproperlyConfigured("BONSAI_TWAP_IMAGE_ID / BONSAI_MAX_RETURN_IMAGE_ID need PROOF_JOURNAL_FORMAT=pitchlake")
 BONSAI_RISC0_VERSION = env_str("BONSAI_RISC0_VERSION", "2.3.2")
 BONSAI_SELECTOR = env_str("BONSAI_SELECTOR", "bb001d44")
 BONSAI_POLL_INTERVAL_SECONDS = env_float("BONSAI_POLL_INTERVAL_SECONDS", 5.0, minimum=0.01)

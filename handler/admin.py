@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 from fossil.admin import ReadOnlyAdmin
-from handler.models import BlockHeader
+from handler.models import BlockHeader, ProverKey
 
 
 @admin.register(BlockHeader)
@@ -23,3 +23,11 @@ class BlockHeaderAdmin(ReadOnlyAdmin):
             return queryset.filter(number=int(term)), False
         return super().get_search_results(request, queryset, term.lower())
 
+
+
+@admin.register(ProverKey)
+class ProverKeyAdmin(ReadOnlyAdmin):
+    """The prover key ring, read-only: keys change only through create/rotate_prover_key."""
+
+    list_display = ("key_id", "is_current", "created_at", "retired_at", "public_key")
+    ordering = ("-is_current", "-created_at")

@@ -42,3 +42,32 @@ class BlockHeader(models.Model):
 
     def __str__(self) -> str:
         return f"block {self.number}"
+
+
+class ProverKey(models.Model):
+    """A public key that signs (current) or signed (retired) attested proof records.
+
+    Only public keys live here; the private key is configuration (PROVER_PRIVATE_KEY or
+    PROVER_KEY_FILE). Retired keys are kept so the records they signed still verify.
+    """
+
+    key_id = models.CharField(max_length=16, primary_key=True, help_text="first 16 hex of sha256(raw public key)")
+    public_key = models.CharField(max_length=66, unique=True, help_text="0x + raw 32-byte Ed25519 public key")
+    created_at = models.DateTimeField(auto_now_add=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+    is_current = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [
+            # at most one current key: the one every proof machine is configured with
+            models.UniqueConstraint(
+                fields=["is_current"], condition=models.Q(is_current=True), name="prover_key_one_current"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(is_current=True, retired_at__isnull=True) | models.Q(is_current=False, retired_at__isnull=False),
+                name="prover_key_retired_iff_not_current",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"prover key {self.key_id} ({'current' if self.is_current else 'retired'})"

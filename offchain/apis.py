@@ -3,13 +3,13 @@ from __future__ import annotations
 import re
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import NotFound
-from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
+from fossil.schema import CalldataErrorSerializer, MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
 from handler.pricing.series import min_range_seconds
 from offchain import selectors, services
@@ -59,16 +59,67 @@ class CompositionSerializer(serializers.Serializer):
     proof = ProofRecordSerializer(allow_null=True, help_text="the provider's record over the journal")
 
 
+# A metric's verify_proof calldata, or why its proof gives none (stored with the proof, docs/proofs.md).
+METRIC_CALLDATA_SCHEMA = {
+    "oneOf": [
+        {"type": "array", "items": {"type": "string"}, "description": "[len(P)] + P + job_request, hex felts"},
+        {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                    "required": ["code", "message"],
+                    "additionalProperties": False,
+                }
+            },
+            "required": ["error"],
+            "additionalProperties": False,
+        },
+    ]
+}
+
+
+@extend_schema_field(METRIC_CALLDATA_SCHEMA)
+class MetricCalldataField(serializers.Field):
+    def to_representation(self, value):
+        if isinstance(value, dict):
+            return {"error": CalldataErrorSerializer(value["error"]).data}
+        return [str(felt) for felt in value]
+
+
 class StarknetSerializer(serializers.Serializer):
     """handler.proofs.starknet.job_status_starknet: what the vault's contracts take."""
 
-    verifier_data = serializers.ListField(child=serializers.CharField())
+    verifier_data = serializers.ListField(
+        child=serializers.CharField(), allow_null=True, help_text="null when the journals give no vault result"
+    )
     job_request = serializers.ListField(child=serializers.CharField())
     verify_proof_selector = serializers.CharField()
     verify_proof_calldata = serializers.DictField(
-        child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="per metric (Groth16 only)"
+        child=MetricCalldataField(), allow_null=True, help_text="per metric (Groth16 only)"
     )
     note = serializers.CharField(allow_null=True)
+
+
+class StarknetUnavailableSerializer(serializers.Serializer):
+    """The stored proofs give no Starknet block at all (the request itself completed)."""
+
+    error = CalldataErrorSerializer()
+
+
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="StarknetBlock",
+        serializers=[StarknetSerializer, StarknetUnavailableSerializer],
+        resource_type_field_name=None,
+    )
+)
+class StarknetBlockField(serializers.Field):
+    def to_representation(self, value):
+        if "error" in value:
+            return StarknetUnavailableSerializer(value).data
+        return StarknetSerializer(value).data
 
 
 class JobStatusSerializer(serializers.Serializer):
@@ -90,7 +141,7 @@ class JobStatusSerializer(serializers.Serializer):
     vault_result = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
     receipts = ReceiptsByMetricSerializer(required=False)
     composition = CompositionSerializer(required=False)
-    starknet = StarknetSerializer(required=False)
+    starknet = StarknetBlockField(required=False)
 
 
 class ClientKeyRequired(APIView):

@@ -1,12 +1,15 @@
 """Offchain processor reads."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from handler.proofs.starknet import job_status_starknet
 from offchain import errors
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key
+
+logger = logging.getLogger(__name__)
 
 STATUS_MESSAGES: dict[str, str] = {
     PricingRequest.Status.PENDING: "Job is being processed",
@@ -52,10 +55,22 @@ def pricing_request_status(request: PricingRequest) -> dict:
             "proof": request.results.get("composition_proof"),
         }
         if all(body["receipts"].values()):
-            body["starknet"] = job_status_starknet(
-                body["receipts"],
-                vault_address=request.client_info["vault_address"],
-                timestamp=request.client_info["timestamp"],
-                program_id=request.identifiers[0],
-            )
+            body["starknet"] = _starknet_block(request, body["receipts"], metrics)
     return body
+
+
+def _starknet_block(request: PricingRequest, receipts: dict, metrics: dict) -> dict:
+    """Built from what was stored with each proof; a proof that cannot give calldata is reported
+    in the body, never as a failed request (garaga never runs on a status read)."""
+    try:
+        return job_status_starknet(
+            receipts,
+            vault_address=request.client_info["vault_address"],
+            timestamp=request.client_info["timestamp"],
+            program_id=request.identifiers[0],
+            calldata={metric: entry.get("starknet_calldata") for metric, entry in metrics.items()},
+            vault_result=(request.results or {}).get("vault_result"),
+        )
+    except Exception as exc:  # noqa: BLE001 - the status must answer whatever the stored proof holds
+        logger.warning("job %s: starknet block unavailable: %s", request.job_id, exc)
+        return {"error": {"code": "starknet_unavailable", "message": "the stored proofs give no Starknet calldata"}}

@@ -212,7 +212,11 @@ def results_from_group(group: dict) -> dict:
     """What the client keeps from a completed group: per-metric results, receipts, vault order."""
     metrics = {}
     for job in group["jobs"]:
-        metrics[job["metric"]] = {"result": job["result"], "receipt": job.get("proof")}
+        metrics[job["metric"]] = {
+            "result": job["result"],
+            "receipt": job.get("proof"),
+            "starknet_calldata": job.get("starknet_calldata"),
+        }
     group_result = group.get("result") or {}
     return {
         "metrics": metrics,

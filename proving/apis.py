@@ -9,7 +9,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import ApplicationError, NotFound, first_error_message
-from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
+from fossil.schema import (
+    STARKNET_CALLDATA_HELP,
+    MetricResultSerializer,
+    ProofRecordSerializer,
+    StarknetCalldataSerializer,
+    error_responses,
+)
 from fossil.validation import StrictIntegerField, StrictSerializer
 from handler.proofs.django_glue import prover_key_json
 from offchain.authentication import ApiKeyAuthentication
@@ -40,6 +46,7 @@ class JobSerializer(serializers.Serializer):
     error_message = serializers.CharField(allow_null=True)
     result = MetricResultSerializer(allow_null=True)
     proof = ProofRecordSerializer(allow_null=True)
+    starknet_calldata = StarknetCalldataSerializer(allow_null=True, help_text=STARKNET_CALLDATA_HELP)
 
 
 class GroupResultSerializer(serializers.Serializer):
@@ -125,16 +132,26 @@ class JobGroupDetailApi(ServiceOnly, APIView):
         return Response(JobGroupSerializer(detail).data)
 
 
+class PublishedKeySerializer(serializers.Serializer):
+    key_id = serializers.CharField(help_text="first 16 hex digits of sha256(raw public key)")
+    public_key = serializers.CharField(help_text="0x + raw 32-byte Ed25519 public key")
+    public_key_pem = serializers.CharField()
+    status = serializers.ChoiceField(choices=["current", "retired"])
+    created_at = serializers.DateTimeField()
+    retired_at = serializers.DateTimeField(allow_null=True)
+
+
 class ProverKeySerializer(serializers.Serializer):
     algorithm = serializers.ChoiceField(choices=["ed25519"])
-    public_key = serializers.CharField()
-    key_id = serializers.CharField()
+    key_id = serializers.CharField(allow_null=True, help_text="the current key's id")
+    public_key = serializers.CharField(allow_null=True, help_text="the current key")
+    keys = PublishedKeySerializer(many=True, help_text="current and retired keys; records name theirs by key_id")
 
 
 class ProverKeyApi(APIView):
-    """``GET /api/prover_key``: the Ed25519 public key that signs attested proof records.
+    """``GET /api/prover_key``: the Ed25519 keys that sign (current) or signed (retired) attested records.
 
-    ``{"algorithm": "ed25519", "public_key": "0x…" (32 bytes), "key_id": first 16 hex of sha256(key)}``
+    Retired keys stay listed so the records they signed keep verifying (docs/proofs.md).
     """
 
     authentication_classes = [ApiKeyAuthentication]

@@ -35,6 +35,7 @@ from django.utils import timezone
 from fossil import dispatch
 from fossil.exceptions import Conflict, NotFound
 from handler.proofs.records import ProofRecord
+from handler.proofs.starknet import proof_calldata
 from proving.models import METRICS, Job, JobGroup, Proof
 
 logger = logging.getLogger(__name__)
@@ -134,9 +135,10 @@ def seconds_until_claimable(job_id: int) -> float | None:
 
 def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRecord) -> bool:
     """Stores the result and its proof; False if the lease was lost (another run counts)."""
+    starknet = proof_calldata(record)  # once, here: status reads only copy it (docs/proofs.md)
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
-            return _job_succeed_once(job_id, token, result, record)
+            return _job_succeed_once(job_id, token, result, record, starknet)
         except IntegrityError:
             raise
         except DatabaseError as exc:  # psycopg2 reports a dropped server as DatabaseError/OperationalError
@@ -148,7 +150,9 @@ def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRec
     raise AssertionError("unreachable")
 
 
-def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: ProofRecord) -> bool:
+def _job_succeed_once(
+    job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, starknet: dict | None
+) -> bool:
     record_json = record.to_json()
     with transaction.atomic():
         finished = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token).update(
@@ -173,6 +177,7 @@ def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: Proof
                     claim_digest=record_json["claim_digest"],
                     journal=bytes(record.journal),
                     record=record_json,
+                    starknet=starknet,
                 )
         except IntegrityError:
             logger.warning("job %s already has a proof; keeping the first", job_id)

@@ -84,6 +84,10 @@ class Proof(models.Model):
     claim_digest = models.CharField(max_length=66)
     journal = models.BinaryField()
     record = models.JSONField(help_text="the proof record as the status endpoint returns it")
+    starknet = models.JSONField(
+        null=True, blank=True,
+        help_text="computed when stored: {calldata: [hex felts]} for the on-chain verifier, or {error: {code, message}}",
+    )  # fmt: skip
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

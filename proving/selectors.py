@@ -18,6 +18,7 @@ def job_representation(job: Job) -> dict:
         "error_message": job.error_message or None,
         "result": job.result,
         "proof": proof.record if proof else None,
+        "starknet_calldata": proof.starknet if proof else None,
     }
 
 

@@ -170,6 +170,9 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     stack.manage("migrate", "--no-input", "-v", "0")
     stack.manage("createcachetable")
     stack.manage("seed_demo_chain")
+    # the local signing key, made explicitly (nothing creates one implicitly; docs/proofs.md)
+    stack.env.setdefault("PROVER_KEY_FILE", str(stack.dir / "prover_ed25519.pem"))
+    stack.manage("create_prover_key", stack.env["PROVER_KEY_FILE"], "--if-missing", capture=True)
     key = stack.manage("create_api_key", "make-run", "--quiet", capture=True).strip()
     port = args.port
     if not port_is_free(port):
@@ -250,6 +253,7 @@ def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
     for name, value in TEST_ENVIRONMENT.items():
         stack.env.setdefault(name, value)
     stack.env.setdefault("PROVER_KEY_FILE", str(stack.dir / "test-prover-ed25519.pem"))
+    stack.manage("create_prover_key", stack.env["PROVER_KEY_FILE"], "--if-missing", capture=True)
     stack.start_postgres("fossil_test_base")
     stack.start_sqs(None)
     stack.manage("check", "--fail-level", "WARNING")

@@ -1,8 +1,9 @@
 """The only Django-aware module of ``handler.proofs``: settings → provider, cached per process.
 
-Settings read: ``PROVER_BACKEND``, ``PROVER_KEY_FILE``, ``BONSAI_API_URL``, ``BONSAI_API_KEY``,
-``BONSAI_IMAGE_ID``, ``BONSAI_RISC0_VERSION``, ``BONSAI_POLL_INTERVAL_SECONDS``,
-``BONSAI_REQUEST_TIMEOUT_SECONDS``, ``BONSAI_SELECTOR``, ``BONSAI_ELF_PATH``.
+Settings read: ``PROVER_BACKEND``, ``PROVER_PRIVATE_KEY``, ``PROVER_KEY_FILE``, ``PROOF_JOURNAL_FORMAT``,
+``BONSAI_API_URL``, ``BONSAI_API_KEY``, ``BONSAI_IMAGE_ID``, ``BONSAI_RISC0_VERSION``,
+``BONSAI_POLL_INTERVAL_SECONDS``, ``BONSAI_REQUEST_TIMEOUT_SECONDS``, ``BONSAI_SELECTOR``,
+``BONSAI_ELF_PATH``, ``BONSAI_TWAP_IMAGE_ID``/``_ELF_PATH``, ``BONSAI_MAX_RETURN_IMAGE_ID``/``_ELF_PATH``.
 """
 
 from __future__ import annotations
@@ -14,19 +15,20 @@ from typing import Any
 
 from django.conf import settings
 
-from .journal import CompositionJournal, MetricJournal
-from .keys import key_id, load_or_create_private_key, public_key_bytes
-from .providers import ProofProvider, build_provider
+from .errors import ProofConfigurationError, ProofError
+from .keys import key_id, load_configured_private_key, public_key_bytes
+from .providers import AttestedProofProvider, ProofProvider, build_provider
 from .providers.factory import _hex_bytes
 from .records import ProofRecord
 from .verify import verify_record
 
 
 def provider_options(backend: str) -> dict[str, Any]:
+    journal_format = getattr(settings, "PROOF_JOURNAL_FORMAT", "fossil")
     if backend == "attested":
-        return {"key_file": settings.PROVER_KEY_FILE}
+        return {"private_key": get_signing_key(), "journal_format": journal_format}
     if backend == "dev":
-        return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS}
+        return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS, "journal_format": journal_format}
     if backend == "bonsai":
         return {
             "api_url": getattr(settings, "BONSAI_API_URL", ""),
@@ -37,6 +39,10 @@ def provider_options(backend: str) -> dict[str, Any]:
             "request_timeout": getattr(settings, "BONSAI_REQUEST_TIMEOUT_SECONDS", 30.0),
             "selector": getattr(settings, "BONSAI_SELECTOR", "") or None,
             "elf_path": getattr(settings, "BONSAI_ELF_PATH", "") or None,
+            "twap_image_id": getattr(settings, "BONSAI_TWAP_IMAGE_ID", ""),
+            "twap_elf_path": getattr(settings, "BONSAI_TWAP_ELF_PATH", "") or None,
+            "max_return_image_id": getattr(settings, "BONSAI_MAX_RETURN_IMAGE_ID", ""),
+            "max_return_elf_path": getattr(settings, "BONSAI_MAX_RETURN_ELF_PATH", "") or None,
         }
     return {}
 
@@ -60,37 +66,93 @@ def get_provider() -> ProofProvider:
     if factory:
         return _provider_from_factory(factory)
     backend = getattr(settings, "PROVER_BACKEND", "attested")
-    return build_provider(backend, **provider_options(backend))
+    provider = build_provider(backend, **provider_options(backend))
+    if isinstance(provider, AttestedProofProvider):
+        from handler.prover_keys import prover_key_register
+
+        prover_key_register(provider.public_key)
+    return provider
 
 
 @lru_cache(maxsize=1)
-def get_public_key() -> bytes:
-    """The published attestation key (created on first use, like the attested provider's)."""
-    return public_key_bytes(load_or_create_private_key(settings.PROVER_KEY_FILE))
+def get_signing_key():
+    """The configured Ed25519 key (PROVER_PRIVATE_KEY or PROVER_KEY_FILE); never created here."""
+    return load_configured_private_key(
+        private_key=getattr(settings, "PROVER_PRIVATE_KEY", ""), key_file=getattr(settings, "PROVER_KEY_FILE", "")
+    )
+
+
+def configured_public_key() -> bytes | None:
+    """The configured key's public half, or None when no usable key is configured (read-only callers)."""
+    try:
+        return public_key_bytes(get_signing_key())
+    except ProofConfigurationError:
+        return None
+
+
+def published_keys() -> dict[str, bytes]:
+    """key id → public key: the key ring (current and retired) plus the configured key."""
+    from handler.prover_keys import prover_keys_published
+
+    keys = prover_keys_published()
+    own = configured_public_key()
+    if own is not None:
+        keys.setdefault(key_id(own), own)
+    return keys
 
 
 def prover_key_json() -> dict:
-    pub = get_public_key()
-    return {"algorithm": "ed25519", "public_key": "0x" + pub.hex(), "key_id": key_id(pub)}
+    from handler.prover_keys import prover_key_register, prover_keys_json
+
+    body = prover_keys_json()
+    own = configured_public_key()
+    if body["key_id"] is None and own is not None:
+        try:
+            prover_key_register(own)
+        except ProofError:
+            return body
+        body = prover_keys_json()
+    return body
 
 
-def verify_before_store(record: ProofRecord | dict) -> MetricJournal | CompositionJournal:
-    """The ``verify_receipt`` checks, against this deployment's key, image id and selector."""
+def verify_before_store(record: ProofRecord | dict):
+    """The ``verify_receipt`` checks, against this deployment's keys, pinned image id and selector.
+
+    A Groth16 record is checked with the pairing, and only against the pinned guest image ids
+    (a Groth16 record with none pinned is refused).
+    """
     d = record.to_json() if isinstance(record, ProofRecord) else record
     kind = d.get("kind")
+    groth16 = kind == "groth16"
+    pinned, decoders = pinned_guests() if groth16 else (None, None)
     return verify_record(
         d,
-        get_public_key() if kind == "attested" else None,
-        expected_image_id=_hex_bytes(getattr(settings, "BONSAI_IMAGE_ID", ""), "BONSAI_IMAGE_ID", 32)
-        if kind == "groth16"
-        else None,
-        expected_selector=_hex_bytes(getattr(settings, "BONSAI_SELECTOR", ""), "BONSAI_SELECTOR", 4)
-        if kind == "groth16"
-        else None,
+        public_keys=published_keys() if kind == "attested" else None,
+        expected_image_id=pinned,
+        expected_selector=_hex_bytes(getattr(settings, "BONSAI_SELECTOR", ""), "BONSAI_SELECTOR", 4) if groth16 else None,
+        require_image_id=groth16,
+        journal_decoders=decoders,
     )
+
+
+def pinned_guests() -> tuple[frozenset[bytes] | None, dict]:
+    """The configured guest image ids (BONSAI_IMAGE_ID and the coprocessor's guests) and, for the
+    coprocessor's, the journal type each commits."""
+    from .guests import MaxReturnJournal, TwapErrorBoundInput
+
+    ids: set[bytes] = set()
+    decoders: dict = {}
+    for name, journal_type in (("BONSAI_IMAGE_ID", None), ("BONSAI_TWAP_IMAGE_ID", TwapErrorBoundInput),
+                               ("BONSAI_MAX_RETURN_IMAGE_ID", MaxReturnJournal)):  # fmt: skip
+        image_id = _hex_bytes(getattr(settings, name, ""), name, 32)
+        if image_id is not None:
+            ids.add(image_id)
+            if journal_type is not None:
+                decoders[image_id] = journal_type.decode
+    return (frozenset(ids) or None), decoders
 
 
 def reset_caches() -> None:
     """For tests that change settings."""
     get_provider.cache_clear()
-    get_public_key.cache_clear()
+    get_signing_key.cache_clear()

@@ -376,9 +376,91 @@ class CompositionJournal:
         return out
 
 
-def decode_journal(data: bytes, kind: str) -> MetricJournal | CompositionJournal:
-    if kind == "metric":
-        return MetricJournal.decode(data)
-    if kind == "composition":
+# ---------------------------------------------------------------- the coprocessor's earlier journal
+
+
+@dataclass(frozen=True)
+class CompositionJournalV1:
+    """The 10-field ``ProofCompositionOutput`` that the Pitch Lake verifier's ``decode_journal``
+    reads and that the coprocessor's recorded Groth16 fixture commits (tests/data/receipts):
+    ``data_8_months_hash [u32; 8], start_timestamp, end_timestamp: i64``, then seven fixed-point
+    strings in this order. One window (start, end) serves all three results."""
+
+    data_8_months_hash: tuple[int, ...]
+    start_timestamp: int
+    end_timestamp: int
+    reserve_price: str
+    floating_point_tolerance: str
+    reserve_price_tolerance: str
+    twap_tolerance: str
+    gradient_tolerance: str
+    twap_result: str
+    max_return: str
+
+    def encode(self) -> bytes:
+        w = SerdeWriter().u32_array(_check_commitment(self.data_8_months_hash))
+        w.i64(self.start_timestamp).i64(self.end_timestamp)
+        for f in fields(self)[3:]:
+            w.string(getattr(self, f.name))
+        return w.bytes()
+
+    @classmethod
+    def decode(cls, data: bytes) -> CompositionJournalV1:
+        r = SerdeReader(data)
+        values: list = [r.u32_array(8, "data_8_months_hash"), r.i64("start_timestamp"), r.i64("end_timestamp")]
+        for f in fields(cls)[3:]:
+            s = r.string(f.name, max_len=66)
+            parse_fixed_hex(s)
+            values.append(s)
+        r.finish()
+        return cls(*values)
+
+    def verifier_data(self) -> list[int]:
+        """The vault's 9 felts (the one window repeated for each result)."""
+        s, e = self.start_timestamp, self.end_timestamp
+        return [s, e, int(self.reserve_price, 16), s, e, int(self.twap_result, 16), s, e, int(self.max_return, 16)]
+
+    def to_json(self) -> dict:
+        out: dict = {"type": "composition_v1"}
+        for f in fields(self):
+            v = getattr(self, f.name)
+            out[f.name] = [f"0x{x:08x}" for x in v] if f.name == "data_8_months_hash" else v
+        return out
+
+
+JOURNAL_TYPES: dict[str, type[MetricJournal] | type[CompositionJournal] | type[CompositionJournalV1]] = {
+    "metric": MetricJournal,
+    "composition": CompositionJournal,
+    "composition_v1": CompositionJournalV1,
+}
+
+
+def decode_journal(data: bytes, kind: str) -> MetricJournal | CompositionJournal | CompositionJournalV1:
+    if kind not in JOURNAL_TYPES:
+        raise ValueError(f"unknown journal kind {kind!r}")
+    return JOURNAL_TYPES[kind].decode(data)
+
+
+def decode_program_journal(program: str, data: bytes):
+    """The journal of a dev/attested program: a metric journal, the 16-field composition journal,
+    or (programs named after the coprocessor's guests) what that guest commits."""
+    from .guests import MaxReturnJournal, TwapErrorBoundInput
+
+    if program == "composition":
         return CompositionJournal.decode(data)
-    raise ValueError(f"unknown journal kind {kind!r}")
+    if program == "twap-error-bound-floating":
+        return TwapErrorBoundInput.decode(data)
+    if program == "max-return-floating":
+        return MaxReturnJournal.decode(data)
+    return MetricJournal.decode(data)
+
+
+def decode_any_journal(data: bytes) -> MetricJournal | CompositionJournal | CompositionJournalV1:
+    """The first journal type the bytes decode as exactly (decoders are strict, so at most one fits)."""
+    errors = []
+    for name, cls in JOURNAL_TYPES.items():
+        try:
+            return cls.decode(data)
+        except JournalDecodeError as exc:
+            errors.append(f"{name}: {exc}")
+    raise JournalDecodeError("journal is in no known format (" + "; ".join(errors) + ")")

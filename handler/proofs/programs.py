@@ -10,6 +10,10 @@ e.g. ``image_id("twap") = sha256(b"fossil.program.twap.v1")``. Bump
 ``PROGRAM_VERSION`` when the journal layout or the checks change; ``verify``
 rejects dev/attested records whose image id is not the one for their journal.
 Groth16 (Bonsai) records use the configured guest image id instead.
+
+With ``PROOF_JOURNAL_FORMAT=pitchlake`` the TWAP and max-return jobs are the programs named after
+the coprocessor's guests (``twap-error-bound-floating``, ``max-return-floating``) and their
+journals are those guests' (``guests.py``), whichever provider proves them.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from __future__ import annotations
 import hashlib
 
 PROGRAM_VERSION = "1"
-PROGRAMS = ("twap", "max_return", "reserve_price", "composition")
+PROGRAMS = ("twap", "max_return", "reserve_price", "composition", "twap-error-bound-floating", "max-return-floating")
+#: the metric each program proves
+PROGRAM_METRIC = {"twap-error-bound-floating": "twap", "max-return-floating": "max_return"}
 
 
 def program_tag(name: str) -> str:

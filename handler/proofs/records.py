@@ -65,6 +65,14 @@ def _unhex(s: Any, name: str, *, optional: bool = False) -> bytes | None:
         raise ValueError(f"{name}: not hex") from exc
 
 
+def _key_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) != 16 or any(ch not in "0123456789abcdef" for ch in value):
+        raise ValueError("key_id: expected 16 lowercase hex digits")
+    return value
+
+
 @dataclass(frozen=True)
 class ProofRecord:
     kind: str
@@ -77,6 +85,8 @@ class ProofRecord:
     stats: dict = field(default_factory=dict)
     public_key: bytes | None = None
     signature: bytes | None = None
+    #: attested records: the signing key's id (first 16 hex of SHA-256 of the raw public key)
+    key_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -105,6 +115,7 @@ class ProofRecord:
             "stats": self.stats,
             "public_key": _hex(self.public_key),
             "signature": _hex(self.signature),
+            "key_id": self.key_id,
         }
 
     @classmethod
@@ -128,4 +139,5 @@ class ProofRecord:
             stats=stats,
             public_key=_unhex(d.get("public_key"), "public_key", optional=True),
             signature=_unhex(d.get("signature"), "signature", optional=True),
+            key_id=_key_id(d.get("key_id")),
         )

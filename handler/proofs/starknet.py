@@ -149,27 +149,57 @@ def felts_hex(felts: list[int]) -> list[str]:
     return [hex(f) for f in felts]
 
 
+def proof_calldata(record: ProofRecord | dict) -> dict | None:
+    """What is stored with a proof, computed once when it is stored (never on a status poll).
+
+    ``{"calldata": [hex felts]}`` (garaga's ``verify_r0_groth16_proof_bn254`` calldata, with its
+    leading length), ``{"error": {"code", "message"}}`` when it cannot be built, or None for an
+    attested/dev record, which never goes to the on-chain verifier.
+    """
+    try:
+        rec = ProofRecord.from_json(record) if isinstance(record, dict) else record
+    except (ValueError, TypeError, KeyError) as exc:
+        return {"error": {"code": "record_format", "message": str(exc)}}
+    if rec.kind != "groth16":
+        return None
+    if not garaga_available():
+        return {"error": {"code": StarknetCalldataUnavailable.code, "message": f"garaga is not installed ({GARAGA_INSTALL})"}}
+    try:
+        return {"calldata": felts_hex(garaga_calldata(rec))}
+    except (ProofVerificationError, StarknetCalldataUnavailable) as exc:
+        return {"error": {"code": exc.code, "message": str(exc)}}
+
+
+def _metric_verifier_data(records: dict[str, ProofRecord]) -> list[int]:
+    journals = {metric: MetricJournal.decode(rec.journal) for metric, rec in records.items()}
+    return vault_result_from_journals(journals)
+
+
 def job_status_starknet(
     records: dict[str, ProofRecord | dict],
     *,
     vault_address: int | str,
     timestamp: int,
     program_id: int | str = PITCH_LAKE_V1,
+    calldata: dict[str, dict | None] | None = None,
+    vault_result: list[str] | None = None,
 ) -> dict[str, Any]:
     """The ``starknet`` block of ``GET /job_status/<job_id>`` for a completed request.
 
-    ``records`` maps metric → proof record (object or its JSON). Felts are hex strings.
-    ``verify_proof`` calldata is present only for Groth16 records, and only if garaga is installed.
+    ``records`` maps metric → proof record; ``calldata`` maps metric → what ``proof_calldata``
+    stored with that proof. Nothing here runs garaga: a proof whose calldata could not be built
+    (or was stored before calldata was kept) is reported under ``verify_proof_calldata`` as
+    ``{"error": {"code", "message"}}``. Felts are hex strings.
     """
-    journals: dict[str, MetricJournal] = {}
-    recs: dict[str, ProofRecord] = {}
-    for metric, rec in records.items():
-        rec = ProofRecord.from_json(rec) if isinstance(rec, dict) else rec
-        recs[metric] = rec
-        journals[metric] = MetricJournal.decode(rec.journal)
+    recs = {m: ProofRecord.from_json(r) if isinstance(r, dict) else r for m, r in records.items()}
     request = job_request(vault_address, timestamp, program_id)
+    verifier_data: list[str] | None
+    try:
+        verifier_data = felts_hex(_metric_verifier_data(recs))
+    except Exception:  # noqa: BLE001 - a journal in another format: fall back to the group's vault result
+        verifier_data = [hex(int(f, 16)) for f in vault_result] if vault_result else None
     out: dict[str, Any] = {
-        "verifier_data": felts_hex(vault_result_from_journals(journals)),
+        "verifier_data": verifier_data,
         "job_request": felts_hex(request),
         "verify_proof_selector": hex(VERIFY_PROOF_SELECTOR),
         "verify_proof_calldata": None,
@@ -181,8 +211,16 @@ def job_status_starknet(
             f"proof kinds {sorted(kinds)}: no verify_proof calldata; only Groth16 receipts can pass the "
             "on-chain verifier (attested/dev results are delivered by a trusted caller, not verified on-chain)"
         )
-    elif not garaga_available():
-        out["note"] = f"garaga is not installed ({GARAGA_INSTALL}); verify_proof calldata unavailable"
-    else:
-        out["verify_proof_calldata"] = {m: felts_hex(verify_proof_calldata(r, request)) for m, r in recs.items()}
+        return out
+    per_metric: dict[str, Any] = {}
+    for metric in recs:
+        stored = (calldata or {}).get(metric)
+        if not stored:
+            per_metric[metric] = {"error": {"code": "calldata_not_computed", "message": "no calldata was stored with this proof"}}
+        elif "error" in stored:
+            per_metric[metric] = {"error": stored["error"]}
+        else:
+            p = [int(x, 16) for x in stored["calldata"]]
+            per_metric[metric] = felts_hex([len(p)] + p + request)
+    out["verify_proof_calldata"] = per_metric
     return out

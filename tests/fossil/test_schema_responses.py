@@ -18,7 +18,10 @@ from rest_framework.test import APIClient
 
 from fossil.signing import HEADER, sign
 from handler.proofs import django_glue
-from offchain.services import pricing_request_sync
+from handler.proofs.keys import create_private_key_file
+from handler.proofs.records import ProofRecord
+from offchain.models import ApiKey, PricingRequest
+from offchain.services import hash_api_key, pricing_request_sync
 from proving import runner
 from proving import services as proving_services
 from proving.models import Job
@@ -98,6 +101,8 @@ def services_here(live_server, settings, sqs_queues, tmp_path):
     settings.OFFCHAIN_CALLBACK_URL = live_server.url
     settings.PROVER_BACKEND = "attested"
     settings.PROVER_KEY_FILE = str(tmp_path / "prover.pem")
+    settings.PROVER_PRIVATE_KEY = ""
+    create_private_key_file(settings.PROVER_KEY_FILE)  # never created implicitly (docs/proofs.md)
     django_glue.reset_caches()
     yield
     django_glue.reset_caches()
@@ -188,3 +193,49 @@ def test_every_endpoint_answers_as_the_schema_says(chain, services_here, key_cli
     assert statuses[("/job_status/{job_id}", "get")] >= {200, 401, 404}
     assert statuses[("/api/job", "post")] >= {200, 400, 409}
     assert statuses[("/api/job/{job_group_id}", "get")] >= {200, 401, 404}
+
+
+def groth16_request(job_id: str, vault_address: str, calldata: dict, raw_key: str) -> None:
+    """A completed request with Groth16 receipts and what was stored with each proof."""
+    record = ProofRecord(kind="groth16", image_id=b"\1" * 32, journal=b"not a metric journal", claim_digest=b"\2" * 32,
+                         seal=bytes(260), selector=bytes(4)).to_json()  # fmt: skip
+    metrics = {
+        metric: {"result": result_of(metric), "receipt": record, "starknet_calldata": calldata[metric]}
+        for metric in ("twap", "reserve_price", "max_return")
+    }
+    PricingRequest.objects.create(
+        job_id=job_id, api_key=ApiKey.objects.get(key_hash=hash_api_key(raw_key)), status="Completed", identifiers=EXAMPLE_REQUEST["identifiers"], params=EXAMPLE_REQUEST["params"],
+        client_info=dict(EXAMPLE_REQUEST["client_info"], vault_address=vault_address),
+        results={"metrics": metrics, "vault_result": ["0x1"] * 9, "composition_journal": None, "composition_proof": None},
+    )  # fmt: skip
+
+
+def result_of(metric: str) -> dict:
+    return {"metric": metric, "value": "1.0", "felt": "0x" + "0" * 64, "bucket_seconds": 60, "points": 720,
+            "first_bucket": START, "last_bucket": END - 60, "data_commitment": [0] * 8}  # fmt: skip
+
+
+def test_starknet_blocks_and_the_key_ring_answer_as_the_schema_says(services_here, api_key, key_client, check,
+                                                                    tmp_path):
+    """The shapes issue #13 adds: per-metric calldata or its error, a status with no Starknet
+    block at all, and a key ring with a retired key."""
+    stored = {
+        "twap": {"calldata": ["0x2", "0xa", "0xb"]},
+        "reserve_price": {"error": {"code": "proof_verification", "message": "pairing: …"}},
+        "max_return": None,  # stored before calldata was kept
+    }
+    groth16_request("a" * 64, EXAMPLE_REQUEST["client_info"]["vault_address"], stored, api_key)
+    block = check(key_client.get(f"/job_status/{'a' * 64}"), "/job_status/{job_id}")["starknet"]
+    calldata = block["verify_proof_calldata"]
+    assert calldata["twap"][:4] == ["0x3", "0x2", "0xa", "0xb"]
+    assert calldata["reserve_price"] == stored["reserve_price"]
+    assert calldata["max_return"]["error"]["code"] == "calldata_not_computed"
+
+    groth16_request("b" * 64, "0x" + "f" * 64, stored, api_key)  # not a felt: no Starknet block can be built
+    body = check(key_client.get(f"/job_status/{'b' * 64}"), "/job_status/{job_id}")
+    assert body["status"] == "Completed" and body["starknet"]["error"]["code"] == "starknet_unavailable"
+
+    old = check(key_client.get("/api/prover_key"), "/api/prover_key")["key_id"]
+    call_command("rotate_prover_key", "--generate", str(tmp_path / "next.pem"))
+    ring = check(key_client.get("/api/prover_key"), "/api/prover_key")
+    assert {k["key_id"]: k["status"] for k in ring["keys"]} == {ring["key_id"]: "current", old: "retired"}

@@ -8,12 +8,15 @@ from django.core.management import call_command
 
 from handler.proofs import django_glue
 from handler.proofs.journal import MetricJournal
+from handler.proofs.keys import create_private_key_file
 from handler.proofs.providers import build_provider, metric_journal_bytes
 from handler.proofs.receipt import encode_receipt, parse_receipt
 from handler.proofs.records import ProofInputs, ProofRecord
 from handler.proofs.starknet import PITCH_LAKE_V1  # noqa: F401  (import check: no garaga needed)
 
 from pathlib import Path
+
+pytestmark = pytest.mark.django_db  # attested records are checked against the key ring in the database
 
 VECTORS = Path(__file__).resolve().parents[2] / "tests" / "data"
 DO_NOTHING_IMAGE_ID = "e0de604acf7c2f7428298bdceb2798f47d6bdca38180746cfc35f692fa546b98"
@@ -24,6 +27,8 @@ JOB = ProofInputs("job-1", "twap", 1_700_000_000, 1_700_003_600, 1.5e9, (1, 2, 3
 @pytest.fixture
 def key_file(settings, tmp_path):
     settings.PROVER_KEY_FILE = str(tmp_path / "keys" / "prover.pem")
+    settings.PROVER_PRIVATE_KEY = ""
+    create_private_key_file(settings.PROVER_KEY_FILE)
     django_glue.reset_caches()
     yield settings.PROVER_KEY_FILE
     django_glue.reset_caches()
@@ -104,26 +109,109 @@ def test_explicit_public_key_option(tmp_path, attested_record, capsys):
     assert code == 1 and "FAILED public key" in err
 
 
-def test_groth16_record_from_real_receipt(tmp_path, capsys, settings):
-    settings.BONSAI_IMAGE_ID = DO_NOTHING_IMAGE_ID
-    settings.BONSAI_SELECTOR = "c27d1bc0"
-    raw = (VECTORS / "receipts" / "risc0_v5_groth16_do_nothing.bin").read_bytes()
-    rc = parse_receipt(encode_receipt(parse_receipt(raw).with_journal(metric_journal_bytes(JOB))))
-    record = ProofRecord(
-        kind="groth16", image_id=bytes.fromhex(DO_NOTHING_IMAGE_ID), journal=rc.journal,
-        claim_digest=rc.claim_digest(), seal=rc.encoded_seal, selector=rc.selector, receipt=encode_receipt(rc),
-    ).to_json()  # fmt: skip
-    code, out, err = run(tmp_path, record, capsys=capsys)
-    assert code == 0, err
-    assert json.loads(out)["zero_knowledge"] is True
-    code, _, err = run(tmp_path, flip(record, "receipt", at=100), capsys=capsys)
-    assert code == 1 and err.startswith("verify_receipt: FAILED receipt")
-    code, _, err = run(tmp_path, flip(record, "seal", at=10), capsys=capsys)
-    assert code == 1 and err.startswith("verify_receipt: FAILED receipt")
-    code, _, err = run(tmp_path, record, "--selector", "bb001d44", capsys=capsys)
+GENUINE = json.loads((VECTORS / "receipts" / "groth16_vectors.json").read_text())
+SELECTORS = json.loads((VECTORS / "receipts" / "control_roots.json").read_text())["groth16_verifier_parameters"]
+
+
+def genuine_record(vector: dict) -> dict:
+    selector = SELECTORS[vector["version"]][:8]
+    return {
+        "kind": "groth16", "image_id": "0x" + vector["image_id"], "journal": "0x" + vector["journal"],
+        "claim_digest": "0x" + vector["claim_digest"], "seal": "0x" + selector + vector["seal"][-512:],
+        "selector": "0x" + selector,
+    }  # fmt: skip
+
+
+def with_claim(d: dict) -> dict:
+    from handler.proofs.claim import claim_digest
+
+    digest = claim_digest(bytes.fromhex(d["image_id"][2:]), bytes.fromhex(d["journal"][2:]))
+    return {**d, "claim_digest": "0x" + digest.hex()}
+
+
+@pytest.mark.parametrize("vector", GENUINE, ids=[v["name"] for v in GENUINE])
+def test_genuine_groth16_records_of_every_version_verify(tmp_path, capsys, vector):
+    code, out, err = run(tmp_path, genuine_record(vector), capsys=capsys)
+    assert code == 0 and err == ""
+    shown = json.loads(out)
+    assert shown["ok"] and shown["zero_knowledge"] and shown["verifier"]["version"] == vector["version"]
+
+
+@pytest.mark.parametrize("name", ["risc0_v5_groth16_do_nothing.bin", "pitchlake_coprocessor_groth16_receipt.bin", "garaga_proof_risc0.json"])
+def test_real_receipt_files_verify(tmp_path, capsys, name):
+    code = 0
+    try:
+        call_command("verify_receipt", str(VECTORS / "receipts" / name))
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    assert code == 0 and err == "", err
+    shown = json.loads(out)
+    assert shown["verifier"]["pairing"] == "ok"
+    if name.startswith("pitchlake"):
+        assert shown["journal"]["type"] == "composition_v1" and shown["journal"]["start_timestamp"] == 0x63B0CD00
+
+
+V22 = next(v for v in GENUINE if v["version"] == "V2_2")
+
+
+def _forged_seal(d: dict, seal: bytes) -> dict:
+    return {**d, "seal": d["selector"] + seal.hex()}
+
+
+def _off_curve(d: dict) -> dict:
+    seal = bytearray(bytes.fromhex(d["seal"][10:]))
+    seal[31] ^= 1  # A.x + 1: (x, y) leaves the curve
+    return _forged_seal(d, bytes(seal))
+
+
+FORGERIES = {
+    "random seal": (lambda d: _forged_seal(d, bytes(range(256))), "seal"),
+    "seal of another proof": (lambda d: _forged_seal(d, bytes.fromhex(GENUINE[1]["seal"][-512:])), "pairing"),
+    "swapped journal": (lambda d: with_claim({**d, "journal": "0x" + metric_journal_bytes(JOB).hex()}), "pairing"),
+    "swapped image id": (lambda d: with_claim({**d, "image_id": "0x" + DO_NOTHING_IMAGE_ID}), "pairing"),
+    "journal without claim update": (lambda d: {**d, "journal": "0x00"}, "claim digest"),
+    "off-curve point": (_off_curve, "seal"),
+    "coordinate above the modulus": (lambda d: _forged_seal(d, b"\xff" * 32 + bytes.fromhex(d["seal"][74:])), "seal"),
+    "selector of another version": (lambda d: {**d, "selector": "0x9f39696c", "seal": "0x9f39696c" + d["seal"][10:]}, "pairing"),
+    "unknown selector": (lambda d: {**d, "selector": "0x01020304", "seal": "0x01020304" + d["seal"][10:]}, "selector"),
+    "short seal": (lambda d: {**d, "seal": d["seal"][:-2]}, "seal"),
+}
+
+
+@pytest.mark.parametrize("forgery", FORGERIES, ids=list(FORGERIES))
+def test_forged_groth16_records_fail_naming_the_check(tmp_path, capsys, forgery):
+    tamper, check = FORGERIES[forgery]
+    code, out, err = run(tmp_path, tamper(genuine_record(V22)), capsys=capsys)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith(f"verify_receipt: FAILED {check}"), err
+    assert "Traceback" not in err and "panicked" not in err
+
+
+def test_groth16_pins(tmp_path, capsys):
+    record = genuine_record(V22)
+    code, _, err = run(tmp_path, record, "--selector", "c27d1bc0", capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED selector")
     code, _, err = run(tmp_path, record, "--image-id", "0x" + "33" * 32, capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED image id")
+    code, out, _ = run(tmp_path, record, "--image-id", record["image_id"], "--selector", "bb001d44", capsys=capsys)
+    assert code == 0 and json.loads(out)["image_id_pinned"] is True
+
+
+def test_embedded_receipt_must_match_the_record(tmp_path, capsys):
+    raw = (VECTORS / "receipts" / "risc0_v5_groth16_do_nothing.bin").read_bytes()
+    rc = parse_receipt(raw)
+    record = ProofRecord(
+        kind="groth16", image_id=bytes.fromhex(DO_NOTHING_IMAGE_ID), journal=rc.journal,
+        claim_digest=rc.claim_digest(), seal=rc.encoded_seal, selector=rc.selector, receipt=raw,
+    ).to_json()  # fmt: skip
+    code, _, err = run(tmp_path, record, capsys=capsys)
+    assert code == 0, err
+    code, _, err = run(tmp_path, flip(record, "receipt", at=100), capsys=capsys)
+    assert code == 1 and err.startswith("verify_receipt: FAILED receipt")
+    forged = encode_receipt(rc.with_journal(metric_journal_bytes(JOB)))
+    code, _, err = run(tmp_path, with_claim({**record, "receipt": "0x" + forged.hex(), "journal": "0x" + metric_journal_bytes(JOB).hex()}), capsys=capsys)
+    assert code == 1 and err.startswith("verify_receipt: FAILED pairing")
 
 
 def test_dev_record_verifies_with_warning(tmp_path, capsys):

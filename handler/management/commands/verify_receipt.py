@@ -1,15 +1,19 @@
-"""``manage.py verify_receipt FILE``: verify a proof record (JSON, as ``GET /job_status`` returns it).
+"""``manage.py verify_receipt FILE``: verify a proof (as ``GET /job_status`` returns it, or a real receipt).
 
-    python manage.py verify_receipt record.json [--public-key 0x…] [--image-id 0x…] [--selector 0x…] [--pairing]
+    python manage.py verify_receipt record.json [--public-key 0x…] [--image-id 0x…] [--selector 0x…]
 
-Recomputes the claim digest from image id and journal, checks the image id, the
-seal and selector, the embedded receipt (Groth16) or the Ed25519 signature
-against the published key (attested), decodes the journal and prints it as JSON.
-``FILE`` may be a proof record, or an object holding one under ``proof``/``record``.
-``-`` reads standard input.
+``FILE`` may hold a proof record (or an object holding one under ``proof``/``record``), a
+``{"seal", "image_id", "journal"}`` object as risc0-ethereum and garaga write them (a 256-byte seal
+without selector is tried under every known verifier version), or a bincode ``risc0_zkvm::Receipt``
+with a Groth16 inner receipt. ``-`` reads standard input.
 
-Exit status 1 with one line on stderr naming the failed check; 2 for unusable
-input (unreadable file, not JSON, bad option).
+Every Groth16 seal gets the BN254 pairing check under the verifier version its selector names;
+attested records are checked against the published key ring (current and retired keys, by key
+id), read from the database and this machine's configured key; nothing is ever created. Prints
+what was verified and the decoded journal as JSON.
+
+Exit status 1 with one line on stderr naming the failed check; 2 for unusable input (unreadable
+file, not JSON or a receipt, bad option).
 """
 
 from __future__ import annotations
@@ -20,9 +24,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
+from django.db import DatabaseError
 
-from handler.proofs.errors import ProofConfigurationError, ProofVerificationError
+from handler.proofs import groth16
+from handler.proofs.claim import claim_digest
+from handler.proofs.errors import ProofConfigurationError, ProofError, ProofVerificationError
 from handler.proofs.providers.factory import _hex_bytes
+from handler.proofs.receipt import parse_receipt
 from handler.proofs.records import ProofRecord
 from handler.proofs.verify import verify_record
 
@@ -33,66 +41,128 @@ def _fail(status: int, line: str) -> None:
     raise SystemExit(status)
 
 
+def _hex(value, name: str) -> bytes:
+    if not isinstance(value, str):
+        raise ProofVerificationError("record format", f"{name}: expected a hex string")
+    try:
+        return bytes.fromhex(value[2:] if value.lower().startswith("0x") else value)
+    except ValueError:
+        raise ProofVerificationError("record format", f"{name}: not hex") from None
+
+
+def _record_from_receipt(raw: bytes) -> dict:
+    try:
+        rc = parse_receipt(raw)
+    except ProofError as exc:
+        raise ProofVerificationError("receipt", str(exc)) from None
+    if rc.claim.is_pruned:
+        raise ProofVerificationError("receipt", "the receipt's claim is pruned: no image id to check")
+    return ProofRecord(
+        kind="groth16", image_id=rc.claim.value.image_id, journal=rc.journal, claim_digest=rc.claim_digest(),
+        seal=rc.encoded_seal, selector=rc.selector, receipt=raw,
+    ).to_json()  # fmt: skip
+
+
+def _record_from_seal_object(data: dict) -> dict:
+    """risc0-ethereum / garaga ``{seal, image_id, journal}``; a bare 256-byte seal gets its version found."""
+    seal, image_id, journal = _hex(data["seal"], "seal"), _hex(data["image_id"], "image_id"), _hex(data["journal"], "journal")
+    if len(image_id) != 32:
+        raise ProofVerificationError("record format", "image_id must be 32 bytes")
+    digest = claim_digest(image_id, journal)
+    if len(seal) == groth16.SEAL_LEN:
+        seal = groth16.find_version(seal, digest).selector + seal
+    return {"kind": "groth16", "image_id": "0x" + image_id.hex(), "journal": "0x" + journal.hex(),
+            "claim_digest": "0x" + digest.hex(), "seal": "0x" + seal.hex(), "selector": "0x" + seal[:4].hex()}  # fmt: skip
+
+
+def _load(path: str):
+    try:
+        raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    except OSError as exc:
+        _fail(2, f"input: cannot read {path}: {exc.strerror or exc}")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        if raw[:4] in (b"\x00\x00\x00\x00", b"\x01\x00\x00\x00", b"\x02\x00\x00\x00", b"\x03\x00\x00\x00"):
+            return "receipt", raw
+        _fail(2, f"input: not JSON and not a bincode receipt: {exc}")
+    if isinstance(data, dict):
+        for key in ("proof", "record"):
+            if isinstance(data.get(key), dict) and "kind" in data[key]:
+                return "record", data[key]
+        if "kind" not in data and {"seal", "image_id", "journal"} <= data.keys():
+            return "seal object", data
+    return "record", data
+
+
+def _published_keys() -> dict[str, bytes]:
+    from handler.proofs.django_glue import configured_public_key, published_keys
+
+    try:
+        return published_keys()
+    except DatabaseError:  # no database here: this machine's configured key only
+        from handler.proofs.keys import key_id
+
+        own = configured_public_key()
+        return {key_id(own): own} if own is not None else {}
+
+
 class Command(BaseCommand):
-    help = "Verify a proof record JSON file; prints the decoded journal, exits 1 naming the failed check."
+    help = "Verify a proof record or a Groth16 receipt; prints the decoded journal, exits 1 naming the failed check."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="proof record JSON ('-' for stdin)")
-        parser.add_argument("--public-key", help="Ed25519 public key (hex) for attested records; default: this deployment's")
-        parser.add_argument("--image-id", help="expected image id (hex) for Groth16 records; default: BONSAI_IMAGE_ID")
-        parser.add_argument("--selector", help="expected Groth16 selector (hex); default: BONSAI_SELECTOR")
-        parser.add_argument("--pairing", action="store_true", help="also run the Groth16 pairing check with garaga")
+        parser.add_argument("file", help="proof record JSON, {seal, image_id, journal} JSON, or a bincode receipt ('-' for stdin)")
+        parser.add_argument("--public-key", help="Ed25519 public key (hex) for attested records; default: the published key ring")
+        parser.add_argument("--image-id", help="expected image id (hex) for Groth16 records; default: BONSAI_IMAGE_ID if set")
+        parser.add_argument("--selector", help="expected Groth16 selector (hex); default: any known RISC Zero verifier version")
+        parser.add_argument("--pairing", action="store_true", help="accepted for compatibility: the pairing check always runs")
 
     def handle(self, *args, **options):
+        source, data = _load(options["file"])
         try:
-            text = sys.stdin.read() if options["file"] == "-" else Path(options["file"]).read_text(encoding="utf-8")
-        except OSError as exc:
-            _fail(2, f"input: cannot read {options['file']}: {exc.strerror or exc}")
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            _fail(2, f"input: not JSON: {exc}")
-        if isinstance(data, dict):
-            for key in ("proof", "record"):
-                if isinstance(data.get(key), dict) and "kind" in data[key]:
-                    data = data[key]
-                    break
-        kind = data.get("kind") if isinstance(data, dict) else None
-        try:
-            public_key = self._public_key(options, kind)
+            public_key = _hex_bytes(options["public_key"], "public key", 32) if options["public_key"] else None
             image_id = _hex_bytes(options["image_id"] or getattr(settings, "BONSAI_IMAGE_ID", ""), "image id", 32)
-            selector = _hex_bytes(options["selector"] or getattr(settings, "BONSAI_SELECTOR", ""), "selector", 4)
+            selector = _hex_bytes(options["selector"], "selector", 4) if options["selector"] else None
         except (ProofConfigurationError, ValueError) as exc:
             _fail(2, f"options: {exc}")
         try:
+            if source == "receipt":
+                data = _record_from_receipt(data)
+            elif source == "seal object":
+                data = _record_from_seal_object(data)
+            kind = data.get("kind") if isinstance(data, dict) else None
+            keys = _published_keys() if kind == "attested" and public_key is None else None
             journal = verify_record(
                 data,
                 public_key,
+                public_keys=keys,
                 expected_image_id=image_id if kind == "groth16" else None,
                 expected_selector=selector if kind == "groth16" else None,
-                pairing=options["pairing"],
+                journal_required=False,
             )
+            record = ProofRecord.from_json(data)
         except ProofVerificationError as exc:
             _fail(1, f"FAILED {exc}")
-        record = ProofRecord.from_json(data)
+        except (ProofError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # anything else a malformed file can provoke: still one line, never a traceback
+            _fail(1, f"FAILED record format: {type(exc).__name__}: {str(exc)[:200]}")
         out = {
             "ok": True,
             "kind": record.kind,
             "image_id": "0x" + record.image_id.hex(),
             "claim_digest": "0x" + record.claim_digest.hex(),
             "zero_knowledge": record.is_zero_knowledge,
-            "journal": journal.to_json(),
+            "journal": journal.to_json() if journal is not None else None,
         }
+        if record.kind == "groth16":
+            version = groth16.version_for_selector(record.selector)
+            out["verifier"] = {"version": version.name, "selector": "0x" + version.selector.hex(), "pairing": "ok"}
+            out["image_id_pinned"] = image_id is not None
+            if journal is None:
+                out["journal_hex"] = "0x" + record.journal.hex()
+                out["note"] = "valid proof; the journal is in no format this service produces"
+        if record.kind == "attested":
+            out["key_id"] = record.key_id
         if record.kind == "dev":
             out["warning"] = "dev record: proves nothing"
         self.stdout.write(json.dumps(out, indent=2))
-
-    def _public_key(self, options, kind) -> bytes | None:
-        if options["public_key"]:
-            key = _hex_bytes(options["public_key"], "public key", 32)
-            return key
-        if kind != "attested":
-            return None
-        from handler.proofs.django_glue import get_public_key
-
-        return get_public_key()

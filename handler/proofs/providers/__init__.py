@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from .attested import AttestedProofProvider
-from .base import ProofProvider, metric_journal_bytes
+from .base import JOURNAL_FORMATS, ProofProvider, job_journal, metric_journal_bytes
 from .bonsai import BonsaiProofProvider, guest_input_bytes
 from .dev import DevProofProvider
 from .factory import BACKENDS, build_provider
@@ -22,4 +22,6 @@ __all__ = [
     "build_provider",
     "guest_input_bytes",
     "metric_journal_bytes",
+    "job_journal",
+    "JOURNAL_FORMATS",
 ]

@@ -11,7 +11,7 @@ from ..journal import CompositionJournal
 from ..keys import key_id, public_key_bytes
 from ..programs import program_image_id
 from ..records import ATTESTED_SELECTOR, ProofInputs, ProofRecord
-from .base import metric_journal_bytes
+from .base import job_journal
 
 STATEMENT = (
     "Attestation, not a zero-knowledge proof: the holder of this Ed25519 key states that this "
@@ -25,12 +25,20 @@ class AttestedProofProvider:
 
     kind = "attested"
 
-    def __init__(self, private_key: Ed25519PrivateKey, *, run_checks: bool = True, num_paths: int | None = None) -> None:
+    def __init__(
+        self,
+        private_key: Ed25519PrivateKey,
+        *,
+        run_checks: bool = True,
+        num_paths: int | None = None,
+        journal_format: str = "fossil",
+    ) -> None:
         self._key = private_key
         self.public_key = public_key_bytes(private_key)
         self.key_id = key_id(self.public_key)
         self.run_checks = run_checks
         self.num_paths = num_paths
+        self.journal_format = journal_format
 
     def _record(self, image_id: bytes, journal: bytes, stats: dict) -> ProofRecord:
         digest = claim_digest(image_id, journal)
@@ -46,6 +54,7 @@ class AttestedProofProvider:
             stats={"backend": "attested", "statement": STATEMENT, "key_id": self.key_id, **stats},
             public_key=self.public_key,
             signature=signature,
+            key_id=self.key_id,
         )
 
     def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
@@ -56,9 +65,9 @@ class AttestedProofProvider:
             checked = checks.check_metric(inputs, num_paths=self.num_paths)
         if time.monotonic() >= deadline:
             raise ProofDeadlineExceeded(f"proving deadline passed while checking job {inputs.job_id}")
-        journal = metric_journal_bytes(inputs)
+        program, journal = job_journal(inputs, self.journal_format)
         return self._record(
-            program_image_id(inputs.metric),
+            program_image_id(program),
             journal,
             {"job_id": inputs.job_id, "checks": checked, "elapsed_time": time.monotonic() - t0},
         )

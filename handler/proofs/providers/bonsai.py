@@ -1,30 +1,44 @@
-"""Groth16 receipts from Bonsai / Bento.
+"""Groth16 receipts from Bonsai / Bento, one guest program per metric.
 
-Guest contract (there is no Fossil guest in this repo yet; this is what one must implement):
+Two guest contracts (docs/proofs.md, "Pitch Lake guest formats"):
 
-* input (risc0 serde, what the host would ``env.write``)::
+* ``fossil`` (default, ``BONSAI_IMAGE_ID``): input, in RISC Zero serde, what the host would
+  ``env.write``::
 
       metric: String, window_start: i64, window_end: i64, value: f64,
       data_commitment: [u32; 8], series_timestamps: Vec<i64>, series_values: Vec<f64>
 
-* journal: exactly ``MetricJournal`` for the job (``handler.proofs.journal``).
+  journal: exactly the job's ``MetricJournal`` (the one the attested and dev providers write).
+* the Pitch Lake coprocessor's own guests, when their image ids are configured:
+  ``twap`` → twap-error-bound-floating (``BONSAI_TWAP_IMAGE_ID``), input
+  ``TwapErrorBoundInput{avg_hourly_gas_fee, twap_tolerance: 1.0, twap_result}`` as the coprocessor's
+  host builds it, journal the same struct; ``max_return`` → max-return-floating
+  (``BONSAI_MAX_RETURN_IMAGE_ID``), input ``MaxReturnInput{data}``, journal ``(MaxReturnInput, f64)``.
 
-The provider rejects a receipt whose journal is not the job's expected journal.
+The provider rejects a receipt whose journal is not what the job's guest must commit.
 """
 
 from __future__ import annotations
 
+import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..bonsai import BonsaiClient
-from ..errors import ProofConfigurationError, ReceiptRejected
+from ..errors import JournalDecodeError, ProofConfigurationError, ReceiptRejected
+from ..guests import TWAP_TOLERANCE_PERCENT, MaxReturnInput, MaxReturnJournal, TwapErrorBoundInput
 from ..journal import SerdeWriter
 from ..records import ProofInputs, ProofRecord
 from .base import metric_journal_bytes
 
+#: the max-return guest recomputes the value in the zkVM; ours must agree this closely
+MAX_RETURN_RELATIVE_TOLERANCE = 1e-9
+
 
 def guest_input_bytes(inputs: ProofInputs) -> bytes:
+    """Input of the ``fossil`` guest contract."""
     w = SerdeWriter().string(inputs.metric).i64(inputs.window_start).i64(inputs.window_end).f64(inputs.value)
     w.u32_array(inputs.data_commitment)
     w.u32(len(inputs.series_timestamps))
@@ -34,6 +48,68 @@ def guest_input_bytes(inputs: ProofInputs) -> bytes:
     for v in inputs.series_values:
         w.f64(v)
     return w.bytes()
+
+
+def _check_fossil(inputs: ProofInputs, journal: bytes) -> None:
+    if journal != metric_journal_bytes(inputs):
+        raise ReceiptRejected("journal: the receipt's journal is not this job's (metric, window, value, data commitment)")
+
+
+def _twap_input(inputs: ProofInputs) -> bytes:
+    return TwapErrorBoundInput(tuple(inputs.series_values), TWAP_TOLERANCE_PERCENT, inputs.value).encode()
+
+
+def _check_twap(inputs: ProofInputs, journal: bytes) -> None:
+    if journal != _twap_input(inputs):  # the guest commits its input after checking it
+        raise ReceiptRejected("journal: the TWAP guest's journal is not this job's TwapErrorBoundInput")
+
+
+def _max_return_input(inputs: ProofInputs) -> bytes:
+    return MaxReturnInput(tuple(inputs.series_values)).encode()
+
+
+def _check_max_return(inputs: ProofInputs, journal: bytes) -> None:
+    try:
+        committed = MaxReturnJournal.decode(journal)
+    except JournalDecodeError as exc:
+        raise ReceiptRejected(f"journal: not a max-return guest journal: {exc}") from exc
+    if committed.data != tuple(inputs.series_values):
+        raise ReceiptRejected("journal: the max-return guest ran on other data than this job's series")
+    if not math.isclose(committed.max_return, inputs.value, rel_tol=MAX_RETURN_RELATIVE_TOLERANCE, abs_tol=1e-15):
+        raise ReceiptRejected(
+            f"journal: the max-return guest computed {committed.max_return!r}, this job's value is {inputs.value!r}"
+        )
+
+
+@dataclass(frozen=True)
+class Guest:
+    """One guest program: its image id, how the job's input is written, what its journal must be."""
+
+    name: str
+    image_id: bytes
+    elf_path: str | None
+    input_bytes: Callable[[ProofInputs], bytes]
+    check_journal: Callable[[ProofInputs, bytes], None]
+
+    def elf(self) -> bytes | None:
+        if not self.elf_path:
+            return None
+        try:
+            return Path(self.elf_path).read_bytes()
+        except OSError as exc:
+            raise ProofConfigurationError(f"cannot read the ELF of guest {self.name} ({self.elf_path}): {exc}") from exc
+
+
+def fossil_guest(image_id: bytes, elf_path: str | None = None) -> Guest:
+    return Guest("fossil", image_id, elf_path, guest_input_bytes, _check_fossil)
+
+
+def pitchlake_twap_guest(image_id: bytes, elf_path: str | None = None) -> Guest:
+    return Guest("twap-error-bound-floating", image_id, elf_path, _twap_input, _check_twap)
+
+
+def pitchlake_max_return_guest(image_id: bytes, elf_path: str | None = None) -> Guest:
+    return Guest("max-return-floating", image_id, elf_path, _max_return_input, _check_max_return)
 
 
 class BonsaiProofProvider:
@@ -48,6 +124,7 @@ class BonsaiProofProvider:
         elf_path: str | None = None,
         expected_selector: bytes | None = None,
         stop_margin: float = 5.0,
+        metric_guests: dict[str, Guest] | None = None,
     ) -> None:
         if len(image_id) != 32:
             raise ProofConfigurationError("BONSAI_IMAGE_ID must be 32 bytes (64 hex digits)")
@@ -57,39 +134,38 @@ class BonsaiProofProvider:
         self.elf_path = elf_path
         self.expected_selector = expected_selector
         self.stop_margin = stop_margin
+        self.default_guest = fossil_guest(image_id, elf_path)
+        self.metric_guests = dict(metric_guests or {})
 
-    def _elf(self) -> bytes | None:
-        if not self.elf_path:
-            return None
-        try:
-            return Path(self.elf_path).read_bytes()
-        except OSError as exc:
-            raise ProofConfigurationError(f"cannot read BONSAI_ELF_PATH {self.elf_path}: {exc}") from exc
+    def guest_for(self, metric: str) -> Guest:
+        return self.metric_guests.get(metric, self.default_guest)
+
+    @property
+    def image_ids(self) -> frozenset[bytes]:
+        """Every image id this provider's records may carry (what ``verify_before_store`` pins)."""
+        return frozenset({self.image_id, *(g.image_id for g in self.metric_guests.values())})
 
     def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
         t0 = time.monotonic()
-        expected_journal = metric_journal_bytes(inputs)
+        guest = self.guest_for(inputs.metric)
         result = self.client.prove_groth16(
-            image_id=self.image_id,
-            input_bytes=guest_input_bytes(inputs),
+            image_id=guest.image_id,
+            input_bytes=guest.input_bytes(inputs),
             deadline=deadline,
             poll_interval=self.poll_interval,
-            elf=self._elf,
+            elf=guest.elf,
             expected_selector=self.expected_selector,
             stop_margin=self.stop_margin,
         )
         rc = result.receipt
-        if rc.journal != expected_journal:
-            raise ReceiptRejected(
-                "journal: the receipt's journal is not this job's (metric, window, value, data commitment)"
-            )
+        guest.check_journal(inputs, rc.journal)
         return ProofRecord(
             kind="groth16",
-            image_id=self.image_id,
+            image_id=guest.image_id,
             journal=rc.journal,
             claim_digest=rc.claim_digest(),
             seal=rc.encoded_seal,
             selector=rc.selector,
             receipt=result.receipt_bytes,
-            stats={**result.stats, "job_id": inputs.job_id, "wall_time": time.monotonic() - t0},
+            stats={**result.stats, "job_id": inputs.job_id, "guest": guest.name, "wall_time": time.monotonic() - t0},
         )

@@ -7,7 +7,7 @@ from ..errors import ProofDeadlineExceeded
 from ..journal import CompositionJournal
 from ..programs import program_image_id
 from ..records import DEV_SELECTOR, ProofInputs, ProofRecord
-from .base import metric_journal_bytes
+from .base import job_journal
 
 DEV_WARNING = (
     "dev-mode receipt (risc0 fake-receipt convention: seal = 0xFFFFFFFF || claim digest): "
@@ -20,10 +20,11 @@ class DevProofProvider:
 
     kind = "dev"
 
-    def __init__(self, latency_seconds: float = 0.0):
+    def __init__(self, latency_seconds: float = 0.0, journal_format: str = "fossil"):
         # Simulated proving time, so local runs and fault-injection tests see jobs that
         # take a while (a worker can be killed mid-proof, a deadline can pass).
         self.latency_seconds = latency_seconds
+        self.journal_format = journal_format
 
     def _record(self, image_id: bytes, journal: bytes, stats: dict) -> ProofRecord:
         digest = claim_digest(image_id, journal)
@@ -47,9 +48,9 @@ class DevProofProvider:
                     f"dev prover latency {self.latency_seconds}s does not fit the proof deadline"
                 )
             time.sleep(self.latency_seconds)
-        journal = metric_journal_bytes(inputs)
+        program, journal = job_journal(inputs, self.journal_format)
         return self._record(
-            program_image_id(inputs.metric), journal, {"job_id": inputs.job_id, "elapsed_time": time.monotonic() - t0}
+            program_image_id(program), journal, {"job_id": inputs.job_id, "elapsed_time": time.monotonic() - t0}
         )
 
     def compose(self, journal: CompositionJournal, *, deadline: float) -> ProofRecord:

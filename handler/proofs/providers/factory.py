@@ -25,27 +25,33 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     """Build a provider from settings-like options.
 
     * ``dev``: optional ``latency_seconds`` (simulated proving time).
-    * ``attested``: ``key_file`` (PROVER_KEY_FILE) or ``private_key``; optional ``run_checks``, ``num_paths``.
+    * ``attested``: ``private_key`` (an Ed25519 key) or ``key_file`` (an existing PEM, never created here); optional ``run_checks``, ``num_paths``.
     * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
       ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
-      ``stop_margin``.
+      ``stop_margin``, and the coprocessor's guests ``twap_image_id``/``twap_elf_path``,
+      ``max_return_image_id``/``max_return_elf_path``.
     """
     if backend == "dev":
         from .dev import DevProofProvider
 
-        return DevProofProvider(latency_seconds=float(options.get("latency_seconds", 0.0)))
+        return DevProofProvider(
+            latency_seconds=float(options.get("latency_seconds", 0.0)), journal_format=options.get("journal_format", "fossil")
+        )
     if backend == "attested":
-        from ..keys import load_or_create_private_key
+        from ..keys import load_private_key_file
         from .attested import AttestedProofProvider
 
         key = options.get("private_key")
         if key is None:
             key_file = options.get("key_file")
             if not key_file:
-                raise ProofConfigurationError("PROVER_KEY_FILE is not set")
-            key = load_or_create_private_key(key_file)
+                raise ProofConfigurationError("no prover key configured: set PROVER_PRIVATE_KEY or PROVER_KEY_FILE")
+            key = load_private_key_file(key_file)
         return AttestedProofProvider(
-            key, run_checks=options.get("run_checks", True), num_paths=options.get("num_paths")
+            key,
+            run_checks=options.get("run_checks", True),
+            num_paths=options.get("num_paths"),
+            journal_format=options.get("journal_format", "fossil"),
         )
     if backend == "bonsai":
         from ..bonsai import BonsaiClient
@@ -64,8 +70,18 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             request_timeout=float(options.get("request_timeout") or 30.0),
             **client_opts,
         )
+        from .bonsai import pitchlake_max_return_guest, pitchlake_twap_guest
+
+        metric_guests = {}
+        twap_id = _hex_bytes(options.get("twap_image_id"), "BONSAI_TWAP_IMAGE_ID", 32)
+        if twap_id is not None:
+            metric_guests["twap"] = pitchlake_twap_guest(twap_id, options.get("twap_elf_path") or None)
+        max_return_id = _hex_bytes(options.get("max_return_image_id"), "BONSAI_MAX_RETURN_IMAGE_ID", 32)
+        if max_return_id is not None:
+            metric_guests["max_return"] = pitchlake_max_return_guest(max_return_id, options.get("max_return_elf_path") or None)
         return BonsaiProofProvider(
             client,
+            metric_guests=metric_guests,
             image_id=image_id,
             poll_interval=float(options.get("poll_interval") or 5.0),
             elf_path=options.get("elf_path") or None,

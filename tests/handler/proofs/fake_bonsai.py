@@ -13,6 +13,8 @@ Behaviour is scripted through ``FakeBonsai`` attributes:
 * ``session_script`` / ``snark_script``: list of status dicts returned by
   successive polls (the last one repeats).
 * ``receipt_bytes``: what the SNARK output URL serves (default: the real receipt).
+* ``receipt_for_input``: if set, called with the last uploaded input; its result is served
+  instead (a scripted "guest" whose journal follows the input).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ class FakeBonsai:
     lock: threading.Lock = field(default_factory=threading.Lock)
     api_url: str = ""
     storage_url: str = ""
+    receipt_for_input: object = None
 
     def calls(self, method: str, route: str, server: str = "api") -> list[Seen]:
         return [s for s in self.seen if s.server == server and s.method == method and s.path.lstrip("/").startswith(route)]
@@ -106,7 +109,10 @@ def _handler(state: FakeBonsai, server_name: str):
                 state.inputs[ident] = body
                 self._reply(200)
             elif method == "GET" and kind == "receipts":
-                self._reply(200, state.receipt_bytes, "application/octet-stream")
+                receipt = state.receipt_bytes
+                if state.receipt_for_input is not None and state.inputs:
+                    receipt = state.receipt_for_input(list(state.inputs.values())[-1])
+                self._reply(200, receipt, "application/octet-stream")
             else:
                 self._reply(404, {"type": "NotFound", "msg": "no such object"})
 

@@ -5,6 +5,7 @@ import time
 import pytest
 
 from handler.proofs import django_glue
+from handler.proofs.keys import create_private_key_file
 from handler.proofs.records import ProofInputs
 from handler.proofs.verify import verify_record
 
@@ -12,12 +13,15 @@ from handler.proofs.verify import verify_record
 @pytest.fixture
 def key_settings(settings, tmp_path):
     settings.PROVER_KEY_FILE = str(tmp_path / "run" / "prover.pem")
+    settings.PROVER_PRIVATE_KEY = ""
     settings.PROVER_BACKEND = "attested"
+    create_private_key_file(settings.PROVER_KEY_FILE)  # never created implicitly (docs/proofs.md)
     django_glue.reset_caches()
     yield settings
     django_glue.reset_caches()
 
 
+@pytest.mark.django_db
 def test_glue_verifies_attested_records_with_the_published_key(key_settings):
     provider = django_glue.build_provider("attested", key_file=key_settings.PROVER_KEY_FILE, run_checks=False)
     record = provider.prove(ProofInputs("j", "twap", 0, 3600, 2.0, (0,) * 8), deadline=time.monotonic() + 1)

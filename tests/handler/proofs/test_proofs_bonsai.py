@@ -246,6 +246,8 @@ def _flip(d: dict, key: str) -> dict:
 
 
 def test_bonsai_provider_end_to_end(bonsai, tmp_path):
+    # The fake server answers with the real receipt re-labelled with this job's journal: the
+    # provider's structural checks pass, and the pairing check before storing catches it.
     expected = metric_journal_bytes(JOB)
     bonsai.receipt_bytes = encode_receipt(parse_receipt(bonsai.receipt_bytes).with_journal(expected))
     elf = tmp_path / "guest.elf"
@@ -256,8 +258,9 @@ def test_bonsai_provider_end_to_end(bonsai, tmp_path):
     assert list(bonsai.inputs.values()) == [guest_input_bytes(JOB)]
     assert bonsai.images[DO_NOTHING_IMAGE_ID.hex()] == ELF
     d = record.to_json()
-    journal = verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR)
-    assert journal.value_f64 == JOB.value and journal.metric == "twap"
+    with pytest.raises(ProofVerificationError) as ei:
+        verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR)
+    assert ei.value.check == "pairing"
     for key, check in (("journal", "claim digest"), ("seal", "receipt"), ("receipt", "receipt")):
         with pytest.raises(ProofVerificationError) as ei:
             verify_record(_flip(d, key), expected_image_id=DO_NOTHING_IMAGE_ID)
@@ -265,6 +268,21 @@ def test_bonsai_provider_end_to_end(bonsai, tmp_path):
     with pytest.raises(ProofVerificationError) as ei:
         verify_record(d, expected_image_id=bytes(32))
     assert ei.value.check == "image id"
+    with pytest.raises(ProofVerificationError) as ei:
+        verify_record(d, require_image_id=True)
+    assert ei.value.check == "image id"
+
+
+def test_real_receipt_through_the_client_verifies(bonsai):
+    result = prove(make_client(bonsai))
+    rc = result.receipt
+    d = {"kind": "groth16", "image_id": "0x" + DO_NOTHING_IMAGE_ID.hex(), "journal": "0x" + rc.journal.hex(),
+         "claim_digest": "0x" + rc.claim_digest().hex(), "seal": "0x" + rc.encoded_seal.hex(),
+         "selector": "0x" + rc.selector.hex(), "receipt": "0x" + result.receipt_bytes.hex()}  # fmt: skip
+    assert verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR, journal_required=False) is None
+    with pytest.raises(ProofVerificationError) as ei:
+        verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID)
+    assert ei.value.check == "journal"  # a valid proof, but not of a journal this service produces
 
 
 def test_bonsai_provider_rejects_receipt_of_another_job(bonsai):

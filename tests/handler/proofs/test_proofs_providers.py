@@ -15,7 +15,7 @@ from handler.pricing.csvio import read_series_csv
 from handler.proofs.claim import claim_digest
 from handler.proofs.errors import PricingCheckFailed, ProofConfigurationError, ProofVerificationError
 from handler.proofs.journal import CompositionJournal, MetricJournal
-from handler.proofs.keys import key_id, load_or_create_private_key, public_key_bytes
+from handler.proofs.keys import create_private_key_file, key_id, load_private_key_file, public_key_bytes
 from handler.proofs.programs import program_image_id
 from handler.proofs.providers import (
     AttestedProofProvider,
@@ -54,19 +54,29 @@ def make_inputs(metric, ts, values, value=None, claims=None):
 
 @pytest.fixture
 def attested(tmp_path):
+    create_private_key_file(tmp_path / "keys" / "prover.pem")
     return build_provider("attested", key_file=str(tmp_path / "keys" / "prover.pem"))
 
 
-def test_key_generated_once_with_mode_0600(tmp_path):
+def test_key_created_only_explicitly_with_mode_0600_in_a_0700_directory(tmp_path):
     path = tmp_path / "sub" / "dir" / "k.pem"
-    k1 = load_or_create_private_key(path)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    k2 = load_or_create_private_key(path)
-    assert public_key_bytes(k1) == public_key_bytes(k2)
+    with pytest.raises(ProofConfigurationError, match="create_prover_key"):
+        build_provider("attested", key_file=str(path))
+    assert not path.exists()
+    k1, created = create_private_key_file(path)
+    assert created and stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    k2, created = create_private_key_file(path)
+    assert not created and public_key_bytes(k1) == public_key_bytes(load_private_key_file(path)) == public_key_bytes(k2)
     assert len(key_id(public_key_bytes(k1))) == 16
+    os.chmod(path, 0o640)
+    with pytest.raises(ProofConfigurationError, match="mode 0640"):
+        load_private_key_file(path)
+    os.chmod(path, 0o600)
     path.write_text("not a key")
+    os.chmod(path, 0o600)
     with pytest.raises(ProofConfigurationError):
-        load_or_create_private_key(path)
+        load_private_key_file(path)
 
 
 def test_attested_twap_record_verifies_with_published_key(attested, dataset_a):
@@ -171,6 +181,9 @@ def test_verify_rejects_tampering(attested):
     assert ei.value.check == "public key"
     with pytest.raises(ProofVerificationError) as ei:
         verify_record({**d, "public_key": None}, other_key.public_key)
+    assert ei.value.check == "key id"
+    with pytest.raises(ProofVerificationError) as ei:
+        verify_record({**d, "public_key": None, "key_id": None}, other_key.public_key)
     assert ei.value.check == "signature"
     with pytest.raises(ProofVerificationError) as ei:
         verify_record({**d, "image_id": "0x" + "00" * 32}, pub)
