@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("proving", "0001_initial"),
+        ("proving", "0002_i13_proof_calldata"),
     ]
 
     operations = [
