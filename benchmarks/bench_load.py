@@ -141,6 +141,8 @@ class BenchStack:
         for command in (["ensure_queues"], ["migrate", "--no-input", "-v", "0"], ["createcachetable"],
                         ["seed_demo_chain"]):
             self.stack.manage(*command)
+        # the signing key is made explicitly, as make run does (docs/proofs.md)
+        self.stack.manage("create_prover_key", self.stack.env["PROVER_KEY_FILE"], "--if-missing", capture=True)
         key = self.stack.manage("create_api_key", "bench-load", "--quiet", capture=True).strip()
         self.supervised = devstack.app_processes(self.stack, self.port, self.concurrency)
         for name, argv in self.supervised.items():
