@@ -20,7 +20,7 @@ class JobGroup(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
     # A notifier that is calling the offchain processor right now holds this claim; another
-    # notifier waits until it lapses (see proving.notify.job_group_notify).
+    # notifier waits until it lapses (see proving.services.job_group_notify).
     notify_claimed_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
