@@ -6,7 +6,7 @@ PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= $(if $(filter /root/%,$(CURDIR)),/tmp/fossil-venv-$(shell echo $(CURDIR) | sha256sum | cut -c1-10),$(CURDIR)/.venv)
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv bench chaos clean
+.PHONY: run test venv bench chaos clean shell lint-docker
 
 $(VENV)/.installed: requirements.txt requirements-garaga.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -30,3 +30,7 @@ bench: venv
 
 clean:
 	rm -rf .run
+
+# A second shell while `make run` is up: its environment (database, SQS, PORT) and the venv.
+shell:
+	@bin/fossil --shell

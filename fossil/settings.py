@@ -49,6 +49,9 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "fossil.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS) come from the app itself in every mode: `collectstatic`
+    # fills STATIC_ROOT (make run / make test / the image) and WhiteNoise serves it.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -95,7 +98,12 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".run" / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(RUN_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies, no manifest: a process started before `collectstatic` still renders.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Request bodies are small JSON documents; anything larger is refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 16 * 1024, minimum=1024)
@@ -134,8 +142,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", 
 # --- Services talking to each other -------------------------------------------------
 # In the monolith both services live behind the same web server; in production they
 # can be split and pointed at each other with these URLs.
-PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", "http://127.0.0.1:3000")
-OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", "http://127.0.0.1:3000")
+# Both default to the local web server's PORT, so `PORT=3456 make run` moves every URL.
+PORT = env_int("PORT", 3000, minimum=1, maximum=65535)
+PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", f"http://127.0.0.1:{PORT}")
+OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", f"http://127.0.0.1:{PORT}")
 SERVICE_SHARED_SECRET = env_str("SERVICE_SHARED_SECRET")
 if not SERVICE_SHARED_SECRET:
     if env_bool("FOSSIL_REQUIRE_SECRETS", False):
