@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand
 
 from fossil.exceptions import ApplicationError
 from handler.services import job_run
+from proving.models import Job
 from proving.services import jobs_dispatch, job_reset_for_replay
 
 
@@ -23,6 +24,10 @@ class Command(BaseCommand):
         if sync:
             outcome = job_run(job_id=job_id)
             self.stdout.write(f"job {job_id}: {outcome.status}")
+            if outcome.status != "succeeded":
+                job = Job.objects.get(pk=job_id)
+                sys.stderr.write(f"replay_job: job {job_id} did not succeed ({outcome.status}): {job.error_code or 'no error code'}\n")
+                sys.exit(1)
         else:
             jobs_dispatch([job_id])
             self.stdout.write(f"job {job_id}: queued")
