@@ -1,8 +1,23 @@
-from django.contrib import admin
+"""The operator console's shared pieces: read-only model admins, confirmed actions that
+call services, and the dashboard and dead-letter pages (registered in fossil/urls.py)."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone as dt_timezone
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from fossil.exceptions import ApplicationError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Inspection only: rows change through services, never by hand in the admin."""
+    """Inspection only: rows change through services (the actions), never by hand in the admin."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -12,3 +27,103 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def confirmed_action(*, description: str, question: str, perform):
+    """An admin action that first shows a confirmation page listing the rows, and only on
+    "Yes, go ahead" calls `perform(obj)` (a service call) for each; a refusal by the service
+    (ApplicationError) is reported for its row and the others go on."""
+
+    def action(modeladmin, request, queryset):
+        if not request.user.is_staff:
+            raise PermissionDenied
+        if request.POST.get("confirmed") != "yes":
+            return TemplateResponse(request, "admin/fossil/confirm_action.html", {
+                **modeladmin.admin_site.each_context(request),
+                "title": description,
+                "question": question,
+                "objects": list(queryset[:200]),
+                "opts": modeladmin.model._meta,
+                "action": request.POST.get("action"),
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            })
+        done, refused = 0, []
+        for obj in queryset:
+            try:
+                perform(obj)
+                done += 1
+            except ApplicationError as exc:
+                refused.append(f"{obj}: {exc.message}")
+        if done:
+            modeladmin.message_user(request, f"{description}: done for {done} row(s).", messages.SUCCESS)
+        for line in refused:
+            modeladmin.message_user(request, line, messages.WARNING)
+        return None
+
+    action.short_description = description
+    action.__name__ = description.lower().replace(" ", "_")
+    return action
+
+
+def unix_time(seconds: int | None) -> str:
+    if seconds is None:
+        return "—"
+    return datetime.fromtimestamp(int(seconds), tz=dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def gwei(wei: int | None) -> str:
+    if wei is None:
+        return "—"
+    return f"{wei / 1e9:,.4f} gwei"
+
+
+def pretty_json(value) -> str:
+    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
+
+
+def dashboard_view(request):
+    from proving.selectors import dashboard
+
+    context = {
+        **admin.site.each_context(request),
+        "title": "Dashboard",
+        "now": timezone.now(),
+        **dashboard(timezone.now()),
+    }
+    return TemplateResponse(request, "admin/fossil/dashboard.html", context)
+
+
+def dead_letters_view(request):
+    """Queue and dead-letter depths; requeueing a queue's dead letters asks first."""
+    from django.conf import settings
+
+    from proving import dead_letters
+
+    if request.method == "POST":
+        queue = request.POST.get("queue", "")
+        if request.POST.get("confirmed") == "yes":
+            try:
+                result = dead_letters.dead_letters_requeue(queue)
+            except ApplicationError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(request, f"requeued {result.moved} message(s) to {queue}; skipped {result.skipped} non-Celery")
+            return redirect("admin-dead-letters")
+        try:
+            summaries = dead_letters.dead_letters_peek(queue, limit=50)
+        except ApplicationError as exc:
+            messages.error(request, exc.message)
+            return redirect("admin-dead-letters")
+        return TemplateResponse(request, "admin/fossil/confirm_requeue.html", {
+            **admin.site.each_context(request), "title": f"Requeue the dead letters of {queue}?",
+            "queue": queue, "summaries": summaries,
+        })
+    try:
+        depths = dead_letters.queue_depths()
+        error = None
+    except Exception as exc:  # the broker is down: say so instead of a server error
+        depths, error = [], f"the queues cannot be read now ({exc.__class__.__name__})"
+    return TemplateResponse(request, "admin/fossil/dead_letters.html", {
+        **admin.site.each_context(request), "title": "Dead letters", "depths": depths, "error": error,
+        "prefix": settings.SQS_QUEUE_PREFIX,
+    })

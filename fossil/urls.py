@@ -3,12 +3,15 @@ from django.urls import include, path
 
 from drf_spectacular.views import SpectacularAPIView
 
+from fossil.admin import dashboard_view, dead_letters_view
 from fossil.health import HealthApi, ReadinessApi
 from handler.apis import ProverKeyApi
 
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
     path("health/ready", ReadinessApi.as_view(), name="health-ready"),
+    path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
+    path("admin/dead-letters/", admin.site.admin_view(dead_letters_view), name="admin-dead-letters"),
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("api/prover_key", ProverKeyApi.as_view(), name="prover-key"),
