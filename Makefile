@@ -6,7 +6,7 @@ PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= $(if $(filter /root/%,$(CURDIR)),/tmp/fossil-venv-$(shell echo $(CURDIR) | sha256sum | cut -c1-10),$(CURDIR)/.venv)
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv bench chaos clean shell lint-docker
+.PHONY: run test venv bench chaos clean shell lint-docker browser
 
 $(VENV)/.installed: requirements.txt requirements-garaga.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -19,8 +19,20 @@ venv: $(VENV)/.installed
 run: venv
 	$(PY) scripts/devstack.py run
 
-test: venv
+test: venv browser
 	$(PY) scripts/devstack.py test $(PYTEST_ARGS)
+
+# The console's browser test (tests/e2e/test_console_browser.py) drives Debian's chromium and
+# chromedriver; as root (CI) they are installed here, otherwise the test says what is missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing chromium and chromium-driver for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "make: /usr/bin/chromium or chromedriver missing and not root: the browser test will skip"; \
+	  fi; \
+	fi
 
 chaos: venv
 	$(PY) scripts/devstack.py test tests/chaos -m chaos $(PYTEST_ARGS)

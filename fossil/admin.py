@@ -15,6 +15,10 @@ from django.utils.html import format_html
 
 from fossil.exceptions import ApplicationError
 
+admin.site.site_header = "Fossil operator console"
+admin.site.site_title = "Fossil console"
+admin.site.index_title = "Jobs, requests, keys and block data"
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Inspection only: rows change through services (the actions), never by hand in the admin."""
@@ -78,7 +82,7 @@ def gwei(wei: int | None) -> str:
 
 
 def pretty_json(value) -> str:
-    return format_html('<pre style="white-space: pre-wrap; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
+    return format_html('<pre style="white-space: pre-wrap; word-break: break-all; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
 
 
 def dashboard_view(request):
