@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc files, served offline (fossil/api_docs.py)
     "offchain",
     "proving",
     "handler",
@@ -126,7 +127,12 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "fossil.schema.forbid_unknown_request_fields",
+        "fossil.api_docs.add_example_request",
     ],
+    # Swagger UI and Redoc from the sidecar package's static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # Requests per API key; the counters live in the database cache shared by all web processes.
 API_RATE_LIMITS = {

@@ -14,6 +14,7 @@ urlpatterns = [
     path("admin/dead-letters/", admin.site.admin_view(dead_letters_view), name="admin-dead-letters"),
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="openapi-schema"),
+    path("", include("fossil.api_docs")),
     path("api/prover_key", ProverKeyApi.as_view(), name="prover-key"),
     path("", include("offchain.urls")),
     path("api/", include("proving.urls")),

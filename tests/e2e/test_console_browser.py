@@ -129,3 +129,16 @@ def test_retry_from_the_console_completes_the_group_and_reaches_the_client(
     browser.get(f"{live_server.url}/admin/dashboard/")
     assert "Job latency" in browser.page_source
     browser.save_screenshot(str(artifacts / "console-dashboard.png"))
+
+
+def test_api_docs_render_offline_in_the_browser(live_server, browser, artifacts):
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/api/docs")
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"), timeout=30, what="Swagger UI")
+    assert "/pricing_data" in browser.page_source
+    browser.save_screenshot(str(artifacts / "api-docs.png"))
+    browser.get(f"{live_server.url}/api/redoc")
+    wait_until(lambda: "pricing_data" in browser.page_source and browser.find_elements(By.CSS_SELECTOR, "h1"),
+               timeout=30, what="Redoc")
+    browser.save_screenshot(str(artifacts / "api-redoc.png"))
