@@ -9,6 +9,14 @@ from django.conf import settings
 from fossil.signing import HEADER, sign
 
 
+def request_id_header() -> dict:
+    """The current request id travels along, so one id follows a request across services."""
+    from fossil import log_context
+
+    request_id = log_context.get("request_id")
+    return {log_context.REQUEST_ID_HEADER: request_id} if request_id else {}
+
+
 class ServiceCallFailed(Exception):
     """The other service could not be reached or answered 5xx/429: worth retrying."""
 
@@ -23,7 +31,7 @@ class ServiceCallRejected(Exception):
 
 def post_signed_json(url: str, payload: dict) -> dict:
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", HEADER: sign(body)}
+    headers = {"Content-Type": "application/json", HEADER: sign(body), **request_id_header()}
     try:
         response = requests.post(
             url, data=body, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT)
@@ -42,7 +50,7 @@ def post_signed_json(url: str, payload: dict) -> dict:
 
 
 def get_signed_json(url: str) -> dict:
-    headers = {HEADER: sign(b"")}
+    headers = {HEADER: sign(b""), **request_id_header()}
     try:
         response = requests.get(url, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT))
     except requests.RequestException as exc:

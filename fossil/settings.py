@@ -48,6 +48,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # request id and job/group ids on every log line; request counts for /metrics
+    "fossil.observability.RequestContextMiddleware",
     "fossil.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's CSS) come from the app itself in every mode: `collectstatic`
@@ -263,13 +265,32 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "proving.reconcile", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
 }
 
+# --- Logs and metrics -------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line with request_id, job_id and group_id (see
+# fossil/log_context.py); plain lines carry the same fields in brackets.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+    "filters": {"context": {"()": "fossil.log_context.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "fossil.log_context.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "fossil.log_context.FossilJsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Third-party chatter: botocore's credentials line on every client, urllib3's retries.
+    "loggers": {
+        name: {"level": "WARNING"}
+        for name in ("botocore", "boto3", "urllib3")
+    },
 }
+# /metrics (Prometheus): open on the local stack; with METRICS_TOKEN set it needs
+# `Authorization: Bearer <token>`, and production (FOSSIL_REQUIRE_SECRETS) must set one.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+if not METRICS_TOKEN and env_bool("FOSSIL_REQUIRE_SECRETS", False):
+    raise ImproperlyConfigured("METRICS_TOKEN must be set in production (it protects /metrics)")
 
 # --- Request limits ----------------------------------------------------------------------
 MAX_RANGE_SECONDS = env_int("MAX_RANGE_SECONDS", 400 * 86400, minimum=60)

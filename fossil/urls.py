@@ -5,11 +5,13 @@ from drf_spectacular.views import SpectacularAPIView
 
 from fossil.admin import dashboard_view, dead_letters_view
 from fossil.health import HealthApi, ReadinessApi
+from fossil.observability import metrics_view
 from handler.apis import ProverKeyApi
 
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
     path("health/ready", ReadinessApi.as_view(), name="health-ready"),
+    path("metrics", metrics_view, name="metrics"),
     path("admin/dashboard/", admin.site.admin_view(dashboard_view), name="admin-dashboard"),
     path("admin/dead-letters/", admin.site.admin_view(dead_letters_view), name="admin-dead-letters"),
     path("admin/", admin.site.urls),

@@ -14,6 +14,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fossil.observability import proof_timer
 from fossil.queues import publish_on_commit
 from handler import pricing
 from handler.metrics import compute_metric
@@ -176,7 +177,8 @@ def _compute_and_prove(job: Job, deadline: float) -> tuple[dict, dict]:
         claims=outcome.claims,
     )
     try:
-        record = get_provider().prove(inputs, deadline=deadline)
+        with proof_timer(settings.PROVER_BACKEND):
+            record = get_provider().prove(inputs, deadline=deadline)
         verify_before_store(record)
     except ProofError as exc:
         if exc.retryable:

@@ -23,5 +23,7 @@ def reconcile() -> None:
     from offchain.services import pricing_requests_reconcile
     from proving.reconciler import reconcile_jobs
 
-    reconcile_jobs()
-    pricing_requests_reconcile()
+    from fossil.observability import record_reconciler_actions
+
+    record_reconciler_actions(reconcile_jobs())
+    record_reconciler_actions(pricing_requests_reconcile())
