@@ -68,7 +68,9 @@ WSGI_APPLICATION = "fossil.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The operator console's pages and overrides (admin index, dashboard, confirmations):
+        # searched before the apps, so they take precedence over django.contrib.admin's.
+        "DIRS": [BASE_DIR / "fossil" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [

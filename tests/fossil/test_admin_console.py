@@ -165,3 +165,10 @@ def test_dead_letters_page_requeues_after_confirmation(staff, sqs_queues):
 
     depth = {d.queue: d for d in queue_depths()}["results"]
     assert depth.dead == 0 and depth.waiting + depth.in_flight >= 1
+
+
+def test_admin_index_links_the_operator_pages(staff):
+    body = staff.get("/admin/").content.decode()
+    assert 'id="operator-links"' in body
+    for url in ("/admin/dashboard/", "/admin/dead-letters/", "/api/docs"):
+        assert f'href="{url}"' in body
