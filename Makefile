@@ -46,3 +46,13 @@ clean:
 # A second shell while `make run` is up: its environment (database, SQS, PORT) and the venv.
 shell:
 	@bin/fossil --shell
+
+# Lint the deployment files (docker cannot run on the development machines): hadolint on the
+# Dockerfile, the compose file against the Compose Specification's JSON schema, and
+# `docker compose config` when the compose plugin is installed.
+lint-docker: venv
+	$(VENV)/bin/hadolint --failure-threshold info Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet && echo "docker compose config: ok"; \
+	elif command -v docker-compose >/dev/null; then docker-compose config --quiet && echo "docker-compose config: ok"; \
+	else echo "make: neither docker compose nor docker-compose installed: skipped the compose client's check"; fi
