@@ -188,6 +188,26 @@ def collect_static(stack: Stack) -> None:
     stack.manage("collectstatic", "--no-input", "-v", "0")
 
 
+CONSOLE_USER_CODE = """
+import os
+from django.contrib.auth import get_user_model
+user, _ = get_user_model().objects.get_or_create(username="admin")
+user.is_staff = user.is_superuser = True
+user.set_password(os.environ["FOSSIL_CONSOLE_PASSWORD"])
+user.save()
+"""
+
+
+def console_login(stack: Stack) -> str:
+    """A local console account `admin` with a fresh password each `make run` (printed once)."""
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    subprocess.run([PYTHON, "manage.py", "shell", "-c", CONSOLE_USER_CODE], cwd=REPO, check=True,
+                   env={**stack.env, "FOSSIL_CONSOLE_PASSWORD": password})
+    return password
+
+
 def write_env_file(stack: Stack) -> Path:
     """Writes what the stack started to <run dir>/env (`set -a; . .run/env` in a second shell);
     removed again when the stack stops, so a stale file never points at dead ports."""
@@ -211,6 +231,7 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     collect_static(stack)
     stack.manage("seed_demo_chain")
     key = stack.manage("create_api_key", "make-run", "--quiet", capture=True).strip()
+    console_password = console_login(stack)
     port = args.port
     if not port_is_free(port):
         raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
@@ -231,8 +252,8 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
         f"  -H 'Content-Type: application/json' -H 'X-API-Key: {key}' \\\n"
         f"  -d '{example}'\n\n"
         f"Then: curl -s -H 'X-API-Key: {key}' http://127.0.0.1:{port}/job_status/<job_id>\n\n"
-        f"Admin: http://127.0.0.1:{port}/admin/  API docs: http://127.0.0.1:{port}/api/docs  "
-        f"Metrics: http://127.0.0.1:{port}/metrics\n"
+        f"Console: http://127.0.0.1:{port}/admin/ (user admin, password {console_password}, new each run)\n"
+        f"API docs: http://127.0.0.1:{port}/api/docs  Metrics: http://127.0.0.1:{port}/metrics\n"
         f"A second shell: `make shell` or `bin/fossil <command>` (environment in {env_file})\n"
         "Ctrl-C stops everything.\n",
         flush=True,

@@ -146,7 +146,7 @@ def test_s5_broker_restart_during_consumption(chaos_worker, seeded, broker, work
         probe_env = dict(broker.env(worker_env), WORKER_HEARTBEAT_FILE=heartbeat)
 
         def probe_fails_or_group_done():
-            if JobGroup.objects.filter(group_id=group, status=JobGroup.Status.COMPLETED).exists():
+            if JobGroup.objects.filter(pk=group, status=JobGroup.Status.COMPLETED).exists():
                 return True
             probe = subprocess.run([PYTHON, "manage.py", "check_worker_liveness", "--stall-seconds", "3"], cwd=REPO,
                                    env=probe_env, capture_output=True, text=True, timeout=60)

@@ -172,3 +172,21 @@ def test_admin_index_links_the_operator_pages(staff):
     assert 'id="operator-links"' in body
     for url in ("/admin/dashboard/", "/admin/dead-letters/", "/api/docs"):
         assert f'href="{url}"' in body
+
+
+def test_vault_filter_and_address_search(staff, failed_group):
+    from offchain.models import PricingRequest
+    from tests.conftest import EXAMPLE_REQUEST
+
+    vault = EXAMPLE_REQUEST["client_info"]["vault_address"]
+    PricingRequest.objects.create(
+        job_id=failed_group.pk, identifiers=EXAMPLE_REQUEST["identifiers"], params=EXAMPLE_REQUEST["params"],
+        client_info=EXAMPLE_REQUEST["client_info"],
+    )
+    services.job_group_create(job_group_id="c" * 64, ranges=RANGES)  # another vault's (no request)
+    listed = staff.get(f"/admin/proving/jobgroup/?vault={vault}").content.decode()
+    assert failed_group.pk in listed and "c" * 64 not in listed
+    jobs = staff.get(f"/admin/proving/job/?vault={vault}").context["cl"].result_count
+    assert jobs == 3
+    found = staff.get(f"/admin/offchain/pricingrequest/?q={vault.upper().replace('0X', '0x')}")
+    assert found.context["cl"].result_count == 1
