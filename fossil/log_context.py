@@ -49,7 +49,17 @@ class ContextFilter(logging.Filter):
         for name in CONTEXT_FIELDS:
             if getattr(record, name, None) is None:
                 setattr(record, name, _context[name].get())
+        received = getattr(record, "data", None)  # Celery's "Task … received" line, logged before any task context
+        if isinstance(received, dict) and received.get("name") in TASK_CONTEXT_ARGUMENT:
+            field = TASK_CONTEXT_ARGUMENT[received["name"]]
+            match = _FIRST_ARGUMENT.match(str(received.get("args") or ""))
+            if match and getattr(record, field, None) is None:
+                value = match.group(1)
+                setattr(record, field, int(value) if field == "job_id" and value.isdigit() else value)
         return True
+
+
+_FIRST_ARGUMENT = re.compile(r"^[\[(]\s*'?([0-9A-Za-z_x-]{1,66})'?")
 
 
 class PlainFormatter(logging.Formatter):

@@ -125,3 +125,18 @@ def test_json_logs_follow_one_request_into_the_workers_and_jobs_are_measured(liv
         assert value(parsed, "fossil_job_run_duration_seconds_count", metric=metric, outcome="succeeded") >= 1
         assert value(parsed, "fossil_job_attempts_count", metric=metric, outcome="succeeded") >= 1
     assert value(parsed, "fossil_proof_duration_seconds_count", backend="attested") >= 3
+
+
+def test_celery_received_line_carries_the_job_id():
+    import logging
+
+    from fossil.log_context import ContextFilter
+
+    record = logging.LogRecord("celery.worker.strategy", logging.INFO, __file__, 1, "Task %(name)s[%(id)s] received", None, None)
+    record.data = {"id": "x", "name": "handler.prove_job", "args": "(42,)", "kwargs": "{}"}
+    ContextFilter().filter(record)
+    assert record.job_id == 42
+    record = logging.LogRecord("celery.worker.strategy", logging.INFO, __file__, 1, "received", None, None)
+    record.data = {"id": "y", "name": "proving.notify_offchain", "args": "('" + "a" * 64 + "',)", "kwargs": "{}"}
+    ContextFilter().filter(record)
+    assert record.group_id == "a" * 64
