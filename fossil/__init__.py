@@ -1,3 +1,6 @@
-from celery_app import app as celery_app
+"""Settings and the infrastructure every app shares.
 
-__all__ = ("celery_app",)
+The Celery app is not imported here (the usual Django + Celery recipe does), so that a
+command such as `manage.py price` starts without Celery: task modules register on
+celery_app.app themselves, and fossil.queues loads it when something is published.
+"""

@@ -1,10 +1,17 @@
-"""One error shape for every API: {"status": "error", "code", "message", ...extra}."""
+"""One error shape for every API: {"status": "error", "code", "message"}, built by ErrorSerializer."""
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
+from rest_framework import serializers
 from rest_framework.response import Response
+
+
+class ErrorSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["error"])
+    code = serializers.CharField()
+    message = serializers.CharField()
 
 
 class ApplicationError(Exception):
@@ -13,14 +20,13 @@ class ApplicationError(Exception):
     status_code = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None, **extra):
+    def __init__(self, message: str, *, status_code: int | None = None, code: str | None = None):
         super().__init__(message)
         self.message = message
         if status_code is not None:
             self.status_code = status_code
         if code is not None:
             self.code = code
-        self.extra = extra
 
 
 class NotFound(ApplicationError):
@@ -52,13 +58,13 @@ def first_error_message(detail, path: str = "") -> str:
     return f"{path}: {detail}" if path else str(detail)
 
 
-def error_body(code: str, message: str, **extra) -> dict:
-    return {"status": "error", "code": code, "message": message, **extra}
+def error_body(code: str, message: str) -> dict:
+    return dict(ErrorSerializer({"status": "error", "code": code, "message": message}).data)
 
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message, **exc.extra), status=exc.status_code)
+        return Response(error_body(exc.code, exc.message), status=exc.status_code)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
@@ -67,8 +73,10 @@ def api_exception_handler(exc, context):
         return Response(error_body("invalid", first_error_message(exc.detail)), status=400)
     if isinstance(exc, drf_exceptions.APIException):
         headers = {}
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
-        code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+        wait = getattr(exc, "wait", None)  # set by Throttled
+        if wait:
+            headers["Retry-After"] = str(int(wait))
+        codes = exc.get_codes()  # a str, or a list/dict of them for a nested detail
+        code = codes if isinstance(codes, str) else exc.default_code
         return Response(error_body(code, first_error_message(exc.detail)), status=exc.status_code, headers=headers)
     return None

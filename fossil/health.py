@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,7 +24,8 @@ def postgres_check() -> str:
 
 def sqs_canary_check() -> str:
     client = sqs_client()
-    url = client.create_queue(QueueName=queue_name(CANARY_QUEUE), Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    queue = client.create_queue(QueueName=queue_name(CANARY_QUEUE), Attributes={"MessageRetentionPeriod": "60"})
+    url = queue["QueueUrl"]
     marker = uuid.uuid4().hex
     client.send_message(QueueUrl=url, MessageBody=marker)
     for _ in range(3):
@@ -36,12 +37,21 @@ def sqs_canary_check() -> str:
     return "error: canary message did not come back"
 
 
+class HealthSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok"])
+
+
+class ReadinessSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=["ok", "unavailable"])
+    checks = serializers.DictField(child=serializers.CharField(), help_text='per dependency: "ok" or "error: ..."')
+
+
 class HealthApi(APIView):
     authentication_classes: list = []
 
-    @extend_schema(operation_id="health", responses={200: inline_serializer("Health", {"status": serializers.CharField()})})
+    @extend_schema(operation_id="health", responses={200: HealthSerializer})
     def get(self, request):
-        return Response({"status": "ok"})
+        return Response(HealthSerializer({"status": "ok"}).data)
 
 
 class ReadinessApi(APIView):
@@ -49,10 +59,7 @@ class ReadinessApi(APIView):
 
     @extend_schema(
         operation_id="health_ready",
-        responses={
-            200: inline_serializer("Readiness", {"status": serializers.CharField(), "checks": serializers.DictField()}),
-            503: inline_serializer("NotReady", {"status": serializers.CharField(), "checks": serializers.DictField()}),
-        },
+        responses={200: ReadinessSerializer, 503: ReadinessSerializer},
     )
     def get(self, request):
         checks = {}
@@ -62,4 +69,5 @@ class ReadinessApi(APIView):
             except Exception as exc:  # any failure means not ready; say which
                 checks[name] = f"error: {exc.__class__.__name__}"
         ready = all(value == "ok" for value in checks.values())
-        return Response({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+        body = ReadinessSerializer({"status": "ok" if ready else "unavailable", "checks": checks}).data
+        return Response(body, status=200 if ready else 503)

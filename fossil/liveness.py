@@ -1,7 +1,7 @@
 """Worker liveness beyond "the process is up".
 
 kombu 5.7's SQS consumer can stop polling for good after a broker outage (an error in
-its timer; reliability.md P11) while the worker process stays alive. A worker touches its
+its timer; docs/reliability.md) while the worker process stays alive. A worker touches its
 heartbeat file whenever it receives or finishes a task; the liveness probe
 (`manage.py check_worker_liveness`) fails when work is waiting on the queues but the
 worker has not touched its file for longer than any task may run.

@@ -17,7 +17,7 @@ from django.db import transaction
 logger = logging.getLogger(__name__)
 
 DLQ_SUFFIX = "-dlq"
-# Stated explicitly (reliability.md P7): emulators and newer AWS queues default to 1 MiB,
+# Stated explicitly (docs/reliability.md): emulators and newer AWS queues default to 1 MiB,
 # older queues to 256 KiB. Task messages carry ids only and stay far below either.
 MAXIMUM_MESSAGE_SIZE = 256 * 1024
 
@@ -65,17 +65,20 @@ def delete_queues() -> None:
         client.delete_queue(QueueUrl=url)
 
 
-def publish(task, *args) -> bool:
-    """Sends a task (ids only). A broker outage is logged, not raised: every message has a
-    row behind it in Postgres, and the reconciler re-sends what could not be sent."""
+def publish(task_name: str, *args: object) -> bool:
+    """Sends a task by its name (ids only; routed by settings.CELERY_TASK_ROUTES). A broker
+    outage is logged, not raised: every message has a row behind it in Postgres, and the
+    reconciler re-sends what could not be sent. Callers use fossil.dispatch's names."""
+    from celery_app import app  # Celery loads only in processes that publish (not `manage.py price`)
+
     try:
-        task.delay(*args)
+        app.send_task(task_name, args=list(args))
         return True
     except Exception:  # any publish failure: the database state stays the source of truth
-        logger.exception("could not queue %s%s; the reconciler re-sends it", task.name, args)
+        logger.exception("could not queue %s%s; the reconciler re-sends it", task_name, args)
         return False
 
 
-def publish_on_commit(task, *args) -> None:
+def publish_on_commit(task_name: str, *args: object) -> None:
     """Publishes once the current transaction commits, so no worker reads a row that isn't there."""
-    transaction.on_commit(lambda: publish(task, *args))
+    transaction.on_commit(lambda: publish(task_name, *args))

@@ -1,15 +1,71 @@
-"""OpenAPI pieces shared by the APIs: the error shape and the two authentication schemes."""
+"""OpenAPI pieces shared by the APIs: the error shape, the output shapes both services return
+(a metric's result, a proof record) and the two authentication schemes.
+
+Response bodies are built by these serializers (``Serializer(data).data``), the same ones the
+schema shows, so a field the schema does not list never reaches a client.
+"""
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from fossil.exceptions import ErrorSerializer
 
-class ErrorSerializer(serializers.Serializer):
-    status = serializers.ChoiceField(choices=["error"])
-    code = serializers.CharField()
-    message = serializers.CharField()
+METRIC_CHOICES = ["twap", "reserve_price", "max_return"]
+
+
+class LognormalParamsSerializer(serializers.Serializer):
+    sigma_step = serializers.FloatField(help_text="log volatility per bucket")
+    volatility_lag = serializers.IntegerField(help_text="buckets over which the volatility is measured")
+    start_level = serializers.FloatField(help_text="the last observed bucket value (wei)")
+
+
+class MetricResultSerializer(serializers.Serializer):
+    """One metric's result (handler.metrics.compute_metric)."""
+
+    metric = serializers.ChoiceField(choices=METRIC_CHOICES)
+    value = serializers.CharField(help_text="the value as a decimal string (Python repr of the float)")
+    felt = serializers.CharField(help_text="the value as 64.64 fixed point, 0x + 64 hex")
+    bucket_seconds = serializers.IntegerField()
+    points = serializers.IntegerField(help_text="number of buckets in the series")
+    first_bucket = serializers.IntegerField()
+    last_bucket = serializers.IntegerField()
+    data_commitment = serializers.ListField(child=serializers.IntegerField(), help_text="8 words of 32 bits")
+    # max_return
+    window = serializers.IntegerField(required=False)
+    period = serializers.IntegerField(required=False)
+    # reserve_price
+    standard_error = serializers.FloatField(required=False)
+    seed = serializers.IntegerField(required=False, allow_null=True)
+    num_paths = serializers.IntegerField(required=False)
+    n_periods = serializers.IntegerField(required=False)
+    twap_window = serializers.IntegerField(required=False)
+    strike = serializers.FloatField(required=False)
+    params = serializers.DictField(child=serializers.FloatField(), required=False, help_text="fitted MRJ parameters")
+    gradient = serializers.ListField(child=serializers.FloatField(), required=False)
+    gradient_ok = serializers.BooleanField(required=False, help_text="the fitted jump model passed the gradient check")
+    model = serializers.ChoiceField(choices=["mrj", "lognormal"], required=False,
+                                    help_text="the model that priced the reserve price (docs/pricing.md)")
+    model_reason = serializers.CharField(required=False, allow_blank=True,
+                                         help_text="why the jump model did not price it; empty for mrj")
+    lognormal = LognormalParamsSerializer(required=False, help_text="the log-normal walk's inputs, when it priced")
+
+
+class ProofRecordSerializer(serializers.Serializer):
+    """A proof record (handler.proofs.records.ProofRecord.to_json); byte strings are 0x hex."""
+
+    version = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=["dev", "attested", "groth16"])
+    image_id = serializers.CharField()
+    journal = serializers.CharField()
+    claim_digest = serializers.CharField()
+    seal = serializers.CharField(allow_null=True)
+    selector = serializers.CharField(allow_null=True)
+    receipt = serializers.CharField(allow_null=True)
+    stats = serializers.DictField()
+    public_key = serializers.CharField(allow_null=True)
+    signature = serializers.CharField(allow_null=True)
 
 
 def error_responses(*codes: int) -> dict[int, OpenApiResponse]:

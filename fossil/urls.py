@@ -6,7 +6,6 @@ from drf_spectacular.views import SpectacularAPIView
 from fossil.admin import dashboard_view, dead_letters_view
 from fossil.health import HealthApi, ReadinessApi
 from fossil.observability import metrics_view
-from handler.apis import ProverKeyApi
 
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
@@ -17,7 +16,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema", SpectacularAPIView.as_view(), name="openapi-schema"),
     path("", include("fossil.api_docs")),
-    path("api/prover_key", ProverKeyApi.as_view(), name="prover-key"),
     path("", include("offchain.urls")),
     path("api/", include("proving.urls")),
 ]

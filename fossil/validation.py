@@ -97,3 +97,12 @@ class TimeRangeField(serializers.Field):
 
     def to_representation(self, value):
         return list(value)
+
+
+def validate_min_range(value: list[int], minimum_seconds: int) -> list[int]:
+    """A validated [start, end] that is at least ``minimum_seconds`` long (a metric's shortest priceable range)."""
+    start, end = value
+    if end - start < minimum_seconds:
+        raise serializers.ValidationError(
+            f"range is shorter than the minimum of {minimum_seconds} seconds this metric can be computed on")
+    return value

@@ -29,13 +29,16 @@ def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int,
         value = outcome.value
         extra = {"window": outcome.window, "period": outcome.period}
     elif metric == "reserve_price":
-        outcome = pricing.reserve_price(values, series.timestamps, seed=seed, num_paths=num_paths, commitment=commitment)
-        value = outcome.price
-        claims = outcome.to_json()
+        reserve = pricing.reserve_price(values, series.timestamps, seed=seed, num_paths=num_paths, commitment=commitment)
+        value = reserve.price
+        claims = reserve.to_json()
         extra = {
             key: claims[key]
-            for key in ("standard_error", "seed", "num_paths", "n_periods", "twap_window", "strike", "params", "gradient")
+            for key in ("model", "model_reason", "standard_error", "seed", "num_paths", "n_periods", "twap_window",
+                        "strike", "params", "gradient", "gradient_ok")
         }
+        if "lognormal" in claims:
+            extra["lognormal"] = claims["lognormal"]
     else:
         raise ValueError(f"unknown metric {metric!r}")
     result = {

@@ -8,9 +8,10 @@ from rest_framework.views import APIView
 
 from fossil.exceptions import NotFound
 from fossil.permissions import ServiceSignatureAuthentication
-from fossil.schema import error_responses
+from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.throttling import ApiKeyRateThrottle, SubmitRateThrottle
-from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField
+from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
+from handler.pricing.series import min_range_seconds
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
 
@@ -20,11 +21,50 @@ class PricingParamsSerializer(StrictSerializer):
     volatility = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
     reserve_price = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
 
+    # The shortest priceable ranges (README, "Round lengths"): the metric's bucket rule needs enough buckets.
+    def validate_twap(self, value):
+        return validate_min_range(value, min_range_seconds("twap"))
+
+    def validate_volatility(self, value):
+        return validate_min_range(value, min_range_seconds("max_return"))
+
+    def validate_reserve_price(self, value):
+        return validate_min_range(value, min_range_seconds("reserve_price"))
+
 
 class ClientInfoSerializer(StrictSerializer):
     client_address = FeltHexField()
     vault_address = FeltHexField()
     timestamp = StrictIntegerField(min_value=0, max_value=2**63 - 1)
+
+
+class ResultsByMetricSerializer(serializers.Serializer):
+    twap = MetricResultSerializer()
+    reserve_price = MetricResultSerializer()
+    max_return = MetricResultSerializer()
+
+
+class ReceiptsByMetricSerializer(serializers.Serializer):
+    twap = ProofRecordSerializer(allow_null=True)
+    reserve_price = ProofRecordSerializer(allow_null=True)
+    max_return = ProofRecordSerializer(allow_null=True)
+
+
+class CompositionSerializer(serializers.Serializer):
+    journal = serializers.CharField(allow_null=True, help_text="the 16-field composition journal, 0x hex")
+    proof = ProofRecordSerializer(allow_null=True, help_text="the provider's record over the journal")
+
+
+class StarknetSerializer(serializers.Serializer):
+    """handler.proofs.starknet.job_status_starknet: what the vault's contracts take."""
+
+    verifier_data = serializers.ListField(child=serializers.CharField())
+    job_request = serializers.ListField(child=serializers.CharField())
+    verify_proof_selector = serializers.CharField()
+    verify_proof_calldata = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), allow_null=True, help_text="per metric (Groth16 only)"
+    )
+    note = serializers.CharField(allow_null=True)
 
 
 class JobStatusSerializer(serializers.Serializer):
@@ -35,14 +75,16 @@ class JobStatusSerializer(serializers.Serializer):
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
     error = serializers.CharField(required=False)
-    completed_at = serializers.DateTimeField(required=False)
-    results = serializers.DictField(required=False, help_text="twap, max_return, reserve_price")
+    completed_at = serializers.DateTimeField(required=False, allow_null=True)
+    results = ResultsByMetricSerializer(required=False)
     job_request = serializers.ListField(child=serializers.CharField(), required=False)
-    vault_result = serializers.ListField(child=serializers.CharField(), required=False)
-    receipts = serializers.DictField(required=False)
+    vault_result = serializers.ListField(child=serializers.CharField(), required=False, allow_null=True)
+    receipts = ReceiptsByMetricSerializer(required=False)
+    composition = CompositionSerializer(required=False)
+    starknet = StarknetSerializer(required=False)
 
 
-class ClientKeyRequired:
+class ClientKeyRequired(APIView):
     authentication_classes = [ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 
@@ -51,7 +93,7 @@ class PricingDataApi(ClientKeyRequired, APIView):
     throttle_classes = [SubmitRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        """A pricing request (workflow.md §1)."""
+        """A pricing request (docs/architecture.md)."""
 
         identifiers = serializers.ListField(child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS)
         params = PricingParamsSerializer()
@@ -76,13 +118,13 @@ class PricingDataApi(ClientKeyRequired, APIView):
         body = selectors.pricing_request_status(submission.request)
         if submission.outcome == "created":
             body["message"] = "Job created and forwarded for processing"
-            return Response(body, status=status.HTTP_201_CREATED)
+            return Response(JobStatusSerializer(body).data, status=status.HTTP_201_CREATED)
         if submission.outcome == "pending":
             body["message"] = "Job is already being processed"
-            return Response(body, status=status.HTTP_409_CONFLICT)
+            return Response(JobStatusSerializer(body).data, status=status.HTTP_409_CONFLICT)
         if submission.outcome == "rerun":
             body["message"] = "Job failed before; it is being processed again"
-        return Response(body, status=status.HTTP_200_OK)
+        return Response(JobStatusSerializer(body).data, status=status.HTTP_200_OK)
 
 
 class JobStatusApi(ClientKeyRequired, APIView):
@@ -91,7 +133,7 @@ class JobStatusApi(ClientKeyRequired, APIView):
         pricing_request = selectors.pricing_request_get(job_id)
         if pricing_request is None:
             raise NotFound(f"no job with id {job_id}")
-        return Response(selectors.pricing_request_status(pricing_request))
+        return Response(JobStatusSerializer(selectors.pricing_request_status(pricing_request)).data)
 
 
 @extend_schema(exclude=True)  # service-to-service only

@@ -1,11 +1,13 @@
 """Offchain processor reads."""
 from __future__ import annotations
 
+from typing import Any
+
 from handler.proofs.starknet import job_status_starknet
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key
 
-STATUS_MESSAGES = {
+STATUS_MESSAGES: dict[str, str] = {
     PricingRequest.Status.PENDING: "Job is being processed",
     PricingRequest.Status.COMPLETED: "Job completed",
     PricingRequest.Status.FAILED: "Job failed",
@@ -26,7 +28,7 @@ def job_request_triple(request: PricingRequest) -> list[str]:
 
 
 def pricing_request_status(request: PricingRequest) -> dict:
-    body = {
+    body: dict[str, Any] = {
         "job_id": request.job_id,
         "status": request.status,
         "message": STATUS_MESSAGES[request.status],

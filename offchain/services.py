@@ -13,9 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fossil import dispatch
 from fossil.exceptions import ApplicationError
 from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
-from fossil.queues import publish, publish_on_commit
 from offchain.models import ApiKey, PricingRequest
 
 logger = logging.getLogger(__name__)
@@ -97,9 +97,7 @@ def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], pa
 
 
 def _forward_on_commit(request: PricingRequest) -> None:
-    from offchain.tasks import forward_pricing_request
-
-    publish_on_commit(forward_pricing_request, request.job_id, request.run)
+    dispatch.send_on_commit(dispatch.FORWARD_PRICING_REQUEST, request.job_id, request.run)
 
 
 def proving_job_body(request: PricingRequest) -> dict:
@@ -130,9 +128,7 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     if run > 1:
         # A re-run of a group that already finished is answered by a callback that may have
         # arrived before this forwarded_at (and was ignored): look once more now.
-        from offchain.tasks import sync_pricing_request
-
-        publish(sync_pricing_request, job_id)
+        dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
     return True
 
 
@@ -221,19 +217,17 @@ def results_from_group(group: dict) -> dict:
 def pricing_requests_reconcile() -> dict[str, int]:
     """Re-forwards requests never handed over, and polls the proving service for
     forwarded ones that have waited long without a callback (the callback's fallback)."""
-    from offchain.tasks import forward_pricing_request, sync_pricing_request
-
     now = timezone.now()
     pending = PricingRequest.objects.filter(status=PricingRequest.Status.PENDING)
     unforwarded = list(
         pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.FORWARD_GRACE_SECONDS))
         .values_list("job_id", "run")[:500]
     )
-    reforwarded = sum(publish(forward_pricing_request, job_id, run) for job_id, run in unforwarded)
+    reforwarded = sum(dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run) for job_id, run in unforwarded)
     overdue = list(
         pending.filter(forwarded_at__lt=now - timedelta(seconds=settings.STATUS_POLL_AFTER_SECONDS))
         .values_list("job_id", flat=True)[:500]
     )
-    polled = sum(publish(sync_pricing_request, job_id) for job_id in overdue)
+    polled = sum(dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id) for job_id in overdue)
     return {"requests_reforwarded": reforwarded, "requests_polled": polled}
 

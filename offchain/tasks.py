@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from celery import Task, shared_task
+from celery import Task
 from django.conf import settings
 
+from celery_app import app
+from fossil import dispatch
 from fossil.http import ServiceCallFailed
 from offchain import services
 
@@ -13,9 +15,9 @@ class ForwardTask(Task):
         services.pricing_request_fail(job_id=job_id, run=run, reason=f"could not reach the proving service: {exc}")
 
 
-@shared_task(
+@app.task(
     base=ForwardTask,
-    name="offchain.forward_pricing_request",
+    name=dispatch.FORWARD_PRICING_REQUEST,
     autoretry_for=(ServiceCallFailed,),
     retry_backoff=2,
     retry_backoff_max=60,
@@ -25,6 +27,6 @@ def forward_pricing_request(job_id: str, run: int) -> None:
     services.pricing_request_forward(job_id=job_id, run=run)
 
 
-@shared_task(name="offchain.sync_pricing_request", autoretry_for=(ServiceCallFailed,), retry_backoff=2, max_retries=5)
+@app.task(name=dispatch.SYNC_PRICING_REQUEST, autoretry_for=(ServiceCallFailed,), retry_backoff=2, max_retries=5)
 def sync_pricing_request(job_id: str) -> None:
     services.pricing_request_sync(job_id=job_id)

@@ -4,22 +4,24 @@ import re
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from fossil.exceptions import ApplicationError, NotFound, first_error_message
 from fossil.permissions import ServiceSignatureAuthentication
-from fossil.schema import error_responses
+from fossil.schema import MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.throttling import ApiKeyRateThrottle
 from fossil.validation import StrictIntegerField, StrictSerializer
+from handler.proofs.django_glue import prover_key_json
 from offchain.authentication import ApiKeyAuthentication
 from proving import selectors, services
-from proving.models import METRICS
+from proving.models import METRICS, Job, JobGroup
 
 _GROUP_ID = re.compile(r"^[0-9A-Za-z_x-]{1,66}$")
 
 
-class ServiceOrClientKey:
+class ServiceOrClientKey(APIView):
     authentication_classes = [ServiceSignatureAuthentication, ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 
@@ -30,15 +32,37 @@ class JobCreatedSerializer(serializers.Serializer):
     job_group_id = serializers.CharField(allow_null=True)
 
 
+class JobSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    metric = serializers.ChoiceField(choices=METRICS)
+    start_timestamp = serializers.IntegerField()
+    end_timestamp = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=Job.Status.values)
+    attempts = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+    error_code = serializers.CharField(allow_null=True)
+    error_message = serializers.CharField(allow_null=True)
+    result = MetricResultSerializer(allow_null=True)
+    proof = ProofRecordSerializer(allow_null=True)
+
+
+class GroupResultSerializer(serializers.Serializer):
+    """proving.composition.group_result."""
+
+    vault_result = serializers.ListField(child=serializers.CharField(), help_text="the 9 felts for fossil_callback")
+    composition_journal = serializers.CharField()
+    composition_proof = ProofRecordSerializer(allow_null=True)
+
+
 class JobGroupSerializer(serializers.Serializer):
     job_group_id = serializers.CharField()
-    status = serializers.ChoiceField(choices=["running", "completed", "failed"])
+    status = serializers.ChoiceField(choices=JobGroup.Status.values)
     run = serializers.IntegerField()
     error = serializers.CharField(allow_null=True)
-    result = serializers.DictField(allow_null=True)
+    result = GroupResultSerializer(allow_null=True)
     created_at = serializers.DateTimeField()
     finished_at = serializers.DateTimeField(allow_null=True)
-    jobs = serializers.ListField(child=serializers.DictField())
+    jobs = JobSerializer(many=True)
 
 
 class WindowSerializer(StrictSerializer):
@@ -83,13 +107,13 @@ class JobCreateApi(ServiceOrClientKey, APIView):
             services.job_group_create(job_group_id=data["job_group_id"], ranges=ranges)
         except ApplicationError as exc:
             return self.error(exc.status_code, exc.message, job_group_id)
-        return Response(
-            {"status": "success", "message": "All jobs dispatched successfully", "job_group_id": data["job_group_id"]}
-        )
+        created = {"status": "success", "message": "All jobs dispatched successfully", "job_group_id": data["job_group_id"]}
+        return Response(JobCreatedSerializer(created).data)
 
     @staticmethod
     def error(status_code: int, message: str, job_group_id) -> Response:
-        return Response({"status": "error", "message": message, "job_group_id": job_group_id}, status=status_code)
+        body = {"status": "error", "message": message, "job_group_id": job_group_id}
+        return Response(JobCreatedSerializer(body).data, status=status_code)
 
 
 class JobGroupDetailApi(ServiceOrClientKey, APIView):
@@ -98,4 +122,24 @@ class JobGroupDetailApi(ServiceOrClientKey, APIView):
         detail = selectors.job_group_detail(job_group_id)
         if detail is None:
             raise NotFound(f"no job group {job_group_id}")
-        return Response(detail)
+        return Response(JobGroupSerializer(detail).data)
+
+
+class ProverKeySerializer(serializers.Serializer):
+    algorithm = serializers.ChoiceField(choices=["ed25519"])
+    public_key = serializers.CharField()
+    key_id = serializers.CharField()
+
+
+class ProverKeyApi(APIView):
+    """``GET /api/prover_key``: the Ed25519 public key that signs attested proof records.
+
+    ``{"algorithm": "ed25519", "public_key": "0x…" (32 bytes), "key_id": first 16 hex of sha256(key)}``
+    """
+
+    authentication_classes = [ApiKeyAuthentication]
+    throttle_classes = [ApiKeyRateThrottle]
+
+    @extend_schema(operation_id="prover_key_retrieve", responses={200: ProverKeySerializer, **error_responses(401, 429)})
+    def get(self, request: Request) -> Response:
+        return Response(ProverKeySerializer(prover_key_json()).data)

@@ -15,8 +15,13 @@ logger = logging.getLogger(__name__)
 COMPOSE_DEADLINE_SECONDS = 30
 
 
+def _result(job: Job) -> dict:
+    assert job.result is not None, f"job {job.pk} has no result"  # only succeeded jobs are composed
+    return job.result
+
+
 def _window(job: Job) -> tuple[int, int, float]:
-    return (job.start_timestamp, job.end_timestamp, float(job.result["value"]))
+    return (job.start_timestamp, job.end_timestamp, float(_result(job)["value"]))
 
 
 def composition_journal(jobs: list[Job]) -> CompositionJournal:
@@ -24,7 +29,7 @@ def composition_journal(jobs: list[Job]) -> CompositionJournal:
     reserve_price = by_metric["reserve_price"]
     return CompositionJournal.build(
         # The reference commits to the longest series, the one max return is computed on.
-        data_commitment=by_metric["max_return"].result["data_commitment"],
+        data_commitment=_result(by_metric["max_return"])["data_commitment"],
         start_timestamp=reserve_price.start_timestamp,
         end_timestamp=reserve_price.end_timestamp,
         reserve_price=_window(reserve_price),

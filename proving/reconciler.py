@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from fossil import dispatch
+from proving.jobs import exhausted_jobs_filter, job_fail_exhausted
 from proving.models import Job, JobGroup
-from fossil.queues import publish
-from proving.services import exhausted_jobs_filter, job_fail_exhausted, jobs_dispatch
+from proving.services import jobs_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -35,16 +36,13 @@ def redispatch_window() -> timedelta:
 
 
 def fail_exhausted_jobs(now=None) -> list[int]:
-    """Fails every job that used up its attempts (see proving.services.exhausted_jobs_filter)."""
+    """Fails every job that used up its attempts (see proving.jobs.exhausted_jobs_filter)."""
     now = now or timezone.now()
     candidates = list(Job.objects.filter(exhausted_jobs_filter(now)).values_list("pk", flat=True)[:BATCH])
     return [job_id for job_id in candidates if job_fail_exhausted(job_id=job_id, now=now)]
 
 
 def reconcile_jobs() -> dict[str, int]:
-    from handler.tasks import prove_job  # noqa: F401  (registers the task for jobs_dispatch)
-    from proving.tasks import notify_offchain, record_job_outcome
-
     now = timezone.now()
     failed = fail_exhausted_jobs(now)
 
@@ -72,7 +70,7 @@ def reconcile_jobs() -> dict[str, int]:
             finished_at__lt=now - UNDISPATCHED_GRACE,
         ).values_list("pk", flat=True)[:BATCH]
     )
-    outcomes = sum(publish(record_job_outcome, job_id) for job_id in finished_in_running_group)
+    outcomes = sum(dispatch.send(dispatch.RECORD_JOB_OUTCOME, job_id) for job_id in finished_in_running_group)
 
     unnotified = list(
         JobGroup.objects.filter(
@@ -81,7 +79,7 @@ def reconcile_jobs() -> dict[str, int]:
             finished_at__lt=now - UNDISPATCHED_GRACE,
         ).values_list("pk", flat=True)[:BATCH]
     )
-    renotified = sum(publish(notify_offchain, group_id) for group_id in unnotified)
+    renotified = sum(dispatch.send(dispatch.NOTIFY_OFFCHAIN, group_id) for group_id in unnotified)
 
     counts = {
         "jobs_failed": len(failed),

@@ -1,35 +1,24 @@
-"""Proving service writes: job groups, dispatch, outcomes, notification."""
+"""Proving service writes: job groups, dispatch, outcomes, notification.
+
+A job's own transitions (claim, succeed, fail, reset...) are proving.jobs'; this module
+drives them for a group and owns JobGroup's."""
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from fossil.exceptions import Conflict, NotFound  # noqa: F401  (Conflict is part of the API)
+from fossil import dispatch
+from fossil.exceptions import Conflict, NotFound
 from fossil.http import post_signed_json
-from fossil.queues import publish, publish_on_commit
+from proving import jobs
 from proving.composition import group_result
-from proving.models import METRICS, Job, JobGroup
+from proving.models import Job, JobGroup
 
 logger = logging.getLogger(__name__)
-
-RESETTABLE = dict(
-    status=Job.Status.PENDING,
-    attempts=0,
-    lease_token=None,
-    lease_expires_at=None,
-    next_attempt_at=None,
-    dispatched_at=None,
-    error_code="",
-    error_message="",
-    started_at=None,
-    finished_at=None,
-    result=None,
-)
 
 
 def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -> tuple[JobGroup, str]:
@@ -41,17 +30,8 @@ def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -
     with transaction.atomic():
         group, created = JobGroup.objects.get_or_create(id=job_group_id)
         if created:
-            jobs = Job.objects.bulk_create(
-                Job(
-                    group=group,
-                    metric=metric,
-                    start_timestamp=ranges[metric][0],
-                    end_timestamp=ranges[metric][1],
-                    max_attempts=settings.JOB_MAX_ATTEMPTS,
-                )
-                for metric in METRICS
-            )
-            dispatch_on_commit([job.pk for job in jobs])
+            created_jobs = jobs.jobs_create(group=group, ranges=ranges)
+            dispatch_on_commit([job.pk for job in created_jobs])
             return group, "created"
         group = JobGroup.objects.select_for_update().get(pk=job_group_id)
         for job in group.jobs.all():
@@ -79,8 +59,7 @@ def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
             raise NotFound(f"no job group {group_id}")
         if group.status != JobGroup.Status.FAILED:
             raise Conflict(f"job group {group_id} is {group.status}; only a failed group runs again")
-        job_ids = list(group.jobs.exclude(status=Job.Status.SUCCEEDED).values_list("pk", flat=True))
-        Job.objects.filter(pk__in=job_ids).update(**RESETTABLE)
+        job_ids = jobs.jobs_reset_unfinished(group_id=group_id)
         JobGroup.objects.filter(pk=group_id).update(
             status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
         )
@@ -89,17 +68,10 @@ def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
     return job_ids
 
 
-def job_reset_for_replay(*, job_id: int) -> Job:
+def job_replay(*, job_id: int) -> Job:
     """Makes a failed job runnable again with fresh attempts (its group runs again too)."""
     with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
-        if job is None:
-            raise NotFound(f"no job {job_id}")
-        if job.status == Job.Status.SUCCEEDED:
-            raise Conflict(f"job {job_id} already succeeded; its proof stands")
-        if job.status == Job.Status.RUNNING:
-            raise Conflict(f"job {job_id} is running (attempt {job.attempts})")
-        Job.objects.filter(pk=job_id).update(**RESETTABLE)
+        job = jobs.job_reset_for_replay(job_id=job_id)
         JobGroup.objects.filter(pk=job.group_id, status=JobGroup.Status.FAILED).update(
             status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
         )
@@ -110,7 +82,7 @@ def job_retry(*, job_id: int) -> Job:
     """An operator's retry of a failed job: fresh attempts, queued once committed. When the
     group completes, the offchain request recorded as failed takes the new outcome."""
     with transaction.atomic():
-        job = job_reset_for_replay(job_id=job_id)
+        job = job_replay(job_id=job_id)
         dispatch_on_commit([job_id])
     return job
 
@@ -120,47 +92,6 @@ def job_group_retry(*, group_id: str) -> list[int]:
     return job_group_rerun(group_id=group_id, dispatch=True)
 
 
-EXHAUSTED_CODE = "attempts_exhausted"
-
-
-def exhausted_jobs_filter(now) -> Q:
-    """Jobs that used up their attempts and can never be claimed again: pending, or running
-    under a lease that lapsed more than one lease period ago (its worker is gone; a live
-    one would have renewed it)."""
-    lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    dead = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now - lease) | Q(status=Job.Status.PENDING)
-    return dead & Q(attempts__gte=F("max_attempts"))
-
-
-def job_fail_exhausted(*, job_id: int, now=None) -> bool:
-    """Fails such a job with its last error, and has its group told once committed."""
-    from proving.tasks import record_job_outcome
-
-    now = now or timezone.now()
-    with transaction.atomic():
-        job = Job.objects.select_for_update(skip_locked=True).filter(exhausted_jobs_filter(now), pk=job_id).first()
-        if job is None:
-            return False
-        message = (
-            f"the job used up its {job.max_attempts} attempts without finishing (worker lost, crashed or "
-            f"timed out); last error: {job.error_code or 'worker_lost'}"
-        )
-        if job.error_message:
-            message += f": {job.error_message}"
-        Job.objects.filter(pk=job_id).update(
-            status=Job.Status.FAILED,
-            error_code=EXHAUSTED_CODE,
-            error_message=message[:4000],
-            finished_at=now,
-            lease_token=None,
-            lease_expires_at=None,
-            next_attempt_at=None,
-        )
-        logger.warning("job %s failed: %s", job_id, message)
-        publish_on_commit(record_job_outcome, job_id)
-    return True
-
-
 def dispatch_on_commit(job_ids: list[int]) -> None:
     transaction.on_commit(lambda: jobs_dispatch(job_ids))
 
@@ -168,12 +99,10 @@ def dispatch_on_commit(job_ids: list[int]) -> None:
 def jobs_dispatch(job_ids: list[int]) -> int:
     """Publishes one message per job (ids only). A job whose message could not be sent
     keeps dispatched_at empty, and the reconciler sends it later."""
-    from handler.tasks import prove_job
-
     sent = 0
     for job_id in job_ids:
-        if publish(prove_job, job_id):
-            Job.objects.filter(pk=job_id).update(dispatched_at=timezone.now())
+        if dispatch.send(dispatch.PROVE_JOB, job_id):
+            jobs.job_mark_dispatched(job_id=job_id)
             sent += 1
     return sent
 
@@ -207,9 +136,7 @@ def job_group_record_outcome(*, job_id: int) -> str:
 
 
 def notify_on_commit(group_id: str) -> None:
-    from proving.tasks import notify_offchain
-
-    publish_on_commit(notify_offchain, group_id)
+    dispatch.send_on_commit(dispatch.NOTIFY_OFFCHAIN, group_id)
 
 
 def job_group_notify(*, group_id: str) -> bool:

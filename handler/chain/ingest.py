@@ -42,7 +42,7 @@ __all__ = [
 FetchBlocks = Callable[[Sequence[int]], list[dict]]
 
 TABLE = BlockHeader._meta.db_table
-COLUMNS = [f.column for f in BlockHeader._meta.concrete_fields]
+COLUMNS = [str(f.column) for f in BlockHeader._meta.concrete_fields]
 FIELDS = [f.attname for f in BlockHeader._meta.concrete_fields]
 # pg_advisory_xact_lock key: one ingester writes the chain at a time.
 LOCK_KEY = 0x0F0551_1B10C
@@ -93,7 +93,7 @@ FIELDS_BY_HEADER = [f for f in FIELDS]
 def copy_headers(headers: Sequence[dict] | Iterable[str], *, lines: bool = False, chunk: int = 20000) -> None:
     """Bulk-insert headers with COPY on the default connection (in the caller's transaction)."""
     sql = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
-    source = headers if lines else header_rows(headers)  # type: ignore[arg-type]
+    source: Iterable[str] = headers if lines else header_rows(headers)  # type: ignore[assignment,arg-type]
     with connection.cursor() as cursor:
         buf = io.StringIO()
         n = 0
@@ -393,6 +393,7 @@ def ingest_range(client, start: int, end: int, *, batch_size: int = 500, resume:
             _progress(sum(len(numbers) for numbers in ranges), progress, "ingest") as bar:
         pending = pool.submit(client.get_blocks, ranges[0]) if ranges else None
         for i, numbers in enumerate(ranges):
+            assert pending is not None  # submitted for every range
             blocks = pending.result()
             pending = pool.submit(client.get_blocks, ranges[i + 1]) if i + 1 < len(ranges) else None
             try:

@@ -1,6 +1,6 @@
 """Fossil pricing engine: pure numpy/scipy, no Django.
 
-The handler's Celery tasks and the ``price`` management command call these;
+``handler.compute`` (run by the proving workers) and the ``price`` management command call these;
 ``docs/pricing.md`` describes the model and where it comes from.
 """
 
@@ -12,7 +12,7 @@ from .mrj import fit_mrj, neg_log_likelihood, reference_gradient
 from .reserve_price import ReservePriceResult, remove_trend_and_seasonality, reserve_price
 from .series import BucketSeries, bucket_seconds_for, bucketize, check_contiguous, expected_bucket_starts
 from .twap import trailing_mean, twap
-from .verify import VerificationResult, verify_reserve_price, verify_result, verify_twap
+from .verify import VerificationResult, verify_claims, verify_reserve_price, verify_result, verify_twap
 from .volatility import cap_level, cap_level_bps, volatility
 
 __all__ = [
@@ -21,5 +21,5 @@ __all__ = [
     "cap_level_bps", "check_contiguous", "data_commitment", "expected_bucket_starts", "felt_hex", "felt_to_float",
     "fit_mrj", "float_to_felt", "format_felt", "max_return", "neg_log_likelihood", "parse_felt",
     "reference_gradient", "remove_trend_and_seasonality", "reserve_price", "trailing_mean", "twap", "volatility",
-    "VerificationResult", "verify_reserve_price", "verify_result", "verify_twap",
+    "VerificationResult", "verify_claims", "verify_reserve_price", "verify_result", "verify_twap",
 ]

@@ -1,4 +1,4 @@
-"""Batched SHA-256 data commitment over felts (pricing-spec §3.4).
+"""Batched SHA-256 data commitment over felts (docs/pricing.md).
 
 Not Poseidon: each felt becomes 8 u32 words (little-endian word order, word 0
 = lowest 32 bits), each word written big-endian; 180 felts form a batch whose

@@ -1,7 +1,10 @@
 """Reading a bucket series from CSV for the ``price`` command.
 
-Columns ``timestamp,base_fee``, one row per bucket, strictly increasing
-timestamps at a constant spacing (the bucket size, taken as the smallest gap).
+Columns ``timestamp,base_fee``, one row per bucket, strictly increasing unix-second
+timestamps at a constant spacing (the bucket size, taken as the smallest gap), which
+must be the bucket size the range implies (``series.bucket_seconds_for`` of the first
+bucket's start to the last bucket's end): a series in milliseconds, or minute buckets
+over a range that is priced hourly, is refused rather than priced on the wrong clock.
 ``base_fee`` is decimal wei or a ``0x`` UFixedPoint123x128 felt; felts enter the
 data commitment exactly as given, decimals as ``float_to_felt`` of their value.
 """
@@ -17,6 +20,7 @@ import numpy as np
 
 from .errors import InvalidSeries, MissingBucket, PricingError
 from .felts import felt_to_float, float_to_felt, parse_felt
+from .series import BLOCK, MAX_UNIX_SECONDS, bucket_seconds_for
 
 COLUMNS = ("timestamp", "base_fee")
 
@@ -56,6 +60,14 @@ def _parse_fee(text: str, line: int) -> tuple[float, int]:
 
 
 def _parse_timestamp(text: str, line: int) -> int:
+    value = _parse_integer_timestamp(text, line)
+    if not 0 <= value < MAX_UNIX_SECONDS:
+        hint = " (milliseconds?)" if value >= MAX_UNIX_SECONDS else ""
+        raise InvalidSeries(f"line {line}: timestamp {value} is not unix seconds{hint}")
+    return value
+
+
+def _parse_integer_timestamp(text: str, line: int) -> int:
     t = text.strip()
     try:
         return int(t)
@@ -70,7 +82,9 @@ def _parse_timestamp(text: str, line: int) -> int:
     return int(f)
 
 
-def read_series_csv(path: str | Path) -> CsvSeries:
+def read_series_csv(path: str | Path, *, range_spacing: bool = True) -> CsvSeries:
+    """The series in ``path``; ``range_spacing=False`` skips the range-implies-spacing rule
+    (the backtest slides over long fine-grained series and buckets each window itself)."""
     p = Path(path)
     if not p.is_file():
         raise InvalidSeries(f"series file not found: {p}")
@@ -102,11 +116,11 @@ def read_series_csv(path: str | Path) -> CsvSeries:
     if not values:
         raise InvalidSeries(f"{p} has a header but no rows")
     ts = np.asarray(timestamps, dtype=np.int64)
-    bucket = _check_spacing(ts)
+    bucket = _check_spacing(ts, range_spacing)
     return CsvSeries(timestamps=ts, values=np.asarray(values, dtype=np.float64), felts=felts, bucket_seconds=bucket)
 
 
-def _check_spacing(ts: np.ndarray) -> int:
+def _check_spacing(ts: np.ndarray, range_spacing: bool = True) -> int:
     if len(ts) < 2:
         return 3600
     gaps = np.diff(ts)
@@ -114,7 +128,14 @@ def _check_spacing(ts: np.ndarray) -> int:
         k = int(np.flatnonzero(gaps <= 0)[0])
         raise InvalidSeries(f"timestamps not strictly increasing at line {k + 3} ({int(ts[k + 1])} after {int(ts[k])})")
     bucket = int(gaps.min())
+    implied = bucket_seconds_for(int(ts[0]), int(ts[-1]) + bucket)
+    if range_spacing and bucket != implied:
+        raise InvalidSeries(f"bucket spacing {bucket}s, but a range of {_span(int(ts[-1]) + bucket - int(ts[0]))} "
+                            f"is priced on {implied}s buckets (hourly from 7 days, minutes from 1 hour, "
+                            f"12 s blocks below)")
     irregular = np.flatnonzero(gaps != bucket)
+    if bucket == BLOCK:
+        irregular = np.flatnonzero(gaps % bucket != 0)  # missed slots: one row per block
     if len(irregular):
         k = int(irregular[0])
         if gaps[k] % bucket:
@@ -123,3 +144,11 @@ def _check_spacing(ts: np.ndarray) -> int:
         missing = int(((gaps[irregular] // bucket) - 1).sum())
         raise MissingBucket(int(ts[k]) + bucket, bucket, missing)
     return bucket
+
+
+def _span(seconds: int) -> str:
+    if seconds >= 86400:
+        return f"{seconds / 86400:g} days"
+    if seconds >= 3600:
+        return f"{seconds / 3600:g} hours"
+    return f"{seconds} s"

@@ -1,4 +1,4 @@
-"""UFixedPoint123x128 felts and their float conversions (pricing-spec §1.3).
+"""UFixedPoint123x128 felts and their float conversions (docs/pricing.md).
 
 A felt packs ``(integer_part << 128) | floor(fraction * 2**128)``. Both
 directions follow the reference bit for bit:

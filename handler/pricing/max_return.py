@@ -1,4 +1,4 @@
-"""Max return (pricing-spec §2.3, production rule)."""
+"""Max return (the production rule and the window rule are in ``docs/pricing.md``)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,17 @@ class MaxReturnResult:
 
 
 def max_return_window(n: int) -> int:
-    """W = P = 720 for the reference's 5760 points; shorter series scale as min(720, n // 8)."""
-    return min(REFERENCE_WINDOW, n // 8)
+    """W = P for ``n`` buckets: the reference's production 720 when the series allows it, else one round.
+
+    More than 2 x 720 points: ``W = P = 720`` (one 30-day round of hourly buckets, the
+    reference's 5760- and 2160-point inputs). Otherwise ``n // 3``: one round of the vault's
+    three-round range. The rule depends on the point count only, whatever the bucket size,
+    because the attested check recomputes the max return from the values alone
+    (``docs/pricing.md``).
+    """
+    if n > 2 * REFERENCE_WINDOW:
+        return REFERENCE_WINDOW
+    return max(1, n // 3)
 
 
 def max_return(values) -> MaxReturnResult:

@@ -1,4 +1,4 @@
-"""Mean-reverting jump model: likelihood, gradients and the fit (pricing-spec §2.5 steps 5-6, §3.2).
+"""Mean-reverting jump model: likelihood, gradients and the fit (docs/pricing.md).
 
 Parameters ``theta = (a, phi, mu_j, sigma_sq, sigma_sq_j, lam)`` describe
 ``pt = a + phi * pt_1 + eps`` where ``eps`` is ``N(mu_j, sigma_sq + sigma_sq_j)``
@@ -183,7 +183,7 @@ class MrjFit:
     gradient_ok: bool
     iterations: int
     method: str
-    free: np.ndarray = None  # bool (6,): parameters not held at a bound by the likelihood
+    free: np.ndarray = None  # type: ignore[assignment]  # set in __post_init__; bool (6,): parameters not held at a bound by the likelihood
 
     def __post_init__(self) -> None:
         if self.free is None:

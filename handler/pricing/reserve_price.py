@@ -1,4 +1,9 @@
-"""Reserve price: the host "original" pipeline of pricing-spec §2.5.
+"""Reserve price: the reference ("original") jump-model pipeline, or the named fallback.
+
+Which model prices is decided by ``model_choice`` (the reference jump model below
+where hourly data over 7 days or more identifies it and its fit and price are usable,
+else the zero-drift log-normal walk of ``lognormal``); the result carries ``model``
+and ``model_reason``. ``docs/pricing.md`` has the backtest behind the choice.
 
 1. 7-day TWAP series (partial windows at the start); strike = its last value.
 2. OLS of ln x on the index: slope, intercept, detrended residual.
@@ -44,23 +49,34 @@ import numpy as np
 from .commitment import data_commitment
 from .errors import InsufficientData, InvalidParameters, InvalidSeries
 from .felts import float_to_felt
+from .lognormal import lognormal_inputs, simulate_lognormal, volatility_lag
+from .model_choice import LOGNORMAL, MODELS, MRJ, mrj_fit_problem, mrj_price_problem, mrj_unidentifiable
 from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, fit_mrj
 from .simulate import SEASONAL_PERIODS, SimulationInputs, seasonal_basis, simulate_payoff
+from .series import check_unix_seconds
 from .twap import as_series, trailing_mean
 
 REFERENCE_POINTS = 2160
 REFERENCE_TWAP_WINDOW = 168
 REFERENCE_N_PERIODS = 720
-MIN_POINTS = 48
+MIN_POINTS = 16  # the log-normal model's floor; the jump model needs 168 hourly buckets (model_choice)
 DEFAULT_NUM_PATHS = 15000
 TREND_VOL_SCALE = math.sqrt(168.0)  # hourly steps; sqrt(168 / step_hours) in general
 HOUR_SECONDS = 3600
 SEED_TAG = b"fossil-pricing/reserve-price/v1"
 
 
-def scaled_window(reference_window: int, n: int) -> int:
-    """``max(1, floor(ref * n / 2160))``, capped at the reference value."""
-    return min(reference_window, max(1, (reference_window * n) // REFERENCE_POINTS))
+def scaled_window(reference_window: int, n: int, bucket_seconds: int = HOUR_SECONDS) -> int:
+    """``max(1, floor(ref * n / 2160))``; capped at the reference value for hourly buckets only.
+
+    A vault's range is three rounds and the option runs one more, so the horizon is
+    a third of the range (720 of 2160 hours) and the averaging window 168/720 of it.
+    Hourly series longer than 90 days keep the reference's 720 / 168 (it prices on
+    the last 2160 hours); minute and block series are never capped, so a 3-day
+    minute range prices a 1-day round, not a 12-hour one.
+    """
+    scaled = max(1, (reference_window * n) // REFERENCE_POINTS)
+    return min(reference_window, scaled) if int(bucket_seconds) == HOUR_SECONDS else scaled
 
 
 @dataclass(frozen=True)
@@ -69,7 +85,7 @@ class SeasonalFit:
     intercept: float
     season_params: np.ndarray  # always 12, 0.0 for the harmonics not fitted
     residuals: np.ndarray  # de-seasonalised detrended log base fee, length n
-    season_terms: np.ndarray | None = None  # bool (12,): which columns were fitted
+    season_terms: np.ndarray = None  # type: ignore[assignment]  # set in __post_init__; bool (12,): which columns were fitted
 
     def __post_init__(self) -> None:
         if self.season_terms is None:
@@ -82,6 +98,8 @@ def _checked_timestamps(timestamps, n: int) -> np.ndarray:
         raise InvalidSeries(f"{len(ts)} timestamps for {n} values")
     if n > 1 and np.any(np.diff(ts) <= 0):
         raise InvalidSeries("timestamps must be strictly increasing")
+    if n:
+        check_unix_seconds(int(ts[0]), int(ts[-1]))
     return ts
 
 
@@ -193,6 +211,12 @@ class ReservePriceResult:
     bucket_seconds: int = HOUR_SECONDS
     season_terms: np.ndarray = field(default_factory=lambda: np.ones(12, dtype=bool))
     free_params: np.ndarray = field(default_factory=lambda: np.ones(6, dtype=bool))
+    model: str = MRJ  # which model priced it (model_choice); "lognormal" is the named fallback
+    model_reason: str = ""  # why the jump model did not price it (empty for "mrj")
+    mrj_fitted: bool = True  # False when the jump model was not even fitted (params, gradient are zeros)
+    sigma_step: float = 0.0  # log-normal model: per-bucket volatility
+    volatility_lag: int = 0  # log-normal model: the lag it was measured at, in buckets
+    start_level: float = 0.0  # log-normal model: the last observed bucket value
 
     @property
     def pt(self) -> np.ndarray:
@@ -229,7 +253,13 @@ class ReservePriceResult:
             "bucket_seconds": int(self.bucket_seconds),
             "season_terms": [bool(v) for v in self.season_terms],
             "free_params": [bool(v) for v in self.free_params],
+            "model": self.model,
+            "model_reason": self.model_reason,
+            "mrj_fitted": bool(self.mrj_fitted),
         }
+        if self.model == LOGNORMAL:
+            out["lognormal"] = {"sigma_step": float(self.sigma_step), "volatility_lag": int(self.volatility_lag),
+                                "start_level": float(self.start_level)}
         if include_series:
             out["residuals"] = [float(v) for v in self.residuals]
             out["twap_7d"] = [float(v) for v in self.twap_7d]
@@ -248,7 +278,9 @@ def simulation_inputs(values: np.ndarray, timestamps, fit: SeasonalFit, twap_7d:
         offset = float(n - 1) * step_hours
     else:
         ts = np.asarray(timestamps, dtype=np.int64)
-        offset = float((int(ts[-1]) - int(ts[0])) // b) * step_hours
+        # hours from the first bucket to the last: floor(span / 3600) for aligned hourly buckets, and
+        # exact when a range starts off the grid (its first bucket is labelled by the range start)
+        offset = (int(ts[-1]) - int(ts[0])) / HOUR_SECONDS
     return SimulationInputs(
         params=np.asarray(params, dtype=np.float64),
         z0=float(fit.residuals[-1]),
@@ -265,7 +297,8 @@ def simulation_inputs(values: np.ndarray, timestamps, fit: SeasonalFit, twap_7d:
 
 def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths: int = DEFAULT_NUM_PATHS,
                   n_periods: int | None = None, commitment: list[int] | None = None,
-                  antithetic: bool = True, bucket_seconds: int | None = None) -> ReservePriceResult:
+                  antithetic: bool = True, bucket_seconds: int | None = None,
+                  model: str | None = None) -> ReservePriceResult:
     """The full reserve-price pipeline; see the module docstring.
 
     ``seed=None`` derives the seed from ``commitment`` (computed from the values
@@ -273,6 +306,11 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
     TWAP window. ``n_periods=None`` is the reference's 720, scaled down for
     series shorter than 2160 points. ``bucket_seconds=None`` infers the bucket
     length from the timestamps (3600 without them).
+
+    ``model=None`` chooses (``model_choice``): the jump model where the data
+    identifies it and its fit and price are usable, else the log-normal model,
+    with ``model_reason`` saying why. ``model="mrj"`` or ``"lognormal"`` forces
+    one (the backtest compares them; the jump model's checks are then skipped).
     """
     from .twap import twap as _twap
 
@@ -283,8 +321,9 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
     num_paths = int(num_paths)
     if num_paths < 2:
         raise InvalidParameters(f"num_paths must be >= 2, got {num_paths}")
-    window = scaled_window(REFERENCE_TWAP_WINDOW, n)
-    horizon = scaled_window(REFERENCE_N_PERIODS, n) if n_periods is None else int(n_periods)
+    b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
+    window = scaled_window(REFERENCE_TWAP_WINDOW, n, b)
+    horizon = scaled_window(REFERENCE_N_PERIODS, n, b) if n_periods is None else int(n_periods)
     if horizon < 1:
         raise InvalidParameters(f"n_periods must be >= 1, got {horizon}")
     if commitment is None:
@@ -295,19 +334,39 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
     if not 0 <= seed < 1 << 64:
         raise InvalidParameters("seed must be in [0, 2**64)")
 
-    b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
+    if model is not None and model not in MODELS:
+        raise InvalidParameters(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     twap_7d = trailing_mean(x, window)
     fit = remove_trend_and_seasonality(x, timestamps, bucket_seconds=b)
-    mrj = fit_mrj(fit.residuals[1:], fit.residuals[:-1])
-    inputs = simulation_inputs(x, timestamps, fit, twap_7d, mrj.params, horizon, window, bucket_seconds=b)
-    rng = np.random.Generator(np.random.PCG64(seed))
-    sim = simulate_payoff(inputs, num_paths, rng, antithetic=antithetic)
+    common = dict(seed=seed, num_paths=num_paths, n_periods=horizon, twap_window=window, strike=float(twap_7d[-1]),
+                  twap=_twap(x), slope=fit.slope, intercept=fit.intercept, season_params=fit.season_params,
+                  residuals=fit.residuals, twap_7d=twap_7d, commitment=list(commitment), bucket_seconds=b,
+                  season_terms=fit.season_terms)
+    reason = mrj_unidentifiable(n, b) if model is None else None
+    mrj = None
+    if model == MRJ or (model is None and reason is None):
+        mrj = fit_mrj(fit.residuals[1:], fit.residuals[:-1])
+        reason = mrj_fit_problem(mrj.params, mrj.gradient, mrj.gradient_ok, fit.residuals) if model is None else None
+        if reason is None:
+            inputs = simulation_inputs(x, timestamps, fit, twap_7d, mrj.params, horizon, window, bucket_seconds=b)
+            sim = simulate_payoff(inputs, num_paths, np.random.Generator(np.random.PCG64(seed)), antithetic=antithetic)
+            reason = mrj_price_problem(sim.price, inputs.strike) if model is None else None
+            if reason is None:
+                return ReservePriceResult(
+                    price=sim.price, standard_error=sim.standard_error, params=mrj.params, gradient=mrj.gradient,
+                    gradient_ok=mrj.gradient_ok, nll=mrj.nll, trend_volatility=inputs.sigma_t,
+                    season_offset_hours=inputs.season_offset_hours, antithetic=sim.antithetic, optimizer=mrj.method,
+                    free_params=mrj.free, model=MRJ, **common)
+    ln = lognormal_inputs(x, twap_7d[-1], horizon, window)
+    sim = simulate_lognormal(ln, num_paths, np.random.Generator(np.random.PCG64(seed)), antithetic=antithetic)
     return ReservePriceResult(
-        price=sim.price, standard_error=sim.standard_error, seed=seed, num_paths=num_paths,
-        n_periods=horizon, twap_window=window, strike=inputs.strike, twap=_twap(x),
-        slope=fit.slope, intercept=fit.intercept, season_params=fit.season_params,
-        params=mrj.params, gradient=mrj.gradient, gradient_ok=mrj.gradient_ok, nll=mrj.nll,
-        trend_volatility=inputs.sigma_t, season_offset_hours=inputs.season_offset_hours,
-        residuals=fit.residuals, twap_7d=twap_7d, commitment=list(commitment), antithetic=sim.antithetic,
-        optimizer=mrj.method, bucket_seconds=b, season_terms=fit.season_terms, free_params=mrj.free,
-    )
+        price=sim.price, standard_error=sim.standard_error,
+        params=mrj.params if mrj is not None else np.zeros(6),
+        gradient=mrj.gradient if mrj is not None else np.zeros(6),
+        gradient_ok=bool(mrj.gradient_ok) if mrj is not None else False,
+        nll=mrj.nll if mrj is not None else 0.0, trend_volatility=0.0, season_offset_hours=0.0,
+        antithetic=sim.antithetic, optimizer=mrj.method if mrj is not None else "",
+        free_params=mrj.free if mrj is not None else np.ones(6, dtype=bool),
+        model=LOGNORMAL, model_reason=reason or "requested", mrj_fitted=mrj is not None,
+        sigma_step=ln.sigma_step, volatility_lag=volatility_lag(window),
+        start_level=ln.start_level, **common)

@@ -1,4 +1,4 @@
-"""Monte-Carlo simulation of the reserve-price payoff (pricing-spec §2.5 steps 7-10).
+"""Monte-Carlo simulation of the reserve-price payoff (docs/pricing.md).
 
 Model, per path j and step i = 0..N-1 (N = ``n_periods``). One step is one
 bucket of the input series: ``step_hours = bucket_seconds / 3600`` (1 for the

@@ -1,4 +1,4 @@
-"""Time-weighted averages over bucket series (pricing-spec §2.1, §2.2)."""
+"""Time-weighted averages over bucket series (docs/pricing.md)."""
 
 from __future__ import annotations
 
@@ -54,7 +54,8 @@ def window_sums(x: np.ndarray, window: int, count: int) -> np.ndarray:
 
 
 def trailing_mean(values, window: int) -> np.ndarray:
-    """``m[i] = mean(x[max(0, i-window+1)..i])``: the 7-day TWAP series with partial windows at the start (min_periods 1)."""
+    """``m[i] = mean(x[max(0, i-window+1)..i])``: the 7-day TWAP series, with partial
+    windows at the start (min_periods 1)."""
     x = np.ascontiguousarray(values, dtype=np.float64)
     n = len(x)
     out = np.empty(n)

@@ -1,4 +1,4 @@
-"""The checks a verifier runs on claimed values (pricing-spec §3.1, §3.2).
+"""The checks a verifier runs on claimed values (docs/pricing.md).
 
 The seasonal fit is ``remove_trend_and_seasonality``, so the verifier fits the
 same identifiable harmonics as the engine (a harmonic only when the data covers
@@ -7,20 +7,30 @@ bucket at a time like the engine (bucket length from the timestamps).
 
 Tolerances are the reference driver values: 0.00001 % for the fitted
 intermediates, absolute 0.05 for the likelihood gradient, 5 % for the reserve
-price (against a fresh simulation) and 1 % for the TWAP. Every check runs; the
-result names the first one that failed.
+price (against a fresh simulation) and 1 % for the TWAP. Fitted vectors are
+compared against the vector's scale so last-bit differences between machines
+near zero pass (``error_bound_fitted_vec``). Every check runs; the result names
+the first one that failed.
+
+The reserve price is checked for the model that priced it (``model_choice``):
+``verify_claims`` takes it from the claims, ``verify_reserve_price(model=None)``
+re-derives it from the data (``docs/pricing.md``, "Reproducibility").
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .errors import PricingError
 from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, bounded_gradient, check_simulation_params, gradient_test
+from .model_choice import LOGNORMAL, MODELS, mrj_fit_problem, mrj_price_problem, mrj_unidentifiable
 from .reserve_price import (DEFAULT_NUM_PATHS, REFERENCE_N_PERIODS, REFERENCE_TWAP_WINDOW, SeasonalFit,
-                            remove_trend_and_seasonality, scaled_window, simulation_inputs)
+                            infer_bucket_seconds, remove_trend_and_seasonality, scaled_window,
+                            simulation_inputs)
+from .reserve_price import reserve_price as engine_reserve_price
 from .simulate import simulate_payoff
 from .twap import as_series, trailing_mean, twap
 
@@ -47,6 +57,22 @@ def error_bound_vec(target, calculated, tolerance: float) -> bool:
     if t.shape != c.shape:
         return False
     return all(percentage_diff(a, b) <= tolerance for a, b in zip(t.ravel().tolist(), c.ravel().tolist()))
+
+
+def error_bound_fitted_vec(target, calculated, tolerance: float) -> bool:
+    """``error_bound_vec`` for fitted vectors (residuals, seasonal coefficients) across machines.
+
+    A least-squares residual or coefficient near zero carries the rounding of the whole
+    fit (different BLAS builds and CPUs differ in the last bits), so its *relative*
+    difference can be arbitrarily large. Each element passes if it is within the
+    tolerance relative to itself or to the vector's largest magnitude.
+    """
+    t = np.asarray(target, dtype=np.float64)
+    c = np.asarray(calculated, dtype=np.float64)
+    if t.shape != c.shape or not (np.all(np.isfinite(t)) and np.all(np.isfinite(c))):
+        return False
+    scale = float(np.max(np.abs(t))) if t.size else 0.0
+    return bool(np.all(np.abs(t - c) <= tolerance / 100.0 * np.maximum(np.abs(t), scale)))
 
 
 error_bound_dvec = error_bound_vec
@@ -118,8 +144,16 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
                          seed: int = 0, floating_point_tolerance: float = FLOATING_POINT_TOLERANCE,
                          gradient_tolerance: float = GRADIENT_TOLERANCE,
                          reserve_price_tolerance: float = RESERVE_PRICE_TOLERANCE,
-                         twap_tolerance: float = TWAP_TOLERANCE) -> VerificationResult:
+                         twap_tolerance: float = TWAP_TOLERANCE, model: str | None = None) -> VerificationResult:
     """Recompute what the verifier guests recompute and compare with the claims.
+
+    ``model`` is the claims' ``model`` (``"mrj"`` or ``"lognormal"``); ``None`` (older
+    claims, or a caller that does not pass it) re-derives it from the data exactly as
+    the engine chooses (``model_choice``). A ``lognormal`` claim is checked by
+    re-running the engine on the data with the claimed seed, path count and horizon:
+    the fallback must be the model the engine chooses there, and the price must agree
+    within the reserve-price tolerance. An ``mrj`` claim gets the checks below, plus
+    the fallback rules on the claimed parameters and price (``model_check``).
 
     Checks, in order: ``residuals``, ``season_params``, ``slope``, ``intercept``
     (remove-seasonality), ``twap_7d``, ``pt_pt_1`` (when pt/pt_1 are claimed),
@@ -133,16 +167,32 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
     n = len(x)
     result = VerificationResult()
     tol = floating_point_tolerance
+    bucket = infer_bucket_seconds(timestamps, n)
+    horizon = scaled_window(REFERENCE_N_PERIODS, n, bucket) if n_periods is None else int(n_periods)
+    engine = None
+    if model is None:
+        if mrj_unidentifiable(n, bucket) is not None:
+            model = LOGNORMAL
+        else:
+            engine = _engine(x, timestamps, seed, num_paths, horizon)
+            model = engine.model
+    if model not in MODELS:
+        result.add("model", False, f"unknown model {model!r}")
+        return result
+    if model == LOGNORMAL:
+        return _verify_lognormal(result, x, timestamps, engine, seed=seed, num_paths=num_paths, horizon=horizon,
+                                 reserve_price=reserve_price, twap_result=twap_result,
+                                 reserve_price_tolerance=reserve_price_tolerance, twap_tolerance=twap_tolerance)
     fit = remove_trend_and_seasonality(x, timestamps)
     residuals = np.asarray(residuals, dtype=np.float64)
     season_params = np.asarray(season_params, dtype=np.float64)
-    result.add("residuals", error_bound_dvec(residuals, fit.residuals, tol), _max_pd(residuals, fit.residuals))
-    result.add("season_params", error_bound_dvec(season_params, fit.season_params, tol),
+    result.add("residuals", error_bound_fitted_vec(residuals, fit.residuals, tol), _max_pd(residuals, fit.residuals))
+    result.add("season_params", error_bound_fitted_vec(season_params, fit.season_params, tol),
                _max_pd(season_params, fit.season_params))
     result.add("slope", error_bound_f64(slope, fit.slope, tol), f"claimed {slope!r}, computed {fit.slope!r}")
     result.add("intercept", error_bound_f64(intercept, fit.intercept, tol),
                f"claimed {intercept!r}, computed {fit.intercept!r}")
-    window = scaled_window(REFERENCE_TWAP_WINDOW, n)
+    window = scaled_window(REFERENCE_TWAP_WINDOW, n, bucket)
     computed_twap_7d = trailing_mean(x, window)
     twap_7d = np.asarray(twap_7d, dtype=np.float64)
     result.add("twap_7d", error_bound_vec(twap_7d, computed_twap_7d, tol), _max_pd(twap_7d, computed_twap_7d))
@@ -151,7 +201,8 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
     if pt is not None or pt_1 is not None:
         pt = derived_pt if pt is None else np.asarray(pt, dtype=np.float64)
         pt_1 = derived_pt_1 if pt_1 is None else np.asarray(pt_1, dtype=np.float64)
-        result.add("pt_pt_1", error_bound_dvec(derived_pt, pt, tol) and error_bound_dvec(derived_pt_1, pt_1, tol),
+        same = error_bound_fitted_vec(derived_pt, pt, tol) and error_bound_fitted_vec(derived_pt_1, pt_1, tol)
+        result.add("pt_pt_1", same,
                    f"pt {_max_pd(derived_pt, pt)}, pt_1 {_max_pd(derived_pt_1, pt_1)}")
     else:
         pt, pt_1 = derived_pt, derived_pt_1
@@ -165,6 +216,7 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
         domain_ok = False
         result.add("params_domain", False, str(exc))
 
+    grad = np.full(6, np.nan)
     if theta.shape == (6,) and len(pt) == len(pt_1):
         with np.errstate(all="ignore"):
             grad = bounded_gradient(theta, pt, pt_1)
@@ -175,8 +227,12 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
     else:
         result.add("gradient", False, "params must be 6 numbers and pt, pt_1 of equal length")
 
+    blocked = (mrj_unidentifiable(n, bucket) or mrj_fit_problem(theta, grad, True, residuals)
+               or mrj_price_problem(float(reserve_price), float(twap_7d[-1]) if len(twap_7d) else 0.0))
+    result.add("model_check", blocked is None,
+               "mrj: identifiable, fit and price usable" if blocked is None else blocked)
+
     if domain_ok and len(twap_7d) == n and len(residuals) == n and season_params.shape == (12,):
-        horizon = scaled_window(REFERENCE_N_PERIODS, n) if n_periods is None else int(n_periods)
         claimed_fit = SeasonalFit(float(slope), float(intercept), season_params, residuals)
         try:
             inputs = simulation_inputs(x, timestamps, claimed_fit, twap_7d, theta, horizon, window)
@@ -198,9 +254,65 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
     return result
 
 
+def _engine(x, timestamps, seed: int, num_paths: int, horizon: int):
+    return engine_reserve_price(x, timestamps, seed=seed, num_paths=num_paths, n_periods=horizon)
+
+
+def _verify_lognormal(result: VerificationResult, x, timestamps, engine, *, seed: int, num_paths: int, horizon: int,
+                      reserve_price: float, twap_result, reserve_price_tolerance: float,
+                      twap_tolerance: float) -> VerificationResult:
+    try:
+        engine = engine or _engine(x, timestamps, seed, num_paths, horizon)
+    except PricingError as exc:
+        result.add("model", False, str(exc))
+        return result
+    result.add("model", engine.model == LOGNORMAL,
+               f"engine chooses {engine.model}" + (f" ({engine.model_reason})" if engine.model_reason else ""))
+    result.add("reserve_price", error_bound_f64(engine.price, reserve_price, reserve_price_tolerance),
+               f"recomputed {engine.price!r} (se {engine.standard_error:.4g}), claimed {reserve_price!r}, "
+               f"{percentage_diff(engine.price, reserve_price):.3g} %")
+    if twap_result is not None:
+        computed = twap(x)
+        result.add("twap", error_bound_f64(computed, twap_result, twap_tolerance),
+                   f"computed {computed!r}, claimed {twap_result!r}")
+    return result
+
+
+def verify_claims(values, claims: dict, *, timestamps=None, **kwargs) -> VerificationResult:
+    """Verify a reserve price's claims (``ReservePriceResult.to_json``) as produced by the engine.
+
+    Takes the model from ``claims["model"]``; the long series (residuals, twap_7d)
+    are recomputed from the data when the claims leave them out.
+    """
+    x = as_series(values)
+    params = claims.get("params", {})
+    if isinstance(params, dict):
+        params = [float(params.get(name, math.nan)) for name in PARAM_NAMES]
+    fit = None
+    residuals = claims.get("residuals")
+    if residuals is None:
+        fit = remove_trend_and_seasonality(x, timestamps)
+        residuals = fit.residuals
+    twap_7d = claims.get("twap_7d")
+    if twap_7d is None:
+        bucket = infer_bucket_seconds(timestamps, len(x))
+        twap_7d = trailing_mean(x, scaled_window(REFERENCE_TWAP_WINDOW, len(x), bucket))
+    for key in ("n_periods", "num_paths"):
+        if claims.get(key) is not None:
+            kwargs.setdefault(key, int(claims[key]))
+    return verify_reserve_price(
+        x, slope=float(claims.get("slope", math.nan)), intercept=float(claims.get("intercept", math.nan)),
+        season_params=claims.get("season_params", []), residuals=residuals, twap_7d=twap_7d, params=params,
+        reserve_price=float(claims["price"]), twap_result=float(claims["twap"]) if claims.get("twap") is not None
+        else None, timestamps=timestamps, seed=int(claims.get("seed", 0)), model=claims.get("model"), **kwargs)
+
+
 def verify_result(values, result, *, timestamps=None, **kwargs) -> VerificationResult:
     """Verify a ``ReservePriceResult`` against its own data (convenience for the handler)."""
     kwargs.setdefault("n_periods", result.n_periods)
+    kwargs.setdefault("num_paths", result.num_paths)
+    kwargs.setdefault("seed", result.seed)
+    kwargs.setdefault("model", result.model)
     return verify_reserve_price(
         values, slope=result.slope, intercept=result.intercept, season_params=result.season_params,
         residuals=result.residuals, twap_7d=result.twap_7d, params=result.params,
@@ -208,5 +320,5 @@ def verify_result(values, result, *, timestamps=None, **kwargs) -> VerificationR
 
 
 __all__ = ["Check", "VerificationResult", "error_bound_dvec", "error_bound_f64", "error_bound_matrix",
-           "error_bound_simulated_log_prices", "error_bound_vec", "percentage_diff", "verify_reserve_price",
-           "verify_result", "verify_twap"]
+           "error_bound_fitted_vec", "error_bound_simulated_log_prices", "error_bound_vec", "percentage_diff",
+           "verify_claims", "verify_reserve_price", "verify_result", "verify_twap"]

@@ -1,4 +1,4 @@
-"""Volatility and cap level as the reference offchain processor computes them (pricing-spec §2.4)."""
+"""Volatility and cap level as the reference offchain processor computes them (docs/pricing.md)."""
 
 from __future__ import annotations
 

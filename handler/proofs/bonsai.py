@@ -1,4 +1,4 @@
-"""Bonsai / Bento REST client over ``requests`` (proofs-and-starknet.md §1).
+"""Bonsai / Bento REST client over ``requests`` (docs/proofs.md).
 
 * Headers ``x-api-key``, ``x-risc0-version`` (and optional ``x-risc0-release-channel``)
   go only to URLs on the API origin (scheme, host, port). Presigned upload and
@@ -181,7 +181,7 @@ class BonsaiClient:
 
     # ------------------------------------------------------------ routes
 
-    def upload_image(self, image_id_hex: str, elf: bytes | Callable[[], bytes] | None, *, deadline: float | None = None) -> bool:
+    def upload_image(self, image_id_hex: str, elf: bytes | Callable[[], bytes | None] | None, *, deadline: float | None = None) -> bool:
         """True if uploaded, False if the image already existed (204)."""
         resp = self.request("GET", f"images/upload/{image_id_hex}", ok=(200, 204), deadline=deadline)
         if resp.status_code == 204:
@@ -313,11 +313,11 @@ class BonsaiClient:
         input_bytes: bytes,
         deadline: float,
         poll_interval: float,
-        elf: bytes | Callable[[], bytes] | None = None,
+        elf: bytes | Callable[[], bytes | None] | None = None,
         expected_selector: bytes | None = None,
         stop_margin: float = 5.0,
     ) -> ProveResult:
-        """Upload, prove, SNARK, download, parse and check (§1.7, §5.3).
+        """Upload, prove, SNARK, download, parse and check (docs/proofs.md).
 
         Work stops ``stop_margin`` seconds before ``deadline`` so that stopping the
         session (timeout ``stop_margin``) still finishes before it.

@@ -1,4 +1,4 @@
-"""RISC Zero ``ReceiptClaim`` and its digest (tagged SHA-256; proofs-and-starknet.md §2).
+"""RISC Zero ``ReceiptClaim`` and its digest (tagged SHA-256; docs/proofs.md).
 
 tagged_struct(tag, down, data) = SHA-256( SHA-256(tag) ‖ down digests ‖ data words (u32 LE) ‖ len(down) (u16 LE) )
 

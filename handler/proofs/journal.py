@@ -1,6 +1,6 @@
 """RISC Zero serde (32-bit little-endian words) and the Fossil journals.
 
-Serde rules (risc0 ``zkvm/src/serde``; proofs-and-starknet.md §1.6):
+Serde rules (risc0 ``zkvm/src/serde``; docs/proofs.md):
 u8/u16/u32/i32/bool → one word; u64/i64/f64 → two words, low word first;
 String → length word + UTF-8 bytes zero-padded to 4; ``[u32; N]`` → N words, no
 prefix; ``Vec<T>`` → length word + elements.
@@ -13,11 +13,11 @@ Journals:
       metric:          String   ("twap" | "max_return" | "reserve_price")
       window_start:    i64
       window_end:      i64
-      value:           String   (66-char UFixedPoint123x128 hex, pricing-spec §1.3)
+      value:           String   (66-char UFixedPoint123x128 hex, docs/pricing.md)
       value_f64:       f64      (the exact float64 the engine produced)
 
 * ``CompositionJournal`` (one per completed group): the reference composition
-  guest's 16-field ``ProofCompositionOutput`` (pricing-spec §3.3), in that order.
+  guest's 16-field ``ProofCompositionOutput`` (docs/pricing.md), in that order.
   Fields 3..11 (0-based 2..10) are the vault's 9-felt ``VerifierData``.
 
 Decoders are strict: missing bytes, trailing bytes, non-zero padding, or a
@@ -42,7 +42,7 @@ METRICS = ("twap", "max_return", "reserve_price")
 # ---------------------------------------------------------------- fixed point
 
 
-# The fixed-point encoding is the pricing engine's (one implementation of §1.3); the journal
+# The fixed-point encoding is the pricing engine's (one implementation, docs/pricing.md); the journal
 # names are kept for readers who know the guest's code.
 f64_to_fixed_felt = float_to_felt
 fixed_hex = format_felt
@@ -122,7 +122,8 @@ class SerdeReader:
         end = self._pos + n
         if end > len(self._data):
             raise JournalDecodeError(
-                f"journal ends early while reading {what} at byte {self._pos} (need {n}, have {len(self._data) - self._pos})"
+                f"journal ends early while reading {what} at byte {self._pos} "
+                f"(need {n}, have {len(self._data) - self._pos})"
             )
         out = self._data[self._pos : end]
         self._pos = end
@@ -242,7 +243,7 @@ class MetricJournal:
     def to_json(self) -> dict:
         return {
             "type": "metric",
-            "data_commitment": ["0x%08x" % w for w in self.data_commitment],
+            "data_commitment": [f"0x{w:08x}" for w in self.data_commitment],
             "metric": self.metric,
             "window_start": self.window_start,
             "window_end": self.window_end,
@@ -253,7 +254,7 @@ class MetricJournal:
 
 # ---------------------------------------------------------------- composition journal
 
-#: tolerances the reference driver uses (pricing-spec §3.3)
+#: tolerances the reference driver uses (docs/pricing.md)
 DEFAULT_TOLERANCES = {
     "floating_point_tolerance": 0.00001,
     "reserve_price_tolerance": 5.0,
@@ -371,7 +372,7 @@ class CompositionJournal:
         out: dict = {"type": "composition"}
         for f in fields(self):
             v = getattr(self, f.name)
-            out[f.name] = ["0x%08x" % x for x in v] if f.name == "data_8_months_hash" else v
+            out[f.name] = [f"0x{x:08x}" for x in v] if f.name == "data_8_months_hash" else v
         return out
 
 

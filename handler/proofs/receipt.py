@@ -1,6 +1,6 @@
 """bincode (1.x legacy) ``risc0_zkvm::Receipt`` parser/encoder and the Groth16 receipt checks.
 
-Layout (proofs-and-starknet.md §1.8, refined on a real receipt in vectors/receipts/README.md):
+Layout (docs/proofs.md, checked on a real receipt in tests/data/receipts/README.md):
 little-endian fixed-width ints, u64 lengths, u32 enum tags, u8 Option tags.
 
     Receipt        = inner: InnerReceipt, journal: Vec<u8>, metadata: {verifier_parameters: Digest}
@@ -249,7 +249,7 @@ def _w_vec(b: bytes) -> bytes:
 
 
 def _w_mp(mp: MaybePruned, value: Callable[[Any], bytes]) -> bytes:
-    if mp.is_pruned:
+    if mp.pruned is not None:
         return struct.pack("<I", 1) + mp.pruned
     return struct.pack("<I", 0) + value(mp.value)
 
@@ -301,7 +301,7 @@ def encode_receipt(rc: Groth16Receipt) -> bytes:
 def check_groth16_receipt(
     rc: Groth16Receipt, *, expected_image_id: bytes, expected_selector: bytes | None = None
 ) -> bytes:
-    """The checks of proofs-and-starknet.md §5.3; returns the claim digest.
+    """The checks of docs/proofs.md; returns the claim digest.
 
     The pairing check itself cannot run here; it runs on-chain (garaga verifier).
     """

@@ -1,4 +1,4 @@
-"""What goes to Starknet (proofs-and-starknet.md §3.3-§3.4, §4; workflow.md §5).
+"""What goes to Starknet (docs/proofs.md).
 
 * ``vault_result(...)``: the vault's 9-felt ``VerifierData``: reserve-price start, end,
   value; TWAP start, end, value; max-return start, end, value. Values are
@@ -123,8 +123,9 @@ def garaga_calldata(record: ProofRecord | dict, *, use_rust: bool = True) -> lis
     except BaseException as exc:  # noqa: BLE001 - garaga_rs panics surface as pyo3 PanicException (a BaseException)
         # Building the hints runs the Groth16 pairing check with garaga's RISC Zero constants (v2.2.2,
         # selector bb001d44): a failure means the seal does not prove ok(image_id, journal) for them.
+        first_line = str(exc).splitlines()[0][:120] if str(exc) else ""
         raise ProofVerificationError(
-            "pairing", f"garaga could not build calldata ({type(exc).__name__}: {str(exc).splitlines()[0][:120] if str(exc) else ''})"
+            "pairing", f"garaga could not build calldata ({type(exc).__name__}: {first_line})"
         ) from None
     return [int(x) for x in calldata]
 

@@ -1,4 +1,4 @@
-"""The invariant check run after every chaos scenario (reliability.md §5.1)."""
+"""The invariant check run after every chaos scenario (docs/reliability.md)."""
 from __future__ import annotations
 
 import time

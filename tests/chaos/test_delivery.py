@@ -14,8 +14,9 @@ from tests.conftest import wait_until
 pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 
-def test_s9_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues):
-    from handler.tasks import prove_job
+# Scenario S9 of docs/reliability.md.
+def test_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues):
+    from proving.tasks import prove_job
 
     group = make_group()
     job_ids = list(Job.objects.filter(group_id=group).values_list("pk", flat=True))
@@ -40,9 +41,10 @@ def test_s9_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues
                     "1 run, 1 proof per job, duplicates dropped", elapsed)
 
 
-def test_s10_malformed_messages(chaos_worker, make_group, clean_queues):
+# Scenario S10 of docs/reliability.md.
+def test_malformed_messages_do_no_harm(chaos_worker, make_group, clean_queues):
     from celery_app import app
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
 
     sqs = clean_queues
     url = sqs.urls["proofs"]
@@ -89,7 +91,8 @@ def _kind(body: str) -> str:
     return info.get("task") or info["kind"]
 
 
-def test_s11_oversized(chaos_worker, make_group, clean_queues, live_server, api_key):
+# Scenario S11 of docs/reliability.md.
+def test_oversized_bodies_and_messages_are_refused(chaos_worker, make_group, clean_queues, live_server, api_key):
     import requests
 
     # (a) a 1 MB body is refused before parsing, never a 500
@@ -101,7 +104,7 @@ def test_s11_oversized(chaos_worker, make_group, clean_queues, live_server, api_
     response = requests.post(f"{live_server.url}/pricing_data", json=body, headers={"X-API-Key": api_key}, timeout=10)
     assert response.status_code in (400, 413), response.status_code
     # (d) every task message is small (ids only): measure what SQS receives
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
     from offchain.tasks import forward_pricing_request, sync_pricing_request
     from proving.tasks import notify_offchain, record_job_outcome
 

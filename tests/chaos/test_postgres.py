@@ -35,7 +35,8 @@ def pg_start() -> None:
 
 
 @pytest.mark.parametrize("outage", ["restart", "down-4s"])
-def test_s6_postgres_restart_mid_proof(chaos_worker, make_group, clean_queues, outage):
+# Scenario S6 of docs/reliability.md.
+def test_a_postgres_restart_mid_proof_keeps_the_proof(chaos_worker, make_group, clean_queues, outage):
     if not (pgdata() / "postmaster.pid").exists():
         pytest.skip("the test database is not the devstack's embedded Postgres")
     worker = chaos_worker(env={"FAULT_SLEEP": "3"}, beat=True)

@@ -21,7 +21,7 @@ def make_short_group(make_group) -> str:
     attempt is published here with the workers' short limits (retries come from the worker)."""
     from django.utils import timezone
 
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
 
     group = make_group(max_attempts=2, dispatch=False)
     for job_id in Job.objects.filter(group_id=group).values_list("pk", flat=True):
@@ -30,7 +30,8 @@ def make_short_group(make_group) -> str:
     return group
 
 
-def test_s7_prover_hangs_past_the_soft_limit(chaos_worker, make_group, clean_queues):
+# Scenario S7 of docs/reliability.md.
+def test_a_prover_hanging_past_the_soft_limit(chaos_worker, make_group, clean_queues):
     chaos_worker(env=dict(SHORT_LIMITS, FAULT_MODE="hang", FAULT_METRICS="twap"), beat=True)
     t0 = time.monotonic()
     group = make_short_group(make_group)
@@ -43,7 +44,8 @@ def test_s7_prover_hangs_past_the_soft_limit(chaos_worker, make_group, clean_que
     record_recovery("S7 prover hang (soft time limit)", "FAILED proof_timeout after 2 attempts; others SUCCEEDED", elapsed)
 
 
-def test_s7_prover_ignores_the_soft_limit_hard_limit_kills(chaos_worker, make_group, clean_queues):
+# Scenario S7 of docs/reliability.md.
+def test_a_prover_ignoring_the_soft_limit_is_killed_by_the_hard_limit(chaos_worker, make_group, clean_queues):
     # The hard limit kills the pool child; the timed-out message is not acked (acks_on_failure_or_timeout
     # is False), so it comes back after the queue's visibility timeout: shortened here.
     with clean_queues.attributes("proofs", VisibilityTimeout=10):
@@ -59,7 +61,8 @@ def test_s7_prover_ignores_the_soft_limit_hard_limit_kills(chaos_worker, make_gr
     record_recovery("S7 prover ignores soft limit (hard limit)", f"FAILED {twap.error_code} after 2 attempts", elapsed)
 
 
-def test_s8_transient_errors_then_success(chaos_worker, make_group, clean_queues):
+# Scenario S8 of docs/reliability.md.
+def test_transient_prover_errors_then_success(chaos_worker, make_group, clean_queues):
     chaos_worker(env={"FAULT_MODE": "transient", "FAULT_TIMES": "2"}, beat=True)
     t0 = time.monotonic()
     group = make_group()
@@ -74,7 +77,8 @@ def test_s8_transient_errors_then_success(chaos_worker, make_group, clean_queues
     record_recovery("S8 transient prover error x2", "SUCCEEDED on attempt 3 (backoff 1.5s, 2s)", elapsed)
 
 
-def test_s8_permanent_error_fails_at_once(chaos_worker, make_group, clean_queues):
+# Scenario S8 of docs/reliability.md.
+def test_a_permanent_prover_error_fails_at_once(chaos_worker, make_group, clean_queues):
     chaos_worker(env={"FAULT_MODE": "permanent", "FAULT_METRICS": "reserve_price"}, beat=True)
     t0 = time.monotonic()
     group = make_group()

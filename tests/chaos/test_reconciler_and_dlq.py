@@ -40,7 +40,7 @@ def test_reconciler_fails_jobs_that_used_up_their_attempts(make_group, clean_que
 def test_dead_letters_command(clean_queues):
     sqs = clean_queues
     sqs.client.send_message(QueueUrl=sqs.urls["proofs-dlq"], MessageBody="garbage")
-    from handler.tasks import prove_job
+    from proving.tasks import prove_job
 
     prove_job.apply_async(args=[424242])
     body = sqs.drain("proofs")[0]["Body"]

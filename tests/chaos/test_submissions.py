@@ -30,7 +30,8 @@ def job_body(group_id: str, end: int = END) -> dict:
     return {"job_group_id": group_id, "twap": window, "reserve_price": window, "max_return": window}
 
 
-def test_s12_concurrent_duplicate_submissions(chaos_worker, seeded, clean_queues, live_server):
+# Scenario S12 of docs/reliability.md.
+def test_concurrent_duplicate_submissions(chaos_worker, seeded, clean_queues, live_server):
     group_id = "d" * 64
     url = f"{live_server.url}/api/job"
     with ThreadPoolExecutor(20) as pool:
@@ -83,7 +84,8 @@ class Receiver:
         self.server.server_close()
 
 
-def test_s13_callback_target_down(chaos_worker, make_group, clean_queues):
+# Scenario S13 of docs/reliability.md.
+def test_a_callback_target_that_is_down(chaos_worker, make_group, clean_queues):
     receiver = Receiver()
     try:
         chaos_worker(env={"OFFCHAIN_CALLBACK_URL": receiver.url}, beat=True)

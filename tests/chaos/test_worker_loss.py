@@ -24,7 +24,8 @@ def start_victim(worker, group_id):
 
 
 @pytest.mark.parametrize("reject_on_worker_lost", ["true", "false"])
-def test_s1_pool_child_killed_mid_proof(chaos_worker, make_group, clean_queues, reject_on_worker_lost):
+# Scenario S1 of docs/reliability.md.
+def test_a_pool_child_killed_mid_proof(chaos_worker, make_group, clean_queues, reject_on_worker_lost):
     worker = chaos_worker(env=dict(SLOW, CHAOS_REJECT_ON_WORKER_LOST=reject_on_worker_lost), beat=True)
     group = make_group()
     victim = start_victim(worker, group)
@@ -39,7 +40,8 @@ def test_s1_pool_child_killed_mid_proof(chaos_worker, make_group, clean_queues, 
                     "SUCCEEDED, attempt 2, 1 proof/job", recovery)
 
 
-def test_s2_worker_main_process_killed_mid_proof(chaos_worker, make_group, clean_queues):
+# Scenario S2 of docs/reliability.md.
+def test_a_worker_main_process_killed_mid_proof(chaos_worker, make_group, clean_queues):
     with clean_queues.attributes("proofs", VisibilityTimeout=8):
         first = chaos_worker(env=SLOW, concurrency=1)
         group = make_group()
@@ -56,7 +58,8 @@ def test_s2_worker_main_process_killed_mid_proof(chaos_worker, make_group, clean
     record_recovery("S2 kill -9 worker main process", "SUCCEEDED on 2nd worker, attempt 2", recovery)
 
 
-def test_s3_warm_shutdown_finishes_the_running_proof(chaos_worker, make_group, clean_queues):
+# Scenario S3 of docs/reliability.md.
+def test_warm_shutdown_finishes_the_running_proof(chaos_worker, make_group, clean_queues):
     worker = chaos_worker(env=SLOW, concurrency=1)
     group = make_group()
     victim = start_victim(worker, group)
@@ -73,7 +76,8 @@ def test_s3_warm_shutdown_finishes_the_running_proof(chaos_worker, make_group, c
     record_recovery("S3 warm shutdown (SIGTERM) mid-proof", f"proof finished, exit 0 in {stop_s:.1f}s", recovery)
 
 
-def test_s3_soft_shutdown_restores_the_message(chaos_worker, make_group, clean_queues):
+# Scenario S3 of docs/reliability.md.
+def test_soft_shutdown_restores_the_message(chaos_worker, make_group, clean_queues):
     env = dict(FAULT_SLEEP="4", CHAOS_SOFT_SHUTDOWN_TIMEOUT="1")
     worker = chaos_worker(env=env, concurrency=1)
     group = make_group()
@@ -94,7 +98,8 @@ def test_s3_soft_shutdown_restores_the_message(chaos_worker, make_group, clean_q
 
 
 @pytest.mark.parametrize("how", ["SIGQUIT", "SIGTERM+SIGINT"])
-def test_s3_cold_shutdown_loses_nothing(chaos_worker, make_group, clean_queues, how):
+# Scenario S3 of docs/reliability.md.
+def test_cold_shutdown_loses_nothing(chaos_worker, make_group, clean_queues, how):
     with clean_queues.attributes("proofs", VisibilityTimeout=8):
         worker = chaos_worker(env=SLOW, concurrency=1)
         group = make_group()
@@ -115,7 +120,8 @@ def test_s3_cold_shutdown_loses_nothing(chaos_worker, make_group, clean_queues, 
     record_recovery(f"S3 cold shutdown ({how}) mid-proof", "SUCCEEDED, <=2 attempts, 1 proof/job", recovery)
 
 
-def test_s3_soft_shutdown_on_idle_is_quick(chaos_worker, clean_queues):
+# Scenario S3 of docs/reliability.md.
+def test_soft_shutdown_on_idle_is_quick(chaos_worker, clean_queues):
     worker = chaos_worker(env=dict(CHAOS_SOFT_SHUTDOWN_TIMEOUT="5", CHAOS_SOFT_SHUTDOWN_ON_IDLE="true"))
     t0 = time.monotonic()
     worker.proc.send_signal(signal.SIGTERM)
@@ -126,7 +132,8 @@ def test_s3_soft_shutdown_on_idle_is_quick(chaos_worker, clean_queues):
     record_recovery("S3 shutdown of an idle worker (soft, on idle)", f"exit 0 in {stop_s:.1f}s, nothing in flight", stop_s)
 
 
-def test_s14_lost_messages_and_never_published_rows(chaos_worker, make_group, clean_queues):
+# Scenario S14 of docs/reliability.md.
+def test_lost_messages_and_never_published_rows_are_sent_again(chaos_worker, make_group, clean_queues):
     worker = chaos_worker(env=SLOW, concurrency=1)
     group = make_group()
     victim = start_victim(worker, group)
@@ -146,7 +153,8 @@ def test_s14_lost_messages_and_never_published_rows(chaos_worker, make_group, cl
     record_recovery("S14 messages purged + worker killed", "SUCCEEDED (lease lapse + lost-message re-send)", recovery)
 
 
-def test_s15_crash_loop_fails_the_job_and_serves_others(chaos_worker, make_group, clean_queues):
+# Scenario S15 of docs/reliability.md.
+def test_a_crash_loop_fails_the_job_and_serves_others(chaos_worker, make_group, clean_queues):
     chaos_worker(env={"FAULT_MODE": "crash", "FAULT_METRICS": "twap"}, beat=True)
     group = make_group(max_attempts=3)
     t0 = time.monotonic()

@@ -90,3 +90,47 @@ def test_request_over_missing_block_data_fails_with_the_reason(live_server, cele
     answer = wait_until(finished, timeout=90, interval=0.5, what="the request to fail")
     assert answer["status"] == "Failed"
     assert "twap" in answer["error"] and "missing" in answer["error"].lower()
+
+
+@pytest.mark.parametrize("round_seconds", [90, 720])
+def test_vault_round_shape_down_to_the_shortest_round_completes(live_server, celery_worker, chain, api_key,
+                                                                round_seconds):
+    """TWAP over one round, max return and reserve price over three rounds ending together (block buckets)."""
+    body = copy.deepcopy(EXAMPLE_REQUEST)
+    body["params"] = {"twap": [EXAMPLE_END - round_seconds, EXAMPLE_END],
+                      "volatility": [EXAMPLE_END - 3 * round_seconds, EXAMPLE_END],
+                      "reserve_price": [EXAMPLE_END - 3 * round_seconds, EXAMPLE_END]}
+    response = post(live_server, api_key, body)
+    assert response.status_code == 201, response.text
+    job_id = response.json()["job_id"]
+
+    def completed():
+        status = status_of(live_server, api_key, job_id)
+        assert status["status"] != "Failed", status.get("error")
+        return status if status["status"] == "Completed" else None
+
+    results = wait_until(completed, timeout=120, interval=0.5, what="the vault-round request to complete")["results"]
+    assert results["twap"]["bucket_seconds"] == 12 and results["twap"]["points"] == round_seconds // 12
+    assert results["reserve_price"]["points"] == 3 * round_seconds // 12
+    assert results["reserve_price"]["model"] == "lognormal" and "12s buckets" in results["reserve_price"]["model_reason"]
+    assert 0 < float(results["reserve_price"]["value"]) < 0.3 * results["reserve_price"]["strike"]
+    assert results["max_return"]["window"] == results["max_return"]["period"] == round_seconds // 12
+
+
+def test_vault_round_ending_off_the_bucket_grid_completes(live_server, celery_worker, chain, api_key):
+    """A settlement time 30 s past a minute: partial first and last buckets, attested like any other."""
+    end, round_seconds = EXAMPLE_END + 30, 3 * 3600
+    body = copy.deepcopy(EXAMPLE_REQUEST)
+    body["params"] = {"twap": [end - round_seconds, end], "volatility": [end - 3 * round_seconds, end],
+                      "reserve_price": [end - 3 * round_seconds, end]}
+    job_id = post(live_server, api_key, body).json()["job_id"]
+
+    def completed():
+        status = status_of(live_server, api_key, job_id)
+        assert status["status"] != "Failed", status.get("error")
+        return status if status["status"] == "Completed" else None
+
+    results = wait_until(completed, timeout=120, interval=0.5, what="the off-grid request to complete")["results"]
+    assert results["twap"]["bucket_seconds"] == 60 and results["twap"]["points"] == 181
+    assert results["twap"]["first_bucket"] == end - round_seconds
+    assert results["reserve_price"]["model"] == "lognormal" and results["reserve_price"]["points"] == 541

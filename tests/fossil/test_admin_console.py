@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from handler.services import job_run
+from proving.runner import job_run
 from offchain.models import ApiKey
 from offchain.services import api_key_create
 from proving import services

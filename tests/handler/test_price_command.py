@@ -62,6 +62,7 @@ def test_reserve_price_json_fields_and_seed_reproducible():
     r = a["reserve_price"]
     assert a == b and r["seed"] == 5 and r["num_paths"] == 2000
     assert set(r["params"]) == {"a", "phi", "mu_j", "sigma_sq", "sigma_sq_j", "lambda"}
+    assert r["model"] == "mrj" and r["model_reason"] == "" and r["gradient_ok"]
     assert len(r["gradient"]) == 6 and max(abs(g) for g in r["gradient"]) <= 0.05
     assert float(r["standard_error"]) > 0 and len(r["hex"]) == 66
 
@@ -78,7 +79,11 @@ def _write(tmp_path, text: str) -> Path:
     return path
 
 
-GOOD_ROWS = "".join(f"{1663221600 + 3600 * i},{1e9 + i}\n" for i in range(60))
+GOOD_ROWS = "".join(f"{1663221600 + 3600 * i},{1e9 + i}\n" for i in range(200))  # 200 hours: hourly buckets
+MS_ROWS = "".join(f"{1663221600000 + 3600_000 * i},{1e9 + i}\n" for i in range(200))
+MINUTE_ROWS_8_DAYS = "".join(f"{1663221600 + 60 * i},{1e9 + i}\n" for i in range(8 * 1440))
+HOURLY_ROWS_2_DAYS = "".join(f"{1663221600 + 3600 * i},{1e9 + i}\n" for i in range(48))
+BLOCK_ROWS = "".join(f"{1663221600 + 12 * i},{1e9 + 1e7 * (i % 5)}\n" for i in range(23))  # 1.5-minute round x 3
 
 
 @pytest.mark.parametrize("content, fragment", [
@@ -90,6 +95,9 @@ GOOD_ROWS = "".join(f"{1663221600 + 3600 * i},{1e9 + i}\n" for i in range(60))
      "missing bucket 2022-09-15T13:00:00Z"),
     ("timestamp,base_fee\n" + GOOD_ROWS.replace(",1000000005.0", ",abc"), "neither decimal"),
     ("timestamp,base_fee\n", "no rows"),
+    ("timestamp,base_fee\n" + MS_ROWS, "timestamp 1663221600000 is not unix seconds (milliseconds?)"),
+    ("timestamp,base_fee\n" + MINUTE_ROWS_8_DAYS, "bucket spacing 60s, but a range of 8 days is priced on 3600s"),
+    ("timestamp,base_fee\n" + HOURLY_ROWS_2_DAYS, "bucket spacing 3600s, but a range of 2 days is priced on 60s"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, content, fragment):
     path = tmp_path / "absent.csv" if content is None else _write(tmp_path, content)
@@ -100,8 +108,17 @@ def test_bad_input_exits_2_with_one_line(tmp_path, content, fragment):
     assert len(lines) == 1 and fragment in lines[0], proc.stderr
 
 
+def test_block_buckets_price_every_metric_with_the_named_model(tmp_path):
+    report = run_json("--series", str(_write(tmp_path, "timestamp,base_fee\n" + BLOCK_ROWS)), "--paths", "2000")
+    assert report["bucket_seconds"] == 12 and report["rows"] == 23
+    assert (report["max_return"]["window"], report["max_return"]["period"]) == (7, 7)
+    rp = report["reserve_price"]
+    assert rp["model"] == "lognormal" and "12s buckets" in rp["model_reason"]
+    assert 0 < float(rp["value"]) < 0.3 * float(rp["strike"]["value"])
+
+
 def test_too_short_for_metric_exits_2(tmp_path):
-    path = _write(tmp_path, "timestamp,base_fee\n" + "".join(GOOD_ROWS.splitlines(True)[:10]))
+    path = _write(tmp_path, "timestamp,base_fee\n" + "".join(BLOCK_ROWS.splitlines(True)[:10]))
     proc = run_cli("--series", path, "--metric", "max_return")
     assert proc.returncode == 2 and "at least 16 points" in proc.stderr
 
@@ -110,3 +127,24 @@ def test_cli_json_max_return():
     proc = run_cli("--series", MAX_RETURN_CSV, "--metric", "max_return", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["max_return"]["value"] == "1.544626972559826"
+
+
+def test_price_starts_without_celery_boto3_or_the_web_stack():
+    # INSTALLED_APPS load rest_framework's and drf_spectacular's app configs only; not their views.
+    probe = (
+        "import sys\n"
+        "from django.core.management import execute_from_command_line\n"
+        "try:\n"
+        "    execute_from_command_line(['manage.py', 'price', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('celery', 'kombu', 'boto3', 'botocore', 'requests',\n"
+        "         'rest_framework.views', 'drf_spectacular.openapi')\n"
+        "loaded = sorted(m for m in heavy if m in sys.modules)\n"
+        "print('LOADED', loaded)\n"
+    )
+    env = {"DJANGO_SETTINGS_MODULE": "fossil.settings", "PATH": "/usr/bin:/bin"}
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert "LOADED []" in done.stdout, done.stdout[-500:] + done.stderr[-2000:]

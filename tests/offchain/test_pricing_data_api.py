@@ -42,11 +42,16 @@ def test_same_request_twice_gives_same_job_id_and_409_while_pending(client):
     assert PricingRequest.objects.count() == 1
 
 
+def result_of(metric: str) -> dict:
+    return {"metric": metric, "value": "1.0", "felt": "0x" + "0" * 64, "bucket_seconds": 60, "points": 720,
+            "first_bucket": 1672531200, "last_bucket": 1672574340, "data_commitment": [0] * 8}
+
+
 def test_completed_request_answers_200_with_results(client):
     job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
+    metrics = {metric: {"result": result_of(metric), "receipt": None} for metric in ("twap", "reserve_price", "max_return")}
     PricingRequest.objects.filter(job_id=job_id).update(
-        status="Completed",
-        results={"metrics": {"twap": {"result": {"value": "1.0"}, "receipt": None}}, "vault_result": ["0x1"] * 9},
+        status="Completed", results={"metrics": metrics, "vault_result": ["0x1"] * 9}
     )
     response = post(client, EXAMPLE_REQUEST)
     assert response.status_code == 200
@@ -127,10 +132,3 @@ def test_revoked_key_is_401(client, api_key):
 def test_keys_are_stored_hashed():
     key, raw = api_key_create(name="someone")
     assert raw not in (key.key_hash, key.prefix) and raw.startswith(f"fsl_{key.prefix}_")
-
-
-def test_job_status_unknown_is_404_and_pending_is_reported(client):
-    assert client.get("/job_status/nope").status_code == 404
-    job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
-    body = client.get(f"/job_status/{job_id}").json()
-    assert (body["job_id"], body["status"]) == (job_id, "Pending")

@@ -55,10 +55,10 @@ def test_replay_refuses_succeeded_and_resets_failed_job():
     jobs = make_group()
     finish(jobs["twap"])
     with pytest.raises(services.Conflict):
-        services.job_reset_for_replay(job_id=jobs["twap"].pk)
+        services.job_replay(job_id=jobs["twap"].pk)
     finish(jobs["max_return"], status="failed")
     JobGroup.objects.filter(pk="g1").update(status="failed")
-    services.job_reset_for_replay(job_id=jobs["max_return"].pk)
+    services.job_replay(job_id=jobs["max_return"].pk)
     assert Job.objects.get(pk=jobs["max_return"].pk).status == "pending"
     assert JobGroup.objects.get(pk="g1").status == "running"
 

@@ -3,8 +3,10 @@
     python manage.py price --series FILE.csv [--metric twap|max_return|volatility|reserve_price|all]
                            [--seed N] [--paths N] [--json]
 
-Bad input (missing file, wrong columns, non-positive fee, gap, too few points)
-exits with status 2 and one line on stderr, like a usage error.
+Bad input (missing file, wrong columns, non-positive fee, gap, too few points,
+timestamps that are not unix seconds, a bucket spacing other than the one the
+range implies) exits with status 2 and one line on stderr, like a usage error.
+The reserve price names the model that priced it (``model``, ``model_reason``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ class Command(BaseCommand):
                             help="Monte-Carlo seed (default: derived from the data commitment and the request)")
         parser.add_argument("--paths", type=int, default=15000, help="Monte-Carlo paths (default 15000)")
         parser.add_argument("--n-periods", type=int, default=None,
-                            help="simulated hours (default 720, scaled down for series under 2160 points)")
+                            help="simulated steps, one per bucket (default: a third of the series, at most 720 "
+                                 "for hourly buckets)")
         parser.add_argument("--alpha-bps", type=int, default=None, help="with --k-bps, also report the cap level")
         parser.add_argument("--k-bps", type=int, default=None)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -55,7 +58,7 @@ class Command(BaseCommand):
         except PricingError as exc:
             sys.stderr.write(f"price: error: {exc}\n")
             sys.stderr.flush()
-            raise SystemExit(2)
+            raise SystemExit(2) from exc
         if options["json"]:
             self.stdout.write(json.dumps(report))
         else:
@@ -88,7 +91,8 @@ class Command(BaseCommand):
             report["volatility"] = entry
         if "reserve_price" in wanted:
             r = reserve_price(series.values, series.timestamps, seed=options["seed"], num_paths=options["paths"],
-                              n_periods=options["n_periods"], commitment=commitment)
+                              n_periods=options["n_periods"], commitment=commitment,
+                              bucket_seconds=series.bucket_seconds)
             full = r.to_json()
             report["reserve_price"] = {
                 **_number(r.price),
@@ -102,7 +106,12 @@ class Command(BaseCommand):
                 "gradient": full["gradient"],
                 "gradient_ok": r.gradient_ok,
                 "antithetic": r.antithetic,
+                "model": r.model,
+                "model_reason": r.model_reason,
+                "mrj_fitted": r.mrj_fitted,
             }
+            if "lognormal" in full:
+                report["reserve_price"]["lognormal"] = full["lognormal"]
         return report
 
     @staticmethod
@@ -117,9 +126,10 @@ class Command(BaseCommand):
                 lines.append(f"{name:<14}{entry['value']:>26}  {entry['hex']}")
         if "reserve_price" in report:
             r = report["reserve_price"]
+            gradient = f", max |gradient| {max(abs(g) for g in r['gradient']):.3g}" if r["mrj_fitted"] else ""
             lines.append(f"{'':<14}standard error {float(r['standard_error']):.6g}, seed {r['seed']}, "
-                         f"{r['num_paths']} paths x {r['n_periods']} steps, max |gradient| "
-                         f"{max(abs(g) for g in r['gradient']):.3g}")
+                         f"{r['num_paths']} paths x {r['n_periods']} steps{gradient}")
+            lines.append(f"{'':<14}model {r['model']}" + (f" ({r['model_reason']})" if r["model_reason"] else ""))
         if "volatility" in report and "cap_level" in report["volatility"]:
             c = report["volatility"]["cap_level"]
             lines.append(f"{'cap_level':<14}{c['value']:>26}  {c['bps']} bps")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -44,7 +45,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         try:
-            text = sys.stdin.read() if options["file"] == "-" else open(options["file"], encoding="utf-8").read()
+            text = sys.stdin.read() if options["file"] == "-" else Path(options["file"]).read_text(encoding="utf-8")
         except OSError as exc:
             _fail(2, f"input: cannot read {options['file']}: {exc.strerror or exc}")
         try:

@@ -18,4 +18,5 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             sys.stderr.write(f"revoke_api_key: {exc.message}\n")
             sys.exit(2)
+        assert key.revoked_at is not None  # api_key_revoke sets it
         self.stdout.write(f"revoked {key.name} ({key.prefix}) at {key.revoked_at.isoformat()}")

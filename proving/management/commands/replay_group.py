@@ -3,7 +3,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from fossil.exceptions import ApplicationError
-from handler.services import job_run
+from proving.runner import job_run
 from proving.services import job_group_rerun
 
 

@@ -3,9 +3,9 @@ import sys
 from django.core.management.base import BaseCommand
 
 from fossil.exceptions import ApplicationError
-from handler.services import job_run
 from proving.models import Job
-from proving.services import jobs_dispatch, job_reset_for_replay
+from proving.runner import job_run
+from proving.services import job_replay, jobs_dispatch
 
 
 class Command(BaseCommand):
@@ -17,7 +17,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, job_id, sync, **options):
         try:
-            job_reset_for_replay(job_id=job_id)
+            job_replay(job_id=job_id)
         except ApplicationError as exc:
             sys.stderr.write(f"replay_job: {exc.message}\n")
             sys.exit(2)

@@ -1,8 +1,10 @@
 """Reserve price on the demo chain: the README's 12-hour minute-bucket range (as the e2e run seeds
 it and as a bare generator call builds it), 6-hour and 2-day variants, and 30 days hourly.
 
-For each: no overflow warning, the price within [0, 0.3 K e^-0.05], ``gradient_ok``, and the
-attested provider's checks (``handler.proofs.checks``) accept the same claims. Needs Django
+For each: no overflow warning, the price strictly inside (0, 0.3 K e^-0.05), the model the rules
+pick (the jump model with ``gradient_ok`` for 30 days hourly, the named log-normal fallback for
+minute buckets), and the attested provider's checks (``handler.proofs.checks``) accept the same
+claims. Needs Django
 settings only (pytest-django's ``settings`` fixture when the plugin is active), never the database.
 """
 from __future__ import annotations
@@ -54,8 +56,13 @@ def test_demo_chain_reserve_price_passes_the_attested_checks(case):
         warnings.simplefilter("error", RuntimeWarning)
         outcome = compute_metric("reserve_price", series, num_paths=15000)
         claims = outcome.claims
-        assert claims["gradient_ok"], (claims["gradient"], claims["params"], claims["optimizer"])
-        assert 0.0 <= outcome.value <= CAP * claims["strike"] * DISCOUNT
+        if case.startswith("hourly"):
+            assert claims["model"] == "mrj" and claims["model_reason"] == ""
+            assert claims["gradient_ok"], (claims["gradient"], claims["params"], claims["optimizer"])
+        else:
+            assert claims["model"] == "lognormal" and "60s buckets" in claims["model_reason"]
+            assert outcome.result["model"] == "lognormal" and outcome.result["model_reason"]
+        assert 0.0 < outcome.value < CAP * claims["strike"] * DISCOUNT
         assert claims["standard_error"] > 0
         inputs = ProofInputs(
             job_id="1", metric="reserve_price", window_start=int(series.timestamps[0]),
@@ -66,5 +73,8 @@ def test_demo_chain_reserve_price_passes_the_attested_checks(case):
         )
         checked = checks.check_metric(inputs)
     assert all(c["passed"] for c in checked)
-    gradient_check = next(c for c in checked if c["name"] == "gradient")
-    assert str(claims["gradient"][0]) in gradient_check["detail"]  # the verifier computed the same gradient
+    if claims["model"] == "mrj":
+        gradient_check = next(c for c in checked if c["name"] == "gradient")
+        assert str(claims["gradient"][0]) in gradient_check["detail"]  # the verifier computed the same gradient
+    else:
+        assert [c["name"] for c in checked] == ["model", "reserve_price", "twap"]

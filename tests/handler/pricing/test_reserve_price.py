@@ -58,10 +58,13 @@ def test_short_series_scales_window_and_horizon(dataset_a):
     assert (r.twap_window, r.n_periods) == (7, 33)
     assert r.strike == pytest.approx(np.mean(x[-7:]), rel=1e-14)
     assert np.isfinite(r.price) and r.price >= 0
+    assert r.model == "lognormal" and "needs at least 168" in r.model_reason  # 100 hours < 7 days
     r = reserve_price(x[:48], ts[:48], seed=3, num_paths=500, n_periods=10)
     assert (r.twap_window, r.n_periods) == (3, 10)
-    with pytest.raises(InsufficientData, match="at least 48 points, got 47"):
-        reserve_price(x[:47])
+    r = reserve_price(x[:16], ts[:16], seed=3, num_paths=500)
+    assert (r.twap_window, r.n_periods) == (1, 5) and r.price > 0
+    with pytest.raises(InsufficientData, match="at least 16 points, got 15"):
+        reserve_price(x[:15])
 
 
 def test_bad_requests_raise_pricing_errors(dataset_a):
@@ -77,3 +80,9 @@ def test_to_json_is_plain(dataset_a_result):
     assert json.loads(text)["price"] == dataset_a_result.price
     assert len(out["season_params"]) == 12 and len(out["gradient"]) == 6 and len(out["params"]) == 6
     assert len(out["residuals"]) == 2184
+
+
+def test_millisecond_timestamps_are_refused(dataset_a):
+    from handler.pricing import InvalidSeries
+    with pytest.raises(InvalidSeries, match="not unix seconds"):
+        reserve_price(dataset_a.values, dataset_a.timestamps * 1000, num_paths=100)

@@ -37,15 +37,25 @@ def test_prefix_sums_would_not_match_bits(max_return_input):
     assert float(np.max(means[720:] / means[:-720] - 1)) != EXPECTED_MAX_RETURN
 
 
-@pytest.mark.parametrize("n", [16, 17, 100, 999, 5761])
-def test_max_return_short_series_scale_windows_bitwise(n):
+@pytest.mark.parametrize("n, w", [
+    (16, 5), (17, 5), (22, 7), (100, 33), (180, 60), (540, 180), (999, 333), (1440, 480), (1441, 720),
+    (2160, 720), (4320, 720), (5761, 720),
+])
+def test_max_return_window_rule_bitwise(n, w):
     rng = np.random.default_rng(n)
     x = np.exp(rng.normal(22, 0.5, n))
-    w = min(720, n // 8)
     result = max_return(x)
     assert (result.window, result.period) == (w, w)
     if n <= 1000:
         assert result.value == reference_max_return(x.tolist(), w, w)
+
+
+def test_max_return_hourly_90_days_uses_the_production_720(max_return_input):
+    # The vault's reserve-price range of a 30-day round: the last 2160 hours.
+    x = max_return_input.values[-2160:]
+    result = max_return(x)
+    assert (result.window, result.period) == (720, 720)
+    assert result.value == reference_max_return(x.tolist(), 720, 720)
 
 
 def test_max_return_insufficient_data_says_how_many():

@@ -1,4 +1,4 @@
-"""A Bonsai-compatible HTTP server for tests (routes of proofs-and-starknet.md §1.2).
+"""A Bonsai-compatible HTTP server for tests (routes of docs/proofs.md).
 
 Two ``ThreadingHTTPServer`` instances on 127.0.0.1: the API, and a "storage"
 server standing in for S3. Presigned URLs handed out by the API name the storage

@@ -35,7 +35,7 @@ def test_vault_result_order_and_encoding():
         T - R, T, (1_250_000_000 << 128),
         T - 3 * R, T, f64_to_fixed_felt(0.3),
     ]  # fmt: skip
-    assert f64_to_fixed_felt(0.3) == 0x4CCCCCCCCCCCCC000000000000000000  # proofs-and-starknet.md §3.5
+    assert f64_to_fixed_felt(0.3) == 0x4CCCCCCCCCCCCC000000000000000000  # docs/proofs.md
 
 
 def _records():

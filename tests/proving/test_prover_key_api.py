@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import time
-
 import pytest
 from rest_framework.test import APIRequestFactory
 
-from handler.apis import ProverKeyApi
 from handler.proofs import django_glue
 from handler.proofs.keys import key_id
 from handler.proofs.providers import AttestedProofProvider
-from handler.proofs.records import ProofInputs
-from handler.proofs.verify import verify_record
+from proving.apis import ProverKeyApi
 
 
 @pytest.fixture
@@ -34,14 +30,3 @@ def test_prover_key_api_serves_the_signing_key(key_settings, api_key):
     provider = django_glue.get_provider()
     assert isinstance(provider, AttestedProofProvider)
     assert provider.public_key == published
-
-
-def test_glue_verifies_attested_records_with_the_published_key(key_settings):
-    provider = django_glue.build_provider("attested", key_file=key_settings.PROVER_KEY_FILE, run_checks=False)
-    record = provider.prove(ProofInputs("j", "twap", 0, 3600, 2.0, (0,) * 8), deadline=time.monotonic() + 1)
-    published = bytes.fromhex(django_glue.prover_key_json()["public_key"][2:])
-    assert verify_record(record.to_json(), published).value_f64 == 2.0
-    assert django_glue.verify_before_store(record).metric == "twap"
-    key_settings.PROVER_BACKEND = "dev"
-    django_glue.reset_caches()
-    assert django_glue.get_provider().kind == "dev"

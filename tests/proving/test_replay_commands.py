@@ -3,8 +3,6 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from offchain.models import ApiKey
-from offchain.selectors import api_key_for
 from proving import services
 from proving.models import Job, JobGroup, Proof
 
@@ -21,14 +19,6 @@ def failed_group(db):
     Job.objects.filter(group=group).update(status="failed", attempts=4, error_code="proof_timeout")
     JobGroup.objects.filter(pk=group.pk).update(status="failed", error="timeouts")
     return group
-
-
-def test_create_api_key_prints_a_working_key_once(capsys):
-    call_command("create_api_key", "ops")
-    out = capsys.readouterr().out
-    raw = out.strip().splitlines()[-1]
-    assert api_key_for(raw).name == "ops"
-    assert raw not in ApiKey.objects.get(name="ops").key_hash
 
 
 def test_replay_job_runs_a_failed_job_through_the_task_code(failed_group, capsys):

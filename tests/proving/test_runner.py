@@ -1,4 +1,4 @@
-"""The handler's service on real Postgres: claim, compute, prove, store, retry, fail."""
+"""proving.runner on real Postgres: claim, compute, prove, store, retry, fail."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,9 +7,11 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from handler import services
+from handler import compute
 from handler.proofs.errors import ProofDeadlineExceeded, ReceiptRejected
 from handler.proofs.records import ProofRecord
+from proving import jobs as job_transitions
+from proving import runner
 from proving import services as proving_services
 from proving.models import Job, Proof
 
@@ -35,7 +37,7 @@ def jobs(db, settings):
 def test_job_runs_once_and_stores_one_verified_proof(chain, jobs, metric, django_capture_on_commit_callbacks):
     job = jobs[metric]
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        assert services.job_run(job_id=job.pk).status == "succeeded"
+        assert runner.job_run(job_id=job.pk).status == "succeeded"
     assert len(callbacks) == 1  # the "proof generated" message, sent after commit
     job.refresh_from_db()
     assert (job.status, job.attempts, job.lease_token) == ("succeeded", 1, None)
@@ -44,14 +46,14 @@ def test_job_runs_once_and_stores_one_verified_proof(chain, jobs, metric, django
     proof = Proof.objects.get(job=job)
     assert proof.record["claim_digest"] == proof.claim_digest
     # a duplicate delivery changes nothing
-    assert services.job_run(job_id=job.pk).status == "skipped"
+    assert runner.job_run(job_id=job.pk).status == "skipped"
     assert Proof.objects.filter(job=job).count() == 1
     job.refresh_from_db()
     assert job.attempts == 1
 
 
 def test_missing_block_data_fails_for_good_naming_the_bucket(db, jobs):
-    outcome = services.job_run(job_id=jobs["twap"].pk)
+    outcome = runner.job_run(job_id=jobs["twap"].pk)
     assert outcome.status == "failed"
     job = Job.objects.get(pk=jobs["twap"].pk)
     assert job.status == "failed" and job.error_code == "missing_block_data"
@@ -72,16 +74,16 @@ class FlakyProvider:
 
 def test_transient_prover_errors_retry_with_backoff_then_fail(chain, jobs, monkeypatch):
     provider = FlakyProvider(ProofDeadlineExceeded("prover took too long"))
-    monkeypatch.setattr(services, "get_provider", lambda: provider)
+    monkeypatch.setattr(compute, "get_provider", lambda: provider)
     job_id = jobs["twap"].pk
-    first = services.job_run(job_id=job_id)
+    first = runner.job_run(job_id=job_id)
     assert first.status == "retry" and first.retry_in >= 1
     job = Job.objects.get(pk=job_id)
     assert (job.status, job.attempts, job.lease_token) == ("pending", 1, None)
     assert job.error_code == provider.error.code
     for attempt in (2, 3):
         Job.objects.filter(pk=job_id).update(next_attempt_at=timezone.now())
-        outcome = services.job_run(job_id=job_id)
+        outcome = runner.job_run(job_id=job_id)
     assert outcome.status == "failed"
     job.refresh_from_db()
     assert (job.status, job.attempts) == ("failed", 3)
@@ -90,29 +92,29 @@ def test_transient_prover_errors_retry_with_backoff_then_fail(chain, jobs, monke
 
 
 def test_permanent_prover_error_fails_at_once(chain, jobs, monkeypatch):
-    monkeypatch.setattr(services, "get_provider", lambda: FlakyProvider(ReceiptRejected("image id differs")))
-    assert services.job_run(job_id=jobs["twap"].pk).status == "failed"
+    monkeypatch.setattr(compute, "get_provider", lambda: FlakyProvider(ReceiptRejected("image id differs")))
+    assert runner.job_run(job_id=jobs["twap"].pk).status == "failed"
     job = Job.objects.get(pk=jobs["twap"].pk)
     assert job.attempts == 1 and "image id differs" in job.error_message
 
 
 def test_a_job_leased_elsewhere_is_looked_at_again_later(chain, jobs):
     job_id = jobs["twap"].pk
-    token = services.job_claim(job_id=job_id)
+    token = job_transitions.job_claim(job_id=job_id)
     assert token is not None
-    outcome = services.job_run(job_id=job_id)
+    outcome = runner.job_run(job_id=job_id)
     assert outcome.status == "retry" and 1 <= outcome.retry_in
     # the first holder dies: once its lease lapses the job is claimed again and finishes
     Job.objects.filter(pk=job_id).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.job_run(job_id=job_id).status == "succeeded"
+    assert runner.job_run(job_id=job_id).status == "succeeded"
     assert Job.objects.get(pk=job_id).attempts == 2
 
 
 def test_completion_with_a_lost_lease_is_dropped(chain, jobs):
     job = Job.objects.get(pk=jobs["twap"].pk)
-    stale = services.job_claim(job_id=job.pk)
+    stale = job_transitions.job_claim(job_id=job.pk)
     Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
-    assert services.job_run(job_id=job.pk).status == "succeeded"  # the new holder finishes
+    assert runner.job_run(job_id=job.pk).status == "succeeded"  # the new holder finishes
     record = ProofRecord.from_json(Proof.objects.get(job=job).record)
-    assert services._job_succeed(job, stale, {"value": "0"}, record).status == "skipped"
+    assert job_transitions.job_succeed(job_id=job.pk, token=stale, result={"value": "0"}, record=record) is False
     assert Proof.objects.filter(job=job).count() == 1

@@ -1,0 +1,70 @@
+"""Compute and prove one metric over one window: block data in, result and proof record out.
+
+Knows nothing of jobs, leases or queues (proving.runner drives it). Errors come out as
+PermanentJobError (running again gives the same answer) or TransientJobError (worth
+another attempt), each with a short code that is stored on the job.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from fossil.observability import proof_timer
+from handler import pricing
+from handler.metrics import compute_metric
+from handler.proofs.django_glue import get_provider, verify_before_store
+from handler.proofs.errors import ProofError
+from handler.proofs.records import ProofInputs, ProofRecord
+from handler.selectors import bucket_averages
+
+
+class PermanentJobError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class TransientJobError(Exception):
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def compute_and_prove(
+    *, proof_id: str, metric: str, start_timestamp: int, end_timestamp: int, deadline: float
+) -> tuple[dict, ProofRecord]:
+    """The metric's JSON result and its verified proof record; the prover gives up at deadline
+    (time.monotonic()). proof_id names the proof (the job id) in its inputs."""
+    bucket_seconds = pricing.bucket_seconds_for(start_timestamp, end_timestamp)
+    rows = bucket_averages(start_timestamp, end_timestamp, bucket_seconds)
+    try:
+        series = pricing.check_contiguous(
+            [row[0] for row in rows], [row[1] for row in rows], start_timestamp, end_timestamp, bucket_seconds
+        )
+        outcome = compute_metric(metric, series, num_paths=settings.MC_PATHS)
+    except pricing.MissingBucket as exc:
+        raise PermanentJobError("missing_block_data", str(exc)) from exc
+    except pricing.InsufficientData as exc:
+        raise PermanentJobError("insufficient_data", str(exc)) from exc
+    except pricing.PricingError as exc:
+        raise PermanentJobError("invalid_data", str(exc)) from exc
+    inputs = ProofInputs(
+        job_id=proof_id,
+        metric=metric,
+        window_start=start_timestamp,
+        window_end=end_timestamp,
+        value=outcome.value,
+        data_commitment=tuple(outcome.result["data_commitment"]),
+        series_timestamps=tuple(int(t) for t in series.timestamps),
+        series_values=tuple(float(v) for v in series.values),
+        claims=outcome.claims,
+    )
+    try:
+        with proof_timer(settings.PROVER_BACKEND):
+            record = get_provider().prove(inputs, deadline=deadline)
+        verify_before_store(record)
+    except ProofError as exc:
+        if exc.retryable:
+            raise TransientJobError(exc.code, str(exc)) from exc
+        raise PermanentJobError(exc.code, str(exc)) from exc
+    return outcome.result, record

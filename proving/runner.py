@@ -1,0 +1,123 @@
+"""One delivery of a prove_job message: claim the job, compute and prove, record the outcome.
+
+Runs exactly once in effect: a delivery that cannot claim the job (finished, leased by a
+live run, waiting for its retry time) records nothing; the job's transitions are
+proving.jobs' guarded updates.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.db import DatabaseError, connection
+
+from fossil import log_context
+from fossil.observability import record_job_run
+from handler.compute import PermanentJobError, TransientJobError, compute_and_prove
+from proving import jobs
+from proving.models import Job
+
+logger = logging.getLogger(__name__)
+
+# The provider must give up this long before the soft limit, to leave time to record the outcome.
+DEADLINE_MARGIN_SECONDS = 5
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    status: str  # "skipped" | "succeeded" | "retry" | "failed"
+    retry_in: float | None = None
+
+
+class LeaseKeeper(threading.Thread):
+    """Renews the job's lease while its proof runs, like an activity heartbeat.
+
+    A killed worker stops renewing, so its job becomes claimable within one lease
+    period; a live one keeps it however long the proof takes (up to the time limit).
+    """
+
+    def __init__(self, job_id: int, token: uuid.UUID):
+        super().__init__(name=f"lease-{job_id}", daemon=True)
+        self.job_id, self.token = job_id, token
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        interval = max(settings.JOB_LEASE_SECONDS / 3, 0.5)
+        try:
+            while not self.stopped.wait(interval):
+                try:
+                    jobs.job_renew_lease(job_id=self.job_id, token=self.token)
+                except DatabaseError:
+                    logger.warning("job %s: lease renewal failed; will try again", self.job_id)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+def job_run(*, job_id: int) -> RunOutcome:
+    token = jobs.job_claim(job_id=job_id)
+    if token is None:
+        jobs.job_fail_exhausted(job_id=job_id)
+        later = jobs.seconds_until_claimable(job_id)
+        if later is not None:
+            logger.info("job %s not claimable yet; looking again in %.0fs", job_id, later)
+            return RunOutcome("retry", retry_in=min(later, settings.RETRY_BACKOFF_MAX))
+        logger.info("job %s already finished; dropping this delivery", job_id)
+        return RunOutcome("skipped")
+    job = Job.objects.get(pk=job_id)
+    deadline = time.monotonic() + settings.PROOF_SOFT_TIME_LIMIT - DEADLINE_MARGIN_SECONDS
+    keeper = LeaseKeeper(job_id, token)
+    keeper.start()
+    try:
+        result, record = compute_and_prove(
+            proof_id=str(job.pk),
+            metric=job.metric,
+            start_timestamp=job.start_timestamp,
+            end_timestamp=job.end_timestamp,
+            deadline=deadline,
+        )
+    except PermanentJobError as exc:
+        jobs.job_fail(job_id=job_id, token=token, code=exc.code, message=str(exc))
+        return RunOutcome("failed")
+    except (TransientJobError, SoftTimeLimitExceeded, DatabaseError) as exc:
+        code = getattr(exc, "code", "proof_timeout" if isinstance(exc, SoftTimeLimitExceeded) else "database_error")
+        return _retry_or_fail(job_id, token, code, str(exc) or exc.__class__.__name__)
+    except Exception as exc:  # an unexpected bug: bounded retries, then a recorded failure
+        logger.exception("job %s raised unexpectedly", job_id)
+        return _retry_or_fail(job_id, token, "internal_error", f"{exc.__class__.__name__}: {exc}")
+    finally:
+        keeper.stop()
+    stored = jobs.job_succeed(job_id=job_id, token=token, result=result, record=record)
+    return RunOutcome("succeeded" if stored else "skipped")
+
+
+def _retry_or_fail(job_id: int, token: uuid.UUID, code: str, message: str) -> RunOutcome:
+    delay = jobs.job_retry_or_fail(job_id=job_id, token=token, code=code, message=message)
+    return RunOutcome("failed") if delay is None else RunOutcome("retry", retry_in=delay)
+
+
+def log_job_outcome(job_id: int, status: str, duration: float) -> None:
+    """One line (and the metrics) per run of a job; a delivery that ran nothing only counts."""
+    job = Job.objects.filter(pk=job_id).values("metric", "group_id", "attempts", "error_code").first()
+    if job is None:
+        return
+    log_context.bind(group_id=job["group_id"])
+    record_job_run(metric=job["metric"], outcome=status, duration=duration, attempts=job["attempts"])
+    if status == "skipped":
+        return
+    level = logging.WARNING if status == "failed" else logging.INFO
+    logger.log(
+        level, "job %s %s %s after %.2fs (attempt %s)%s", job_id, job["metric"], status, duration, job["attempts"],
+        f": {job['error_code']}" if job["error_code"] and status != "succeeded" else "",
+        extra={"outcome": status, "metric": job["metric"], "duration_seconds": round(duration, 3),
+               "attempts": job["attempts"], "error_code": job["error_code"] or None},
+    )
