@@ -1,5 +1,6 @@
 """The operator console's shared pieces: read-only model admins, confirmed actions that
-call services, and the dashboard and dead-letter pages (registered in fossil/urls.py)."""
+call services, and display helpers. The dashboard and dead-letter pages are proving's
+(proving/console.py)."""
 from __future__ import annotations
 
 import json
@@ -8,9 +9,7 @@ from datetime import datetime, timezone as dt_timezone
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.utils import timezone
 from django.utils.html import format_html
 
 from fossil.exceptions import ApplicationError
@@ -64,9 +63,8 @@ def confirmed_action(*, description: str, question: str, perform):
             modeladmin.message_user(request, line, messages.WARNING)
         return None
 
-    action.short_description = description
     action.__name__ = description.lower().replace(" ", "_")
-    return action
+    return admin.action(description=description)(action)
 
 
 def unix_time(seconds: int | None) -> str:
@@ -83,51 +81,3 @@ def gwei(wei: int | None) -> str:
 
 def pretty_json(value) -> str:
     return format_html('<pre style="white-space: pre-wrap; word-break: break-all; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
-
-
-def dashboard_view(request):
-    from proving.selectors import dashboard
-
-    context = {
-        **admin.site.each_context(request),
-        "title": "Dashboard",
-        "now": timezone.now(),
-        **dashboard(timezone.now()),
-    }
-    return TemplateResponse(request, "admin/fossil/dashboard.html", context)
-
-
-def dead_letters_view(request):
-    """Queue and dead-letter depths; requeueing a queue's dead letters asks first."""
-    from django.conf import settings
-
-    from proving import dead_letters
-
-    if request.method == "POST":
-        queue = request.POST.get("queue", "")
-        if request.POST.get("confirmed") == "yes":
-            try:
-                result = dead_letters.dead_letters_requeue(queue)
-            except ApplicationError as exc:
-                messages.error(request, exc.message)
-            else:
-                messages.success(request, f"requeued {result.moved} message(s) to {queue}; skipped {result.skipped} non-Celery")
-            return redirect("admin-dead-letters")
-        try:
-            summaries = dead_letters.dead_letters_peek(queue, limit=50)
-        except ApplicationError as exc:
-            messages.error(request, exc.message)
-            return redirect("admin-dead-letters")
-        return TemplateResponse(request, "admin/fossil/confirm_requeue.html", {
-            **admin.site.each_context(request), "title": f"Requeue the dead letters of {queue}?",
-            "queue": queue, "summaries": summaries,
-        })
-    try:
-        depths = dead_letters.queue_depths()
-        error = None
-    except Exception as exc:  # the broker is down: say so instead of a server error
-        depths, error = [], f"the queues cannot be read now ({exc.__class__.__name__})"
-    return TemplateResponse(request, "admin/fossil/dead_letters.html", {
-        **admin.site.each_context(request), "title": "Dead letters", "depths": depths, "error": error,
-        "prefix": settings.SQS_QUEUE_PREFIX,
-    })

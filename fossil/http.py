@@ -6,13 +6,12 @@ import json
 import requests
 from django.conf import settings
 
+from fossil import log_context
 from fossil.signing import HEADER, sign
 
 
 def request_id_header() -> dict:
     """The current request id travels along, so one id follows a request across services."""
-    from fossil import log_context
-
     request_id = log_context.get("request_id")
     return {log_context.REQUEST_ID_HEADER: request_id} if request_id else {}
 

@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -69,11 +70,21 @@ def record_reconciler_actions(counts: dict[str, int]) -> None:
 # --- read at scrape time ----------------------------------------------------------------
 SCRAPE_CACHE_SECONDS = 10.0
 
+# A source reads its gauges at scrape time and returns their metric families; it raises when
+# what it reads is unavailable. The apps register theirs (fossil imports no app).
+ScrapeSource = Callable[[], list[GaugeMetricFamily]]
+_scrape_sources: dict[str, ScrapeSource] = {}
+
+
+def register_scrape_source(name: str, source: ScrapeSource) -> None:
+    """Adds gauges read at scrape time; `name` labels fossil_scrape_source_up."""
+    _scrape_sources[name] = source
+
 
 class ScrapeTimeCollector:
-    """Queue and dead-letter depths (SQS) and unfinished jobs (Postgres), cached for a few
-    seconds so frequent scrapes cost nothing; a failed read is reported as a metric, not
-    an error page."""
+    """The registered sources' gauges (queue and dead-letter depths, unfinished jobs), cached
+    for a few seconds so frequent scrapes cost nothing; a failed read is reported as a metric,
+    not an error page."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -88,39 +99,15 @@ class ScrapeTimeCollector:
             return list(self._cached)
 
     def _read(self) -> list:
-        families = []
+        families: list = []
         up = GaugeMetricFamily("fossil_scrape_source_up", "Whether a scrape-time source answered", labels=["source"])
-        try:
-            from proving.dead_letters import queue_depths
-
-            depths = queue_depths()
-            queue = GaugeMetricFamily("fossil_queue_messages", "Messages on a work queue by state", labels=["queue", "state"])
-            dead = GaugeMetricFamily("fossil_dead_letter_messages", "Messages on a queue's dead-letter queue", labels=["queue"])
-            for depth in depths:
-                queue.add_metric([depth.queue, "waiting"], depth.waiting)
-                queue.add_metric([depth.queue, "in_flight"], depth.in_flight)
-                dead.add_metric([depth.queue], depth.dead + depth.dead_in_flight)
-            families += [queue, dead]
-            up.add_metric(["sqs"], 1)
-        except Exception as exc:  # broker down: the scrape still answers
-            logger.warning("metrics: queue depths unavailable: %s", exc.__class__.__name__)
-            up.add_metric(["sqs"], 0)
-        try:
-            from django.db.models import Count
-
-            from proving.models import Job
-
-            jobs = GaugeMetricFamily("fossil_jobs_unfinished", "Jobs pending or running", labels=["status"])
-            counts = dict.fromkeys((Job.Status.PENDING, Job.Status.RUNNING), 0)
-            rows = Job.objects.filter(status__in=list(counts)).values("status").annotate(n=Count("pk"))
-            counts.update({row["status"]: row["n"] for row in rows})
-            for status, count in counts.items():
-                jobs.add_metric([status], count)
-            families.append(jobs)
-            up.add_metric(["postgres"], 1)
-        except Exception as exc:
-            logger.warning("metrics: job counts unavailable: %s", exc.__class__.__name__)
-            up.add_metric(["postgres"], 0)
+        for name, source in list(_scrape_sources.items()):
+            try:
+                families += source()
+                up.add_metric([name], 1)
+            except Exception as exc:  # broker or database down: the scrape still answers
+                logger.warning("metrics: %s gauges unavailable: %s", name, exc.__class__.__name__)
+                up.add_metric([name], 0)
         families.append(up)
         return families
 

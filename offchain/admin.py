@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db.models import Q
 
 from fossil.admin import ReadOnlyAdmin, confirmed_action, pretty_json
 from offchain.models import ApiKey, PricingRequest
@@ -18,8 +19,6 @@ class PricingRequestAdmin(ReadOnlyAdmin):
     def get_search_results(self, request, queryset, search_term):
         term = search_term.strip()
         if term.startswith("0x") and len(term) > 20:  # a vault or client address
-            from django.db.models import Q
-
             by_address = queryset.filter(
                 Q(client_info__vault_address__iexact=term) | Q(client_info__client_address__iexact=term)
             )

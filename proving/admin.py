@@ -4,6 +4,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from fossil.admin import ReadOnlyAdmin, confirmed_action, pretty_json, unix_time
+from offchain.models import PricingRequest
 from proving import services
 from proving.chart import job_group_chart_data, render_svg
 from proving.models import Job, JobGroup, Proof
@@ -36,8 +37,6 @@ class VaultFilter(admin.SimpleListFilter):
     parameter_name = "vault"
 
     def lookups(self, request, model_admin):
-        from offchain.models import PricingRequest
-
         vaults = (
             PricingRequest.objects.values_list("client_info__vault_address", flat=True).distinct().order_by()[:20]
         )
@@ -46,8 +45,6 @@ class VaultFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         if not self.value():
             return queryset
-        from offchain.models import PricingRequest
-
         job_ids = PricingRequest.objects.filter(client_info__vault_address=self.value()).values("job_id")
         field = "pk" if queryset.model is JobGroup else "group_id"
         return queryset.filter(**{f"{field}__in": job_ids})

@@ -1,6 +1,11 @@
 """Proving service reads."""
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.db import connection
+from django.db.models import Count, Max
+
 from proving.models import Job, JobGroup
 
 
@@ -44,8 +49,6 @@ LATENCY_PERCENTILES = (0.5, 0.9, 0.99)
 
 def job_counts_by_status(since) -> dict[str, int]:
     """Jobs created since `since`, counted by status (every status present, zeros included)."""
-    from django.db.models import Count
-
     counts = dict.fromkeys(Job.Status.values, 0)
     rows = Job.objects.filter(created_at__gte=since).values("status").annotate(n=Count("pk"))
     counts.update({row["status"]: row["n"] for row in rows})
@@ -54,21 +57,18 @@ def job_counts_by_status(since) -> dict[str, int]:
 
 def job_failure_reasons(since, *, limit: int = 10) -> list[dict]:
     """The most frequent error codes of jobs that failed since `since`, with one example message."""
-    from django.db.models import Count, Max
-
-    return list(
+    rows = (
         Job.objects.filter(status=Job.Status.FAILED, finished_at__gte=since)
         .values("error_code")
         .annotate(count=Count("pk"), last_failed_at=Max("finished_at"), example=Max("error_message"))
         .order_by("-count", "error_code")[:limit]
     )
+    return [dict(row) for row in rows]
 
 
 def job_latency_percentiles(since) -> list[dict]:
     """Per metric, over jobs that succeeded since `since`: count and the 50/90/99th
     percentiles in seconds of the time from creation to finish (one SQL query)."""
-    from django.db import connection
-
     sql = """
         SELECT metric, count(*),
                percentile_cont(%s::float8[]) WITHIN GROUP (
@@ -87,8 +87,6 @@ def job_latency_percentiles(since) -> list[dict]:
 
 
 def job_group_counts_by_status(since) -> dict[str, int]:
-    from django.db.models import Count
-
     counts = dict.fromkeys(JobGroup.Status.values, 0)
     rows = JobGroup.objects.filter(created_at__gte=since).values("status").annotate(n=Count("pk"))
     counts.update({row["status"]: row["n"] for row in rows})
@@ -97,8 +95,6 @@ def job_group_counts_by_status(since) -> dict[str, int]:
 
 def dashboard(now) -> dict:
     """Everything the dashboard shows, for the last hour and the last day."""
-    from datetime import timedelta
-
     windows = {"last hour": now - timedelta(hours=1), "last day": now - timedelta(days=1)}
     return {
         "windows": [
