@@ -101,6 +101,8 @@ TASK_CONTEXT_ARGUMENT = {
 
 
 def connect_celery_signals() -> None:
+    """Called by celery_app, so Celery loads only in processes that publish or run tasks
+    (not `manage.py price`)."""
     from celery.signals import before_task_publish, task_postrun, task_prerun
 
     @before_task_publish.connect(weak=False)
@@ -124,5 +126,3 @@ def connect_celery_signals() -> None:
     def clear_task_context(**_kwargs):
         clear()
 
-
-connect_celery_signals()  # imported by the logging configuration in every process

@@ -13,11 +13,11 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable
 from contextlib import contextmanager
 
 from django.conf import settings
 from django.http import HttpResponse
+from django.utils.module_loading import import_string
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
@@ -70,21 +70,12 @@ def record_reconciler_actions(counts: dict[str, int]) -> None:
 # --- read at scrape time ----------------------------------------------------------------
 SCRAPE_CACHE_SECONDS = 10.0
 
-# A source reads its gauges at scrape time and returns their metric families; it raises when
-# what it reads is unavailable. The apps register theirs (fossil imports no app).
-ScrapeSource = Callable[[], list[GaugeMetricFamily]]
-_scrape_sources: dict[str, ScrapeSource] = {}
-
-
-def register_scrape_source(name: str, source: ScrapeSource) -> None:
-    """Adds gauges read at scrape time; `name` labels fossil_scrape_source_up."""
-    _scrape_sources[name] = source
-
 
 class ScrapeTimeCollector:
-    """The registered sources' gauges (queue and dead-letter depths, unfinished jobs), cached
-    for a few seconds so frequent scrapes cost nothing; a failed read is reported as a metric,
-    not an error page."""
+    """The gauges of settings.METRICS_SCRAPE_SOURCES (queue and dead-letter depths, unfinished
+    jobs: each source a function that returns metric families, or raises when what it reads is
+    unavailable), cached for a few seconds so frequent scrapes cost nothing; a failed read is
+    reported as a metric, not an error page."""
 
     def __init__(self):
         self._lock = threading.Lock()
@@ -101,9 +92,9 @@ class ScrapeTimeCollector:
     def _read(self) -> list:
         families: list = []
         up = GaugeMetricFamily("fossil_scrape_source_up", "Whether a scrape-time source answered", labels=["source"])
-        for name, source in list(_scrape_sources.items()):
+        for name, path in settings.METRICS_SCRAPE_SOURCES.items():
             try:
-                families += source()
+                families += import_string(path)()
                 up.add_metric([name], 1)
             except Exception as exc:  # broker or database down: the scrape still answers
                 logger.warning("metrics: %s gauges unavailable: %s", name, exc.__class__.__name__)

@@ -33,7 +33,9 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin modules load with the URL configuration (fossil/urls.py calls autodiscover), not
+    # at start-up: commands such as `manage.py price` start without the web stack.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -293,6 +295,12 @@ LOGGING = {
 METRICS_TOKEN = env_str("METRICS_TOKEN")
 if not METRICS_TOKEN and env_bool("FOSSIL_REQUIRE_SECRETS", False):
     raise ImproperlyConfigured("METRICS_TOKEN must be set in production (it protects /metrics)")
+# Gauges read at scrape time, by source name (the `source` label of fossil_scrape_source_up):
+# functions named by string, like the URL configuration names the apps' urls (fossil imports no app).
+METRICS_SCRAPE_SOURCES = {
+    "sqs": "proving.scrape_metrics.queue_gauges",
+    "postgres": "proving.scrape_metrics.job_gauges",
+}
 
 # --- Request limits ----------------------------------------------------------------------
 MAX_RANGE_SECONDS = env_int("MAX_RANGE_SECONDS", 400 * 86400, minimum=60)

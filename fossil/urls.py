@@ -6,6 +6,8 @@ from drf_spectacular.views import SpectacularAPIView
 from fossil.health import HealthApi, ReadinessApi
 from fossil.observability import metrics_view
 
+admin.autodiscover()  # INSTALLED_APPS has SimpleAdminConfig (fossil/settings.py)
+
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
     path("health/ready", ReadinessApi.as_view(), name="health-ready"),

@@ -74,9 +74,17 @@ def job_group_chart_data(group: JobGroup) -> ChartData | None:
         marks.append(Mark(f"cap ({1 + CAP:g} x strike)", (1 + CAP) * strike / WEI_PER_GWEI, "#d62728"))
     if reserve is not None:
         marks.append(Mark("reserve price", reserve / WEI_PER_GWEI, "#9467bd"))
-    title = f"base fee, {bucket // 60}-minute averages ({widest.metric} range)" if bucket < 3600 else (
-        f"base fee, {bucket // 3600}-hour averages ({widest.metric} range)")
+    title = f"base fee, {_bucket_label(bucket)} averages ({widest.metric} range)"
     return ChartData(title, [ts for ts, _ in points], [value for _, value in points], marks)
+
+
+def _bucket_label(bucket: int) -> str:
+    """12 -> "12-second", 90 -> "1.5-minute", 3600 -> "1-hour" (short rounds use short buckets)."""
+    if bucket % 3600 == 0:
+        return f"{bucket // 3600}-hour"
+    if bucket >= 60:
+        return f"{bucket / 60:g}-minute"
+    return f"{bucket}-second"
 
 
 def _utc(ts: int) -> str:
