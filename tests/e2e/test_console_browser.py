@@ -14,6 +14,7 @@ import requests
 from django.conf import settings
 from django.core.management import call_command
 
+from proving.models import Job
 from tests.conftest import EXAMPLE_REQUEST, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -79,6 +80,9 @@ def test_retry_from_the_console_completes_the_group_and_reaches_the_client(
     )
     job_id = response.json()["job_id"]
     wait_until(lambda: job_status(live_server, api_key, job_id)["status"] == "Failed", timeout=90, what="failure")
+    # the group fails with its first failed job: let the other two fail too before the chain is loaded
+    unfinished = Job.objects.filter(group_id=job_id, status__in=[Job.Status.PENDING, Job.Status.RUNNING])
+    wait_until(lambda: not unfinished.exists(), timeout=90, what="every job of the group to finish")
     call_command("seed_demo_chain", "--start", str(EXAMPLE_START - 86400), "--end", str(EXAMPLE_END + 3600))
     django_user_model.objects.create_superuser("operator", "ops@example.com", "a-long-operator-password")
 

@@ -32,6 +32,11 @@ def failed_request(live_server, key) -> str:
 
     body = wait_until(finished, timeout=90, interval=0.5, what="the request to fail")
     assert body["status"] == "Failed", body
+    # The group fails with its first failed job; the others may still be queued. Wait for them
+    # too, so that none runs after the chain is seeded and none is missed by a retry of "the
+    # failed jobs".
+    unfinished = Job.objects.filter(group_id=job_id, status__in=[Job.Status.PENDING, Job.Status.RUNNING])
+    wait_until(lambda: not unfinished.exists(), timeout=90, interval=0.5, what="every job of the group to finish")
     return job_id
 
 
