@@ -66,7 +66,10 @@ class JobGroupAdmin(ReadOnlyAdmin):
     readonly_fields = ("base_fee_chart", "pretty_result")
     actions = [confirmed_action(
         description="Retry failed groups",
-        question="Run the unfinished jobs of these failed groups again (fresh attempts)? The client sees the new outcome.",
+        question=(
+            "Run the unfinished jobs of these failed groups again (fresh attempts)? "
+            "The client sees the new outcome."
+        ),
         perform=retry_group,
     )]
 

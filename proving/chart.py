@@ -125,14 +125,17 @@ def render_svg(data: ChartData, *, width: int = 900, height: int = 360) -> str:
     parts.append(f'<text x="14" y="{top + plot_h / 2:.0f}" transform="rotate(-90 14 {top + plot_h / 2:.0f})" '
                  'text-anchor="middle">gwei</text>')
     for ts, anchor in ((t0, "start"), (t1, "end")):
-        parts.append(f'<text x="{x(ts):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">{escape(_utc(ts))} UTC</text>')
+        parts.append(
+            f'<text x="{x(ts):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">{escape(_utc(ts))} UTC</text>'
+        )
     parts.append(f'<polyline class="series" fill="none" stroke="#555" stroke-width="1.2" points="{line}"/>')
     label_y = -1e9
     for mark in sorted(data.marks, key=lambda mark: -mark.gwei):  # top to bottom
         label_y = max(y(mark.gwei) + 4, label_y + 13)  # close marks keep their labels apart
         parts.append(
             f'<line class="mark" data-mark="{escape(mark.label)}" x1="{left}" x2="{left + plot_w}" '
-            f'y1="{y(mark.gwei):.1f}" y2="{y(mark.gwei):.1f}" stroke="{mark.color}" stroke-width="1.5" stroke-dasharray="6 3"/>'
+            f'y1="{y(mark.gwei):.1f}" y2="{y(mark.gwei):.1f}" stroke="{mark.color}" '
+            'stroke-width="1.5" stroke-dasharray="6 3"/>'
         )
         parts.append(
             f'<text x="{left + plot_w + 6}" y="{label_y:.1f}" fill="{mark.color}">'

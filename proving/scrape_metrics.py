@@ -1,5 +1,6 @@
 """The proving service's gauges read at scrape time (named in settings.METRICS_SCRAPE_SOURCES):
 work-queue and dead-letter depths, and unfinished jobs."""
+
 from __future__ import annotations
 
 from django.db.models import Count

@@ -1,5 +1,6 @@
 """The job group chart's title names the bucket size the jobs priced on, down to the short
 rounds' one-block buckets (docs/pricing.md)."""
+
 import pytest
 
 from proving.chart import _bucket_label

@@ -26,7 +26,8 @@ class Command(BaseCommand):
             self.stdout.write(f"job {job_id}: {outcome.status}")
             if outcome.status != "succeeded":
                 job = Job.objects.get(pk=job_id)
-                sys.stderr.write(f"replay_job: job {job_id} did not succeed ({outcome.status}): {job.error_code or 'no error code'}\n")
+                reason = job.error_code or "no error code"
+                sys.stderr.write(f"replay_job: job {job_id} did not succeed ({outcome.status}): {reason}\n")
                 sys.exit(1)
         else:
             jobs_dispatch([job_id])
