@@ -7,12 +7,14 @@ Task names are fixed on the wire (fossil.dispatch); prove_job keeps its historic
 from __future__ import annotations
 
 import logging
+import time
 
 from django.conf import settings
 
 from celery_app import app
 from fossil import dispatch
 from fossil.http import ServiceCallFailed
+from fossil.observability import record_reconciler_actions
 from offchain.services import pricing_requests_reconcile
 from proving import runner, services
 from proving.reconciler import reconcile_jobs
@@ -32,7 +34,9 @@ def prove_job(self, job_id: int) -> None:
         # A malformed message (hand-written, foreign producer): nothing to run or retry.
         logger.error("prove_job: ignoring a message with job_id=%r (not an integer)", job_id)
         return
+    began = time.monotonic()
     outcome = runner.job_run(job_id=job_id)
+    runner.log_job_outcome(job_id, outcome.status, time.monotonic() - began)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
 
@@ -57,5 +61,5 @@ def notify_offchain(group_id: str) -> None:
 
 @app.task(name=dispatch.RECONCILE, expires=60)
 def reconcile() -> None:
-    reconcile_jobs()
-    pricing_requests_reconcile()
+    record_reconciler_actions(reconcile_jobs())
+    record_reconciler_actions(pricing_requests_reconcile())
