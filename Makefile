@@ -7,7 +7,7 @@ PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= $(if $(filter /root/%,$(CURDIR)),/tmp/fossil-venv-$(shell echo $(CURDIR) | sha256sum | cut -c1-10),$(CURDIR)/.venv)
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-fast lint venv bench bench-load chaos clean
+.PHONY: run test test-fast lint venv bench bench-load chaos clean shell lint-docker browser
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-garaga.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -20,8 +20,20 @@ venv: $(VENV)/.installed
 run: venv
 	$(PY) scripts/devstack.py run
 
-test: venv
+test: venv browser
 	$(PY) scripts/devstack.py test $(PYTEST_ARGS)
+
+# The console's browser test (tests/e2e/test_console_browser.py) drives Debian's chromium and
+# chromedriver; as root (CI) they are installed here, otherwise the test says what is missing.
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "make: installing chromium and chromium-driver for the browser test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else \
+	    echo "make: /usr/bin/chromium or chromedriver missing and not root: the browser test will skip"; \
+	  fi; \
+	fi
 
 # Everything but the end-to-end and chaos tiers (real worker processes): the edit-test loop.
 test-fast: venv
@@ -46,3 +58,17 @@ bench-load: venv
 
 clean:
 	rm -rf .run
+
+# A second shell while `make run` is up: its environment (database, SQS, PORT) and the venv.
+shell:
+	@bin/fossil --shell
+
+# Lint the deployment files (docker cannot run on the development machines): hadolint on the
+# Dockerfile, the compose file against the Compose Specification's JSON schema, and
+# `docker compose config` when the compose plugin is installed.
+lint-docker: venv
+	$(VENV)/bin/hadolint --failure-threshold info Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet && echo "docker compose config: ok"; \
+	elif command -v docker-compose >/dev/null; then docker-compose config --quiet && echo "docker-compose config: ok"; \
+	else echo "make: neither docker compose nor docker-compose installed: skipped the compose client's check"; fi

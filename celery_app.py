@@ -14,3 +14,7 @@ app.autodiscover_tasks()
 
 # The worker's heartbeat for the liveness probe (connects Celery signals).
 import fossil.liveness  # noqa: E402,F401
+from fossil import log_context  # noqa: E402
+
+# Request, job and group ids on the log lines of publishers and workers.
+log_context.connect_celery_signals()

@@ -6,7 +6,14 @@ import json
 import requests
 from django.conf import settings
 
+from fossil import log_context
 from fossil.signing import signed_headers
+
+
+def request_id_header() -> dict:
+    """The current request id travels along, so one id follows a request across services."""
+    request_id = log_context.get("request_id")
+    return {log_context.REQUEST_ID_HEADER: request_id} if request_id else {}
 
 
 class ServiceCallFailed(Exception):
@@ -23,7 +30,7 @@ class ServiceCallRejected(Exception):
 
 def post_signed_json(url: str, payload: dict) -> dict:
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = {"Content-Type": "application/json", **signed_headers("POST", url, body)}
+    headers = {"Content-Type": "application/json", **signed_headers("POST", url, body), **request_id_header()}
     try:
         response = requests.post(
             url, data=body, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT)
@@ -42,7 +49,7 @@ def post_signed_json(url: str, payload: dict) -> dict:
 
 
 def get_signed_json(url: str) -> dict:
-    headers = signed_headers("GET", url)
+    headers = {**signed_headers("GET", url), **request_id_header()}
     try:
         response = requests.get(url, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT))
     except requests.RequestException as exc:

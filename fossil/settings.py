@@ -33,7 +33,9 @@ SECRET_KEY = env_secret("SECRET_KEY", required=REQUIRE_SECRETS, development_defa
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin modules load with the URL configuration (fossil/urls.py calls autodiscover), not
+    # at start-up: commands such as `manage.py price` start without the web stack.
+    "django.contrib.admin.apps.SimpleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,14 +43,20 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and Redoc files, served offline (fossil/api_docs.py)
     "offchain",
     "proving",
     "handler",
 ]
 
 MIDDLEWARE = [
+    # request id and job/group ids on every log line; request counts for /metrics
+    "fossil.observability.RequestContextMiddleware",
     "fossil.middleware.RequestSizeLimitMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's CSS) come from the app itself in every mode: `collectstatic`
+    # fills STATIC_ROOT (make run / make test / the image) and WhiteNoise serves it.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -64,7 +72,9 @@ WSGI_APPLICATION = "fossil.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        # The operator console's pages and overrides (admin index, dashboard, confirmations):
+        # searched before the apps, so they take precedence over django.contrib.admin's.
+        "DIRS": [BASE_DIR / "fossil" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -99,7 +109,12 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / ".run" / "static"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(RUN_DIR / "static")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Compressed copies, no manifest: a process started before `collectstatic` still renders.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Request bodies are small JSON documents; anything larger is refused before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("MAX_REQUEST_BYTES", 16 * 1024, minimum=1024)
@@ -122,7 +137,12 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "fossil.schema.forbid_unknown_request_fields",
+        "fossil.api_docs.add_example_request",
     ],
+    # Swagger UI and Redoc from the sidecar package's static files: the docs work offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 # Requests per API key, counted in Postgres (offchain/throttling.py) so every web process agrees.
 API_RATE_LIMITS = {
@@ -138,8 +158,10 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", 
 # --- Services talking to each other -------------------------------------------------
 # In the monolith both services live behind the same web server; in production they
 # can be split and pointed at each other with these URLs.
-PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", "http://127.0.0.1:3000")
-OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", "http://127.0.0.1:3000")
+# Both default to the local web server's PORT, so `PORT=3456 make run` moves every URL.
+PORT = env_int("PORT", 3000, minimum=1, maximum=65535)
+PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", f"http://127.0.0.1:{PORT}")
+OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", f"http://127.0.0.1:{PORT}")
 SERVICE_SHARED_SECRET = env_secret(
     "SERVICE_SHARED_SECRET", required=REQUIRE_SECRETS, development_default="local-only-service-secret"
 )
@@ -288,12 +310,35 @@ CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "proving.reconcile", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
 }
 
+# --- Logs and metrics -------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line with request_id, job_id and group_id (see
+# fossil/log_context.py); plain lines carry the same fields in brackets.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))},
+    "filters": {"context": {"()": "fossil.log_context.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "fossil.log_context.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "fossil.log_context.FossilJsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # Third-party chatter: botocore's credentials line on every client, urllib3's retries.
+    "loggers": {
+        name: {"level": "WARNING"}
+        for name in ("botocore", "boto3", "urllib3")
+    },
+}
+# /metrics (Prometheus): open on the local stack; with METRICS_TOKEN set it needs
+# `Authorization: Bearer <token>`, and production (FOSSIL_REQUIRE_SECRETS) must set one.
+METRICS_TOKEN = env_secret("METRICS_TOKEN", required=REQUIRE_SECRETS)
+# Gauges read at scrape time, by source name (the `source` label of fossil_scrape_source_up):
+# functions named by string, like the URL configuration names the apps' urls (fossil imports no app).
+METRICS_SCRAPE_SOURCES = {
+    "sqs": "proving.scrape_metrics.queue_gauges",
+    "postgres": "proving.scrape_metrics.job_gauges",
 }
 
 # --- Request limits ----------------------------------------------------------------------

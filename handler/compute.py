@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from fossil.observability import proof_timer
 from handler import pricing
 from handler.metrics import compute_metric
 from handler.proofs.django_glue import get_provider, verify_before_store
@@ -59,7 +60,8 @@ def compute_and_prove(
         claims=outcome.claims,
     )
     try:
-        record = get_provider().prove(inputs, deadline=deadline)
+        with proof_timer(settings.PROVER_BACKEND):
+            record = get_provider().prove(inputs, deadline=deadline)
         verify_before_store(record)
     except ProofError as exc:
         if exc.retryable:

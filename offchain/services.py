@@ -137,6 +137,10 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(
         forwarded_at=timezone.now()
     )
+    if run > 1:
+        # A re-run of a group that already finished is answered by a callback that may have
+        # arrived before this forwarded_at (and was ignored): look once more now.
+        dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
     return True
 
 
@@ -180,7 +184,7 @@ def pricing_request_sync(*, job_id: str) -> str:
     syncable = Q(forwarded_at__isnull=False) | Q(run=1)
     request = PricingRequest.objects.filter(syncable, job_id=job_id, status=PricingRequest.Status.PENDING).first()
     if request is None:
-        return "ignored"
+        return pricing_request_sync_after_replay(job_id=job_id)
     group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
     pending = PricingRequest.objects.filter(syncable, job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING)
     now = timezone.now()
@@ -204,6 +208,33 @@ def pricing_request_sync(*, job_id: str) -> str:
         )
         if changed:
             logger.warning("pricing request %s failed (%s): %s", job_id, code, group.get("error"))
+        return "failed" if changed else "ignored"
+    return "running"
+
+
+def pricing_request_sync_after_replay(*, job_id: str) -> str:
+    """A request recorded as failed takes a later run of its group (an operator's replay or
+    retry): a completed group is final (it never runs again), and a group that failed again
+    replaces the recorded reason. Nothing changes while the group is still running."""
+    failed = PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.FAILED)
+    if not failed.exists():
+        return "ignored"
+    group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
+    now = timezone.now()
+    if group.get("status") == "completed":
+        changed = failed.update(
+            status=PricingRequest.Status.COMPLETED,
+            results=results_from_group(group),
+            completed_at=now,
+            updated_at=now,
+            error="",
+        )
+        if changed:
+            logger.info("pricing request %s completed by a replay of its job group", job_id)
+        return "completed" if changed else "ignored"
+    if group.get("status") == "failed":
+        error = (group.get("error") or "job failed")[:2000]
+        changed = failed.exclude(error=error).update(error=error, updated_at=now)
         return "failed" if changed else "ignored"
     return "running"
 

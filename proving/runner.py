@@ -17,6 +17,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import DatabaseError, connection
 
+from fossil import log_context
+from fossil.observability import record_job_run
 from handler.compute import PermanentJobError, TransientJobError, compute_and_prove
 from proving import jobs
 from proving.models import Job
@@ -101,3 +103,21 @@ def job_run(*, job_id: int) -> RunOutcome:
 def _retry_or_fail(job_id: int, token: uuid.UUID, code: str, message: str) -> RunOutcome:
     delay = jobs.job_retry_or_fail(job_id=job_id, token=token, code=code, message=message)
     return RunOutcome("failed") if delay is None else RunOutcome("retry", retry_in=delay)
+
+
+def log_job_outcome(job_id: int, status: str, duration: float) -> None:
+    """One line (and the metrics) per run of a job; a delivery that ran nothing only counts."""
+    job = Job.objects.filter(pk=job_id).values("metric", "group_id", "attempts", "error_code").first()
+    if job is None:
+        return
+    log_context.bind(group_id=job["group_id"])
+    record_job_run(metric=job["metric"], outcome=status, duration=duration, attempts=job["attempts"])
+    if status == "skipped":
+        return
+    level = logging.WARNING if status == "failed" else logging.INFO
+    logger.log(
+        level, "job %s %s %s after %.2fs (attempt %s)%s", job_id, job["metric"], status, duration, job["attempts"],
+        f": {job['error_code']}" if job["error_code"] and status != "succeeded" else "",
+        extra={"outcome": status, "metric": job["metric"], "duration_seconds": round(duration, 3),
+               "attempts": job["attempts"], "error_code": job["error_code"] or None},
+    )

@@ -45,7 +45,9 @@ def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -
             job_group_rerun(group_id=job_group_id)
             return group, "rerun"
         if group.status == JobGroup.Status.COMPLETED:
-            # The caller asks again about a finished group: its earlier notice may be lost.
+            # The caller asks again about a finished group: its earlier notice may be lost
+            # (or ignored), so tell it again.
+            JobGroup.objects.filter(pk=job_group_id).update(notified_at=None)
             notify_on_commit(job_group_id)
         return group, "exists"
 
@@ -75,6 +77,20 @@ def job_replay(*, job_id: int) -> Job:
             status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
         )
     return job
+
+
+def job_retry(*, job_id: int) -> Job:
+    """An operator's retry of a failed job: fresh attempts, queued once committed. When the
+    group completes, the offchain request recorded as failed takes the new outcome."""
+    with transaction.atomic():
+        job = job_replay(job_id=job_id)
+        dispatch_on_commit([job_id])
+    return job
+
+
+def job_group_retry(*, group_id: str) -> list[int]:
+    """An operator's retry of a failed group (its unfinished jobs), queued once committed."""
+    return job_group_rerun(group_id=group_id, dispatch=True)
 
 
 def dispatch_on_commit(job_ids: list[int]) -> None:

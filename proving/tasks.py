@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 
 from django.conf import settings
 from django.db import connection
@@ -16,6 +17,7 @@ from celery_app import app
 from fossil import dispatch
 from fossil.exceptions import DATABASE_UNAVAILABLE
 from fossil.http import ServiceCallFailed
+from fossil.observability import record_reconciler_actions
 from offchain.services import pricing_requests_reconcile
 from proving import runner, services
 from proving.reconciler import reconcile_jobs
@@ -42,6 +44,7 @@ def prove_job(self, job_id: int) -> None:
         # A malformed message (hand-written, foreign producer): nothing to run or retry.
         logger.error("prove_job: ignoring a message with job_id=%r (not an integer)", job_id)
         return
+    began = time.monotonic()
     try:
         outcome = runner.job_run(job_id=job_id)
     except DATABASE_UNAVAILABLE as exc:
@@ -55,6 +58,7 @@ def prove_job(self, job_id: int) -> None:
             "job %s: database unavailable (%s); looking again in %.0fs", job_id, exc.__class__.__name__, countdown
         )
         raise self.retry(countdown=countdown, exc=exc) from exc
+    runner.log_job_outcome(job_id, outcome.status, time.monotonic() - began)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
 
@@ -87,5 +91,5 @@ def notify_offchain(group_id: str) -> None:
 
 @app.task(name=dispatch.RECONCILE, expires=60)
 def reconcile() -> None:
-    reconcile_jobs()
-    pricing_requests_reconcile()
+    record_reconciler_actions(reconcile_jobs())
+    record_reconciler_actions(pricing_requests_reconcile())

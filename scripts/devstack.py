@@ -8,12 +8,14 @@ on exit or Ctrl-C.
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import shlex
 import threading
 import time
 import urllib.request
@@ -162,24 +164,88 @@ class Stack:
         self.stop_postgres()
 
 
+# --- operator helpers (issue 14): PORT, static files, the environment for a second shell ---
+SHARED_ENV_NAMES = (
+    "DATABASE_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+    "SQS_QUEUE_PREFIX", "FOSSIL_RUN_DIR", "XDG_RUNTIME_DIR", "PORT", "PROVING_SERVICE_URL",
+    "OFFCHAIN_CALLBACK_URL", "PROMETHEUS_MULTIPROC_DIR", "PROVER_KEY_FILE", "VIRTUAL_ENV",
+)
+
+
+def use_port(stack: Stack, port: int) -> None:
+    """Every URL the stack uses follows PORT unless set explicitly."""
+    stack.env["PORT"] = str(port)
+    stack.env.setdefault("PROVING_SERVICE_URL", f"http://127.0.0.1:{port}")
+    stack.env.setdefault("OFFCHAIN_CALLBACK_URL", f"http://127.0.0.1:{port}")
+
+
+def use_metrics_dir(stack: Stack) -> None:
+    """prometheus_client's multiprocess mode: every gunicorn and Celery process writes here."""
+    metrics_dir = Path(stack.env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(stack.dir / f"metrics-{stack.name}")))
+    if metrics_dir.exists():  # counters of an earlier run would add up with this one's
+        for stale in metrics_dir.glob("*.db"):
+            stale.unlink()
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+
+
+def collect_static(stack: Stack) -> None:
+    stack.manage("collectstatic", "--no-input", "-v", "0")
+
+
+CONSOLE_USER_CODE = """
+import os
+from django.contrib.auth import get_user_model
+user, _ = get_user_model().objects.get_or_create(username="admin")
+user.is_staff = user.is_superuser = True
+user.set_password(os.environ["FOSSIL_CONSOLE_PASSWORD"])
+user.save()
+"""
+
+
+def console_login(stack: Stack) -> str:
+    """A local console account `admin` with a fresh password each `make run` (printed once)."""
+    import secrets
+
+    password = secrets.token_urlsafe(12)
+    subprocess.run([PYTHON, "manage.py", "shell", "-c", CONSOLE_USER_CODE], cwd=REPO, check=True,
+                   env={**stack.env, "FOSSIL_CONSOLE_PASSWORD": password})
+    return password
+
+
+def write_env_file(stack: Stack) -> Path:
+    """Writes what the stack started to <run dir>/env (`set -a; . .run/env` in a second shell);
+    removed again when the stack stops, so a stale file never points at dead ports."""
+    stack.env.setdefault("VIRTUAL_ENV", str(Path(PYTHON).parent.parent))
+    lines = [f"{name}={shlex.quote(stack.env[name])}" for name in SHARED_ENV_NAMES if stack.env.get(name)]
+    path = stack.dir / "env"
+    path.write_text("# written by `make run`; use with: set -a; . " + str(path) + "; set +a\n" + "\n".join(lines) + "\n")
+    atexit.register(path.unlink, missing_ok=True)
+    return path
+
+
 def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     stack.env.setdefault("SQS_QUEUE_PREFIX", "fossil-")
+    use_port(stack, args.port)
+    use_metrics_dir(stack)
     stack.start_postgres("fossil")
     stack.start_sqs(9324)
     stack.manage("ensure_queues")
     stack.manage("migrate", "--no-input", "-v", "0")
     stack.manage("createcachetable")
+    collect_static(stack)
     stack.manage("seed_demo_chain")
     # the local signing key, made explicitly (nothing creates one implicitly; docs/proofs.md)
     stack.env.setdefault("PROVER_KEY_FILE", str(stack.dir / "prover_ed25519.pem"))
     stack.manage("create_prover_key", stack.env["PROVER_KEY_FILE"], "--if-missing", capture=True)
     key = stack.manage("create_api_key", "make-run", "--quiet", capture=True).strip()
+    console_password = console_login(stack)
     port = args.port
     if not port_is_free(port):
         raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
     supervised = app_processes(stack, port, args.worker_concurrency)
     running = {name: stack.spawn(argv) for name, argv in supervised.items()}
     wait_for_url(f"http://127.0.0.1:{port}/health", "web server", 60)
+    env_file = write_env_file(stack)
     example = (REPO / "docs" / "example_request.json").read_text().strip()
     print(
         "\n=== Fossil is up ===\n"
@@ -188,7 +254,10 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
         f"curl -s -X POST http://127.0.0.1:{port}/pricing_data \\\n"
         f"  -H 'Content-Type: application/json' -H 'X-API-Key: {key}' \\\n"
         f"  -d '{example}'\n\n"
-        f"Then: curl -s -H 'X-API-Key: {key}' http://127.0.0.1:{port}/job_status/<job_id>\n"
+        f"Then: curl -s -H 'X-API-Key: {key}' http://127.0.0.1:{port}/job_status/<job_id>\n\n"
+        f"Console: http://127.0.0.1:{port}/admin/ (user admin, password {console_password}, new each run)\n"
+        f"API docs: http://127.0.0.1:{port}/api/docs  Metrics: http://127.0.0.1:{port}/metrics\n"
+        f"A second shell: `make shell` or `bin/fossil <command>` (environment in {env_file})\n"
         "Ctrl-C stops everything.\n",
         flush=True,
     )
@@ -254,8 +323,10 @@ def cmd_test(stack: Stack, args: argparse.Namespace) -> int:
         stack.env.setdefault(name, value)
     stack.env.setdefault("PROVER_KEY_FILE", str(stack.dir / "test-prover-ed25519.pem"))
     stack.manage("create_prover_key", stack.env["PROVER_KEY_FILE"], "--if-missing", capture=True)
+    use_metrics_dir(stack)
     stack.start_postgres("fossil_test_base")
     stack.start_sqs(None)
+    collect_static(stack)
     stack.manage("check", "--fail-level", "WARNING")
     stack.manage("makemigrations", "--check", "--dry-run", "-v", "0")
     code = subprocess.run([PYTHON, "-m", "pytest", *args.pytest_args], env=stack.env, cwd=REPO).returncode

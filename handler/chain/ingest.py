@@ -346,25 +346,51 @@ def _progress(total: int, enabled: bool, desc: str):
                 smoothing=0.1)
 
 
+def missing_ranges(start: int, end: int) -> list[tuple[int, int]]:
+    """The inclusive ranges of block numbers in start..end that are not stored (one query:
+    gaps between consecutive stored numbers, with sentinels just outside the range)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT gap_start, gap_end FROM (
+                SELECT number + 1 AS gap_start, lead(number) OVER (ORDER BY number) - 1 AS gap_end
+                FROM (SELECT %s::bigint AS number
+                      UNION ALL SELECT number FROM {TABLE} WHERE number BETWEEN %s AND %s
+                      UNION ALL SELECT %s::bigint) AS bounded
+            ) AS gaps
+            WHERE gap_end >= gap_start ORDER BY gap_start
+            """,
+            [start - 1, start, end, end + 1],
+        )
+        return [(int(lo), int(hi)) for lo, hi in cursor.fetchall()]
+
+
+class IngestIncomplete(IngestError):
+    """Blocks of the asked range are still not stored after the ingest: never a success."""
+
+
 def ingest_range(client, start: int, end: int, *, batch_size: int = 500, resume: bool = True,
                  progress: bool = True) -> IngestStats:
-    """Ingest blocks start..end (inclusive) from a JSON-RPC client, resuming after the
-    stored tip when it lies inside the range. Batches are prefetched one ahead."""
+    """Ingest blocks start..end (inclusive) from a JSON-RPC client. With `resume`, only the
+    blocks of the range that are not stored yet are fetched (after the stored tip, and any
+    gap below it: a backfill); without it, the whole range is fetched again. Batches are
+    prefetched one ahead. Raises IngestIncomplete if blocks of the range are still missing."""
     if start < 0 or end < start:
         raise IngestError(f"empty or negative block range {start}..{end}")
-    if resume:
-        tip = stored_tip()
-        if tip is not None and start <= tip:
-            if tip >= end:
-                log.info("blocks up to %d are already stored; nothing to do", tip)
-                return IngestStats(tip=tip)
-            log.info("resuming after stored block %d", tip)
-            start = tip + 1
+    gaps = missing_ranges(start, end) if resume else [(start, end)]
+    if not gaps:
+        log.info("blocks %d..%d are all stored already; nothing to do", start, end)
+        return IngestStats(skipped=end - start + 1, tip=stored_tip())
+    if resume and gaps != [(start, end)]:
+        log.info("fetching %d missing block(s) of %d..%d in %d range(s), first %d..%d",
+                 sum(hi - lo + 1 for lo, hi in gaps), start, end, len(gaps), *gaps[0])
     ingestor = Ingestor(fetch=client.get_blocks)
     stats = IngestStats()
-    ranges = [list(range(lo, min(lo + batch_size, end + 1))) for lo in range(start, end + 1, batch_size)]
+    ranges = [
+        list(range(lo, min(lo + batch_size, hi + 1))) for gap_lo, hi in gaps for lo in range(gap_lo, hi + 1, batch_size)
+    ]
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rpc-prefetch") as pool, \
-            _progress(end - start + 1, progress, "ingest") as bar:
+            _progress(sum(len(numbers) for numbers in ranges), progress, "ingest") as bar:
         pending = pool.submit(client.get_blocks, ranges[0]) if ranges else None
         for i, numbers in enumerate(ranges):
             assert pending is not None  # submitted for every range
@@ -377,6 +403,15 @@ def ingest_range(client, start: int, end: int, *, batch_size: int = 500, resume:
                     pending.cancel()
                 raise
             bar.update(len(numbers))
+    still_missing = missing_ranges(start, end)
+    if still_missing:
+        count = sum(hi - lo + 1 for lo, hi in still_missing)
+        lo, hi = still_missing[0]
+        raise IngestIncomplete(
+            f"{count} block(s) of {start}..{end} are still not stored after the ingest (first {lo}..{hi}); "
+            "a stored chain above them did not link to the fetched blocks and was replaced, or the node "
+            "answered with other blocks"
+        )
     return stats
 
 

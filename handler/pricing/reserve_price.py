@@ -43,6 +43,7 @@ import hashlib
 import math
 import struct
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -338,7 +339,7 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
         raise InvalidParameters(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     twap_7d = trailing_mean(x, window)
     fit = remove_trend_and_seasonality(x, timestamps, bucket_seconds=b)
-    common = dict(seed=seed, num_paths=num_paths, n_periods=horizon, twap_window=window, strike=float(twap_7d[-1]),
+    common: dict[str, Any] = dict(seed=seed, num_paths=num_paths, n_periods=horizon, twap_window=window, strike=float(twap_7d[-1]),
                   twap=_twap(x), slope=fit.slope, intercept=fit.intercept, season_params=fit.season_params,
                   residuals=fit.residuals, twap_7d=twap_7d, commitment=list(commitment), bucket_seconds=b,
                   season_terms=fit.season_terms)

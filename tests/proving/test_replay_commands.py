@@ -51,3 +51,28 @@ def test_replay_group_unknown_or_running_is_exit_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         call_command("replay_group", "nope")
     assert exit_info.value.code == 2 and "no job group" in capsys.readouterr().err
+
+
+def test_replay_job_sync_exits_1_when_the_job_fails(db, capsys):
+    # no block data at all: the job fails for good, and the command says so in its exit code
+    ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
+    group, _ = services.job_group_create(job_group_id="f" * 64, ranges=ranges)
+    job = Job.objects.get(group=group, metric="twap")
+    Job.objects.filter(pk=job.pk).update(status="failed", error_code="proof_timeout")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("replay_job", str(job.pk), "--sync")
+    captured = capsys.readouterr()
+    assert exit_info.value.code == 1
+    assert f"job {job.pk}: failed" in captured.out
+    assert "did not succeed" in captured.err
+
+
+def test_replay_group_sync_exits_1_when_a_job_fails(db, capsys):
+    ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
+    group, _ = services.job_group_create(job_group_id="g" * 64, ranges=ranges)
+    Job.objects.filter(group=group).update(status="failed", error_code="proof_timeout")
+    JobGroup.objects.filter(pk=group.pk).update(status="failed", error="timeouts")
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("replay_group", group.pk, "--sync")
+    assert exit_info.value.code == 1
+    assert "did not succeed" in capsys.readouterr().err

@@ -3,8 +3,10 @@
     manage.py ingest_headers --rpc-url URL --from N [--to M]
     manage.py ingest_headers --from-file blocks.json
 
-Every header's hash is recomputed (keccak-256 of its RLP) and every parent link checked
-before storing; a mismatch stores nothing from its batch and exits with status 2.
+Only blocks of the range that are not stored yet are fetched: after the stored tip, and
+gaps below it (a backfill). Every header's hash is recomputed (keccak-256 of its RLP) and every parent link checked
+before storing; a mismatch stores nothing from its batch and exits with status 2. Blocks of
+the range still missing afterwards exit with status 1: nothing is reported done that was not.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from django.core.management.base import CommandError
 
 from handler.chain.cli import ChainCommand, bad_argument
 from handler.chain.header import HeaderMismatch
-from handler.chain.ingest import IngestError, ingest_file, ingest_range
+from handler.chain.ingest import IngestError, IngestIncomplete, ingest_file, ingest_range
 from handler.chain.rpc import RpcClient, RpcError
 
 log = logging.getLogger("handler.chain.ingest")
@@ -56,7 +58,7 @@ class Command(ChainCommand):
         parser.add_argument("--retries", type=_block_number, default=None, help="retries per request")
         parser.add_argument("--timeout", type=float, default=None, help="read timeout in seconds")
         parser.add_argument("--no-resume", action="store_true",
-                            help="start at --from even if later blocks are already stored")
+                            help="fetch the whole range again, even blocks already stored")
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
@@ -90,6 +92,8 @@ class Command(ChainCommand):
                     client.close()
         except HeaderMismatch as exc:
             raise bad_argument(f"verification failed, batch rejected: {exc}") from None
+        except IngestIncomplete as exc:
+            raise CommandError(f"incomplete: {exc}", returncode=1) from None
         except IngestError as exc:
             raise bad_argument(str(exc)) from None
         except RpcError as exc:

@@ -5,44 +5,20 @@
     manage.py dead_letters requeue QUEUE [--limit N] move messages back to their work queue
     manage.py dead_letters purge QUEUE [--yes]       delete every message of QUEUE's DLQ
 
-QUEUE is a work queue name (proofs, results, default). Reading a message makes it invisible
-for a moment; `show` releases each one again at once. A message that is not a Celery
-message (garbage, foreign JSON) is shown as such; requeueing it would only send it back to
-the DLQ, so `requeue` skips those unless --all is given.
+QUEUE is a work queue name (proofs, results, default). The logic lives in
+proving.dead_letters, shared with the operator console.
 """
 from __future__ import annotations
 
-import base64
 import json
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from fossil.queues import DLQ_SUFFIX, queue_name, sqs_client
+from fossil.queues import DLQ_SUFFIX, queue_name
+from proving import dead_letters
 
-
-def describe(body: str) -> dict:
-    """Best-effort decoding of a kombu SQS body: task name, args, or why it is not one."""
-    try:
-        raw = base64.b64decode(body, validate=True).decode()
-    except Exception:
-        raw = body
-    try:
-        envelope = json.loads(raw)
-    except ValueError:
-        return {"kind": "undecodable", "preview": body[:80]}
-    if not isinstance(envelope, dict) or "headers" not in envelope:
-        return {"kind": "not-celery", "preview": raw[:80]}
-    headers = envelope.get("headers") or {}
-    args = None
-    try:
-        inner = envelope.get("body", "")
-        if envelope.get("properties", {}).get("body_encoding") == "base64":
-            inner = base64.b64decode(inner).decode()
-        args = json.loads(inner)[0]
-    except Exception:
-        pass
-    return {"kind": "celery", "task": headers.get("task"), "id": headers.get("id"), "args": args}
+describe = dead_letters.describe  # kept importable from here
 
 
 class Command(BaseCommand):
@@ -56,7 +32,6 @@ class Command(BaseCommand):
         parser.add_argument("--yes", action="store_true", help="purge without asking")
 
     def handle(self, *args, action, queue, limit, all, yes, **options):
-        self.client = sqs_client()
         queues = [queue] if queue else list(settings.WORK_QUEUES)
         for name in queues:
             if name not in settings.WORK_QUEUES:
@@ -65,76 +40,32 @@ class Command(BaseCommand):
             raise CommandError(f"{action} needs a QUEUE")
         getattr(self, f"do_{action}")(queues, limit=limit, everything=all, yes=yes)
 
-    def url(self, name: str) -> str:
-        return self.client.get_queue_url(QueueName=queue_name(name))["QueueUrl"]
-
-    def depth(self, url: str) -> tuple[int, int]:
-        attrs = self.client.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
-        )["Attributes"]
-        return int(attrs["ApproximateNumberOfMessages"]), int(attrs["ApproximateNumberOfMessagesNotVisible"])
-
-    def receive(self, url: str, limit: int, visibility: int = 30):
-        taken: list[dict] = []
-        while len(taken) < limit:
-            msgs = self.client.receive_message(
-                QueueUrl=url, MaxNumberOfMessages=min(10, limit - len(taken)), WaitTimeSeconds=0,
-                VisibilityTimeout=visibility, AttributeNames=["All"],
-            ).get("Messages", [])
-            if not msgs:
-                break
-            taken += msgs
-        return taken
-
     def do_list(self, queues, **_):
         total = 0
-        for name in queues:
-            visible, in_flight = self.depth(self.url(name + DLQ_SUFFIX))
-            work_visible, work_in_flight = self.depth(self.url(name))
-            total += visible + in_flight
+        for depth in dead_letters.queue_depths(queues):
+            total += depth.dead + depth.dead_in_flight
             self.stdout.write(
-                f"{queue_name(name + DLQ_SUFFIX)}: {visible} dead ({in_flight} being read); "
-                f"{queue_name(name)}: {work_visible} waiting, {work_in_flight} in flight"
+                f"{queue_name(depth.queue + DLQ_SUFFIX)}: {depth.dead} dead ({depth.dead_in_flight} being read); "
+                f"{queue_name(depth.queue)}: {depth.waiting} waiting, {depth.in_flight} in flight"
             )
         self.stdout.write(f"total dead letters: {total}")
 
     def do_show(self, queues, *, limit, **_):
         for name in queues:
-            url = self.url(name + DLQ_SUFFIX)
-            msgs = self.receive(url, limit)
-            self.stdout.write(f"{queue_name(name + DLQ_SUFFIX)}: {len(msgs)} shown")
-            for msg in msgs:
-                info = describe(msg["Body"])
-                count = msg.get("Attributes", {}).get("ApproximateReceiveCount", "?")
-                self.stdout.write(f"  {msg['MessageId']} receives={count} {json.dumps(info, default=str)}")
-                self.client.change_message_visibility(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0)
+            summaries = dead_letters.dead_letters_peek(name, limit=limit)
+            self.stdout.write(f"{queue_name(name + DLQ_SUFFIX)}: {len(summaries)} shown")
+            for summary in summaries:
+                message_id, receives = summary.pop("message_id"), summary.pop("receives")
+                self.stdout.write(f"  {message_id} receives={receives} {json.dumps(summary, default=str)}")
 
     def do_requeue(self, queues, *, limit, everything, **_):
-        name = queues[0]
-        dlq_url, work_url = self.url(name + DLQ_SUFFIX), self.url(name)
-        moved = skipped = 0
-        for msg in self.receive(dlq_url, limit):
-            if not everything and describe(msg["Body"])["kind"] != "celery":
-                self.client.change_message_visibility(QueueUrl=dlq_url, ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0)
-                skipped += 1
-                continue
-            # send first, delete second: a crash in between duplicates (harmless), never loses
-            self.client.send_message(QueueUrl=work_url, MessageBody=msg["Body"])
-            self.client.delete_message(QueueUrl=dlq_url, ReceiptHandle=msg["ReceiptHandle"])
-            moved += 1
-        self.stdout.write(f"requeued {moved} message(s) to {queue_name(name)}; skipped {skipped} non-Celery")
+        result = dead_letters.dead_letters_requeue(queues[0], limit=limit, everything=everything)
+        self.stdout.write(
+            f"requeued {result.moved} message(s) to {queue_name(result.queue)}; skipped {result.skipped} non-Celery"
+        )
 
     def do_purge(self, queues, *, yes, **_):
-        name = queues[0]
         if not yes:
             raise CommandError("purge deletes messages for good; pass --yes")
-        url = self.url(name + DLQ_SUFFIX)
-        deleted = 0
-        while True:
-            msgs = self.receive(url, 10)
-            if not msgs:
-                break
-            for msg in msgs:
-                self.client.delete_message(QueueUrl=url, ReceiptHandle=msg["ReceiptHandle"])
-                deleted += 1
-        self.stdout.write(f"deleted {deleted} message(s) from {queue_name(name + DLQ_SUFFIX)}")
+        deleted = dead_letters.dead_letters_purge(queues[0])
+        self.stdout.write(f"deleted {deleted} message(s) from {queue_name(queues[0] + DLQ_SUFFIX)}")

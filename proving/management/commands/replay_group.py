@@ -20,7 +20,13 @@ class Command(BaseCommand):
         except ApplicationError as exc:
             sys.stderr.write(f"replay_group: {exc.message}\n")
             sys.exit(2)
+        unsuccessful = []
         for job_id in job_ids:
             status = job_run(job_id=job_id).status if sync else "queued"
             self.stdout.write(f"job {job_id}: {status}")
+            if sync and status != "succeeded":
+                unsuccessful.append(job_id)
         self.stdout.write(f"group {group_id}: {len(job_ids)} job(s) replayed")
+        if unsuccessful:
+            sys.stderr.write(f"replay_group: {len(unsuccessful)} job(s) did not succeed: {unsuccessful}\n")
+            sys.exit(1)

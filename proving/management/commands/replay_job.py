@@ -3,6 +3,7 @@ import sys
 from django.core.management.base import BaseCommand
 
 from fossil.exceptions import ApplicationError
+from proving.models import Job
 from proving.runner import job_run
 from proving.services import job_replay, jobs_dispatch
 
@@ -23,6 +24,11 @@ class Command(BaseCommand):
         if sync:
             outcome = job_run(job_id=job_id)
             self.stdout.write(f"job {job_id}: {outcome.status}")
+            if outcome.status != "succeeded":
+                job = Job.objects.get(pk=job_id)
+                reason = job.error_code or "no error code"
+                sys.stderr.write(f"replay_job: job {job_id} did not succeed ({outcome.status}): {reason}\n")
+                sys.exit(1)
         else:
             jobs_dispatch([job_id])
             self.stdout.write(f"job {job_id}: queued")

@@ -179,3 +179,44 @@ def test_bad_argument_is_one_line_on_stderr():
     lines = [line for line in proc.stderr.splitlines() if line.strip() and "Warning" not in line
              and "return Path" not in line]
     assert len(lines) == 1 and "'x' is not a block number" in lines[0]
+
+
+def test_rpc_backfills_below_the_stored_tip_and_fills_gaps(node):
+    chain = demo_headers(300)
+    node.serve(chain)
+    first, last = chain[0]["number"], chain[-1]["number"]
+    ingest("--rpc-url", node.url, "--from", str(first + 100), "--to", str(last))
+    node.requested_numbers.clear()
+    out = ingest("--rpc-url", node.url, "--from", str(first), "--to", str(first + 50))  # below the tip
+    assert "stored 51" in out
+    assert sorted(node.requested_numbers) == list(range(first, first + 51))
+    BlockHeader.objects.filter(number__range=(first + 150, first + 160)).delete()  # a hole
+    node.requested_numbers.clear()
+    out = ingest("--rpc-url", node.url, "--from", str(first), "--to", str(last), "--batch-size", "16")
+    assert "stored 60" in out  # first+51..first+99 and the 11-block hole, nothing else
+    assert sorted(node.requested_numbers) == [*range(first + 51, first + 100), *range(first + 150, first + 161)]
+    assert stored_hashes() == {h["number"]: h["hash"] for h in chain}
+
+
+def test_rpc_range_fully_stored_says_so_without_fetching(node):
+    chain = demo_headers(40)
+    node.serve(chain)
+    first = chain[0]["number"]
+    ingest("--rpc-url", node.url, "--from", str(first), "--to", str(first + 39))
+    node.requested_numbers.clear()
+    out = ingest("--rpc-url", node.url, "--from", str(first + 5), "--to", str(first + 9))
+    assert "stored 0, already present 5" in out
+    assert node.requested_numbers == []
+
+
+def test_rpc_ingest_that_leaves_blocks_missing_exits_1(node):
+    chain_a = demo_headers(41)
+    chain_b = refork(chain_a, 10)
+    first = chain_a[0]["number"]
+    node.serve(chain_b)
+    ingest("--rpc-url", node.url, "--from", str(first + 20), "--to", str(first + 40))
+    node.serve(chain_a)  # the stored blocks above the gap belong to a chain the node abandoned
+    with pytest.raises(CommandError) as raised:
+        ingest("--rpc-url", node.url, "--from", str(first), "--to", str(first + 40))
+    assert raised.value.returncode == 1
+    assert "still not stored" in str(raised.value)
