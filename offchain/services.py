@@ -167,8 +167,11 @@ def pricing_request_sync_soon(*, job_id: str) -> None:
     Nothing waits on the proving service here. If the hint cannot be queued the caller
     gets 503 and its notifier tries again (the reconciler's polling is the last resort).
     """
-    if not PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.PENDING).exists():
-        return  # unknown or already final: nothing to sync, and nothing to tell the caller
+    # A failed request still takes a replay of its group (pricing_request_sync_after_replay);
+    # a completed one is final.
+    open_statuses = [PricingRequest.Status.PENDING, PricingRequest.Status.FAILED]
+    if not PricingRequest.objects.filter(job_id=job_id, status__in=open_statuses).exists():
+        return  # unknown or completed: nothing to sync, and nothing to tell the caller
     if not dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id):
         raise ServiceUnavailable("could not queue the sync; try again")
 

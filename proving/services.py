@@ -47,7 +47,7 @@ def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -
         if group.status == JobGroup.Status.COMPLETED:
             # The caller asks again about a finished group: its earlier notice may be lost
             # (or ignored), so tell it again.
-            JobGroup.objects.filter(pk=job_group_id).update(notified_at=None)
+            JobGroup.objects.filter(pk=job_group_id).update(notified_at=None, notify_claimed_until=None)
             notify_on_commit(job_group_id)
         return group, "exists"
 
@@ -62,7 +62,8 @@ def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
             raise Conflict(f"job group {group_id} is {group.status}; only a failed group runs again")
         job_ids = jobs.jobs_reset_unfinished(group_id=group_id)
         JobGroup.objects.filter(pk=group_id).update(
-            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
+            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None,
+            notify_claimed_until=None
         )
         if dispatch:
             dispatch_on_commit(job_ids)
@@ -74,7 +75,8 @@ def job_replay(*, job_id: int) -> Job:
     with transaction.atomic():
         job = jobs.job_reset_for_replay(job_id=job_id)
         JobGroup.objects.filter(pk=job.group_id, status=JobGroup.Status.FAILED).update(
-            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
+            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None,
+            notify_claimed_until=None
         )
     return job
 
@@ -172,5 +174,8 @@ def job_group_notify(*, group_id: str) -> bool:
     except Exception:
         JobGroup.objects.filter(pk=group_id, notify_claimed_until=claim).update(notify_claimed_until=None)
         raise
-    JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(notified_at=timezone.now())
+    # The claim ends with the call: a later run of the group (a replay) is notified at once.
+    JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(
+        notified_at=timezone.now(), notify_claimed_until=None
+    )
     return True
