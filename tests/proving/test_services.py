@@ -143,3 +143,17 @@ def test_a_failed_notify_gives_its_claim_back_and_a_dead_notifiers_claim_lapses(
     JobGroup.objects.filter(pk=group_id).update(notify_claimed_until=timezone.now() - timedelta(seconds=1))
     assert services.job_group_notify(group_id=group_id) is True
     assert len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_asked_about_again_after_its_notice_is_notified_again_at_once(monkeypatch):
+    """The claim ends with a delivered notice: a later notice (the group asked about again, a
+    replay) goes out at once, not after the claim would have lapsed."""
+    group_id = _finished_group("n3")
+    calls = []
+    monkeypatch.setattr(services, "post_signed_json", lambda url, payload: calls.append(url) or {})
+    assert services.job_group_notify(group_id=group_id) is True
+    assert JobGroup.objects.get(pk=group_id).notify_claimed_until is None
+    JobGroup.objects.filter(pk=group_id).update(notified_at=None)  # what a replay or re-ask does
+    assert services.job_group_notify(group_id=group_id) is True
+    assert len(calls) == 2
