@@ -7,7 +7,7 @@ PYTHON_BIN ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= $(if $(filter /root/%,$(CURDIR)),/tmp/fossil-venv-$(shell echo $(CURDIR) | sha256sum | cut -c1-10),$(CURDIR)/.venv)
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-fast lint venv bench chaos clean shell lint-docker browser
+.PHONY: run test test-fast lint venv bench bench-load chaos clean shell lint-docker browser
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-garaga.txt
 	$(PYTHON_BIN) -m venv $(VENV)
@@ -51,6 +51,10 @@ chaos: venv
 
 bench: venv
 	$(PY) benchmarks/run_all.py
+
+# Load and faults on a stack of its own (docs/reliability.md); BENCH_LOAD_ARGS="--requests 200"
+bench-load: venv
+	$(PY) benchmarks/bench_load.py $(BENCH_LOAD_ARGS)
 
 clean:
 	rm -rf .run

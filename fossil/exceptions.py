@@ -1,11 +1,16 @@
 """One error shape for every API: {"status": "error", "code", "message"}, built by ErrorSerializer."""
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions as drf_exceptions
 from rest_framework import serializers
 from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -39,6 +44,24 @@ class Conflict(ApplicationError):
     code = "conflict"
 
 
+class ServiceUnavailable(ApplicationError):
+    """A dependency (the database, the broker) is out: the client should try again soon."""
+
+    status_code = 503
+    code = "unavailable"
+
+
+# Seconds a client is told to wait when a dependency is out.
+RETRY_AFTER_SECONDS = 5
+# Postgres unreachable (down, restarting, connection dropped): the client did nothing wrong.
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError)
+
+
+def unavailable_response_parts() -> tuple[dict, int, dict]:
+    body = error_body("unavailable", "the service is briefly unavailable; try again shortly")
+    return body, 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}
+
+
 def first_error_message(detail, path: str = "") -> str:
     """Flatten DRF's nested error detail to 'field.sub: message' for the first error."""
     if isinstance(detail, dict):
@@ -64,7 +87,12 @@ def error_body(code: str, message: str) -> dict:
 
 def api_exception_handler(exc, context):
     if isinstance(exc, ApplicationError):
-        return Response(error_body(exc.code, exc.message), status=exc.status_code)
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if exc.status_code == 503 else {}
+        return Response(error_body(exc.code, exc.message), status=exc.status_code, headers=headers)
+    if isinstance(exc, DATABASE_UNAVAILABLE):
+        logger.warning("database unavailable: %s", exc.__class__.__name__)
+        body, status, headers = unavailable_response_parts()
+        return Response(body, status=status, headers=headers)
     if isinstance(exc, Http404):
         exc = drf_exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

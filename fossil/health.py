@@ -1,9 +1,6 @@
-"""Liveness and readiness. Readiness proves Postgres answers and a canary message makes
-the round trip through SQS (send, receive, delete), so a broker that accepts connections
-but not messages is caught too."""
+"""Liveness and readiness. Readiness proves Postgres answers and every work queue (with its
+dead-letter queue) exists on SQS and answers."""
 from __future__ import annotations
-
-import uuid
 
 from django.db import connection
 from drf_spectacular.utils import extend_schema
@@ -11,9 +8,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from fossil.queues import queue_name, sqs_client
-
-CANARY_QUEUE = "canary"
+from fossil.queues import missing_queues, queue_name
 
 
 def postgres_check() -> str:
@@ -22,19 +17,17 @@ def postgres_check() -> str:
     return "ok"
 
 
-def sqs_canary_check() -> str:
-    client = sqs_client()
-    queue = client.create_queue(QueueName=queue_name(CANARY_QUEUE), Attributes={"MessageRetentionPeriod": "60"})
-    url = queue["QueueUrl"]
-    marker = uuid.uuid4().hex
-    client.send_message(QueueUrl=url, MessageBody=marker)
-    for _ in range(3):
-        messages = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
-        for message in messages:
-            client.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            if message["Body"] == marker:
-                return "ok"
-    return "error: canary message did not come back"
+def sqs_queues_check() -> str:
+    """Every work queue exists with its dead-letter queue and redrive policy, and SQS answers.
+
+    Read-only, so any number of concurrent probes agree. It proves what a message round
+    trip through a canary queue proved (endpoint reachable, credentials accepted) and
+    more: a broker restarted without its state has lost the work queues, not a canary.
+    """
+    missing = missing_queues()
+    if missing:
+        return f"error: queue(s) missing or without dead-letter queue: {', '.join(queue_name(n) for n in missing)}"
+    return "ok"
 
 
 class HealthSerializer(serializers.Serializer):
@@ -63,7 +56,7 @@ class ReadinessApi(APIView):
     )
     def get(self, request):
         checks = {}
-        for name, check in (("postgres", postgres_check), ("sqs", sqs_canary_check)):
+        for name, check in (("postgres", postgres_check), ("sqs", sqs_queues_check)):
             try:
                 checks[name] = check()
             except Exception as exc:  # any failure means not ready; say which

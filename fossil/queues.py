@@ -65,16 +65,92 @@ def delete_queues() -> None:
         client.delete_queue(QueueUrl=url)
 
 
+# How SQS (and moto) name a queue that is not there: a broker restarted without its state.
+QUEUE_MISSING_MARKERS = ("NonExistentQueue", "QueueDoesNotExist")
+
+
+def is_queue_missing(error: BaseException) -> bool:
+    """Whether an error (or one it was raised from) says a queue does not exist."""
+    seen = 0
+    exc: BaseException | None = error
+    while exc is not None and seen < 10:
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code", "") if hasattr(exc, "response") else ""
+        text = f"{exc.__class__.__name__} {code} {exc}"
+        if any(marker in text for marker in QUEUE_MISSING_MARKERS):
+            return True
+        exc = exc.__cause__ or exc.__context__
+        seen += 1
+    return False
+
+
+def missing_queues() -> list[str]:
+    """The work queues and dead-letter queues that are not there, or not provisioned (a work
+    queue without its redrive policy: kombu creates a bare queue when it publishes to a
+    missing one). Raises if SQS does not answer."""
+    client = sqs_client()
+    missing = []
+    for name in settings.WORK_QUEUES:
+        for full in (name, name + DLQ_SUFFIX):
+            try:
+                url = client.get_queue_url(QueueName=queue_name(full))["QueueUrl"]
+                if full == name:
+                    attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
+                    if "RedrivePolicy" not in attributes.get("Attributes", {}):
+                        missing.append(full)
+            except Exception as exc:
+                if not is_queue_missing(exc):
+                    raise
+                missing.append(full)
+    return missing
+
+
+def heal_queues() -> list[str]:
+    """Recreates the queues (with their dead-letter queues) if any is gone; returns what was missing."""
+    missing = missing_queues()
+    if missing:
+        logger.warning("SQS queues missing (broker state lost?): %s; creating them again", ", ".join(missing))
+        ensure_queues()
+    return missing
+
+
+def queue_waiting_messages(name: str) -> int | None:
+    """Messages waiting (visible) in a work queue; 0 for a queue that was gone (it is created
+    again, empty); None when SQS does not answer."""
+    client = sqs_client()
+    try:
+        url = client.get_queue_url(QueueName=queue_name(name))["QueueUrl"]
+        attributes = client.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
+        return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+    except Exception as exc:
+        if not is_queue_missing(exc):
+            logger.warning("could not read the depth of queue %s: %s", name, exc.__class__.__name__)
+            return None
+    try:
+        heal_queues()
+    except Exception as exc:  # SQS answers only in part: try again at the next look
+        logger.warning("could not create the missing queues: %s", exc.__class__.__name__)
+        return None
+    return 0
+
+
 def publish(task_name: str, *args: object) -> bool:
     """Sends a task by its name (ids only; routed by settings.CELERY_TASK_ROUTES). A broker
     outage is logged, not raised: every message has a row behind it in Postgres, and the
-    reconciler re-sends what could not be sent. Callers use fossil.dispatch's names."""
+    reconciler re-sends what could not be sent. A queue lost with the broker's state is
+    created again and the send tried once more. Callers use fossil.dispatch's names."""
     from celery_app import app  # Celery loads only in processes that publish (not `manage.py price`)
 
     try:
         app.send_task(task_name, args=list(args))
         return True
-    except Exception:  # any publish failure: the database state stays the source of truth
+    except Exception as exc:  # any publish failure: the database state stays the source of truth
+        if is_queue_missing(exc):
+            try:
+                heal_queues()
+                app.send_task(task_name, args=list(args))
+                return True
+            except Exception:
+                pass
         logger.exception("could not queue %s%s; the reconciler re-sends it", task_name, args)
         return False
 

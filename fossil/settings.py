@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "fossil.middleware.DatabaseUnavailableMiddleware",
+    "fossil.middleware.UnreadableBodyMiddleware",
 ]
 
 ROOT_URLCONF = "fossil.urls"
@@ -88,6 +90,8 @@ _default_db_url = f"postgresql://postgres@/fossil?host={RUN_DIR / 'pg' / 'data'}
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_url), name="DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a worker survives a Postgres restart
+# An unreachable database host fails a connection in seconds, not after the OS's TCP timeout.
+DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Block data: our verified table, or an existing Fossil indexer database (read-only) ---
@@ -287,9 +291,21 @@ CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 CELERY_TASK_ALWAYS_EAGER = False
 # Touched by a worker whenever it receives or finishes a task; read by check_worker_liveness.
 WORKER_HEARTBEAT_FILE = env_str("WORKER_HEARTBEAT_FILE", str(RUN_DIR / "worker.heartbeat"))
-RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 30, minimum=1)
+RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 15, minimum=1)
 # After how long a published but never claimed job is published again (0: the visibility timeout).
 RECONCILE_REDISPATCH_SECONDS = env_int("RECONCILE_REDISPATCH_SECONDS", 0, minimum=0)
+# --- Liveness (docs/reliability.md) ------------------------------------------------------
+# A delivery that meets an unreachable Postgres goes back to the queue this long later
+# (plus jitter) instead of waiting out the visibility timeout.
+DATABASE_OUTAGE_RETRY_SECONDS = env_float("DATABASE_OUTAGE_RETRY_SECONDS", 3.0, minimum=0.1)
+# A job published but not started this long ago, while the proofs queue has nothing waiting,
+# counts as lost (queue state lost, message held by a dead worker) and is published again.
+RECONCILE_LOST_MESSAGE_SECONDS = env_int("RECONCILE_LOST_MESSAGE_SECONDS", 30, minimum=1)
+# Workers and beat look this often for lost queues (and create them again); a worker also
+# looks at its own consumer and exits with code 3 once it has received nothing for
+# WORKER_STALL_SECONDS while work waits and its pool is idle. 0 turns the watchdog off.
+WATCHDOG_INTERVAL_SECONDS = env_float("WATCHDOG_INTERVAL_SECONDS", 5.0, minimum=0.0)
+WORKER_STALL_SECONDS = env_float("WORKER_STALL_SECONDS", 20.0, minimum=1.0)
 CELERY_BEAT_SCHEDULE = {
     "reconcile-jobs": {"task": "proving.reconcile", "schedule": float(RECONCILE_INTERVAL_SECONDS)},
 }

@@ -199,6 +199,13 @@ class JobStatusApi(ClientKeyRequired, APIView):
         return Response(JobStatusSerializer(selectors.pricing_request_status(pricing_request)).data)
 
 
+class CallbackAcceptedSerializer(serializers.Serializer):
+    """The completion hint was taken: the sync runs in a task."""
+
+    status = serializers.ChoiceField(choices=["accepted"])
+    job_id = serializers.CharField()
+
+
 @extend_schema(exclude=True)  # service-to-service only
 class JobGroupFinishedCallbackApi(APIView):
     """The proving service's completion callback: a hint to sync this request now."""
@@ -208,5 +215,8 @@ class JobGroupFinishedCallbackApi(APIView):
     def post(self, request, job_id: str):
         if request.auth != "service":
             raise exceptions.NotAuthenticated("missing X-Fossil-Signature header")
-        outcome = services.pricing_request_sync(job_id=job_id)
-        return Response({"status": "ok", "job_id": job_id, "outcome": outcome})
+        # Only the hint is taken here; the sync (a call back to the proving service, maybe
+        # this very server) runs in a task, so no web worker waits on another.
+        services.pricing_request_sync_soon(job_id=job_id)
+        body = CallbackAcceptedSerializer({"status": "accepted", "job_id": job_id}).data
+        return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -14,8 +14,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from fossil import dispatch
-from fossil.exceptions import ApplicationError
+from fossil.exceptions import ApplicationError, ServiceUnavailable
 from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
+from fossil.queues import queue_waiting_messages
 from offchain import errors
 from offchain.models import ApiKey, PricingRequest
 
@@ -160,6 +161,21 @@ def pricing_request_fail(
     return bool(changed)
 
 
+def pricing_request_sync_soon(*, job_id: str) -> None:
+    """Takes the proving service's completion hint: queues the sync of this request.
+
+    Nothing waits on the proving service here. If the hint cannot be queued the caller
+    gets 503 and its notifier tries again (the reconciler's polling is the last resort).
+    """
+    # A failed request still takes a replay of its group (pricing_request_sync_after_replay);
+    # a completed one is final.
+    open_statuses = [PricingRequest.Status.PENDING, PricingRequest.Status.FAILED]
+    if not PricingRequest.objects.filter(job_id=job_id, status__in=open_statuses).exists():
+        return  # unknown or completed: nothing to sync, and nothing to tell the caller
+    if not dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id):
+        raise ServiceUnavailable("could not queue the sync; try again")
+
+
 def pricing_request_sync(*, job_id: str) -> str:
     """Reads the job group from the proving service and applies its final state.
 
@@ -248,14 +264,18 @@ def pricing_requests_reconcile() -> dict[str, int]:
     """Re-forwards requests never handed over, and polls the proving service for
     forwarded ones that have waited long without a callback (the callback's fallback)."""
     now = timezone.now()
+    # While the queue holds a backlog, the messages these would repeat are probably in it.
+    backlog_grace = 0 if queue_waiting_messages(settings.QUEUE_DEFAULT) == 0 else settings.SQS_VISIBILITY_TIMEOUT
     pending = PricingRequest.objects.filter(status=PricingRequest.Status.PENDING)
+    forward_grace = max(settings.FORWARD_GRACE_SECONDS, backlog_grace)
+    poll_after = max(settings.STATUS_POLL_AFTER_SECONDS, backlog_grace)
     unforwarded = list(
-        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=settings.FORWARD_GRACE_SECONDS))
+        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=forward_grace))
         .values_list("job_id", "run")[:500]
     )
     reforwarded = sum(dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run) for job_id, run in unforwarded)
     overdue = list(
-        pending.filter(forwarded_at__lt=now - timedelta(seconds=settings.STATUS_POLL_AFTER_SECONDS))
+        pending.filter(forwarded_at__lt=now - timedelta(seconds=poll_after))
         .values_list("job_id", flat=True)[:500]
     )
     polled = sum(dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id) for job_id in overdue)

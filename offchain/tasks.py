@@ -5,6 +5,7 @@ from django.conf import settings
 
 from celery_app import app
 from fossil import dispatch
+from fossil.exceptions import DATABASE_UNAVAILABLE
 from fossil.http import ServiceCallFailed
 from offchain import errors, services
 
@@ -32,6 +33,7 @@ def forward_pricing_request(job_id: str, run: int) -> None:
     services.pricing_request_forward(job_id=job_id, run=run)
 
 
-@app.task(name=dispatch.SYNC_PRICING_REQUEST, autoretry_for=(ServiceCallFailed,), retry_backoff=2, max_retries=5)
+@app.task(name=dispatch.SYNC_PRICING_REQUEST, autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),
+          retry_backoff=2, retry_backoff_max=16, max_retries=5)
 def sync_pricing_request(job_id: str) -> None:
     services.pricing_request_sync(job_id=job_id)

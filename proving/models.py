@@ -19,6 +19,9 @@ class JobGroup(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # A notifier that is calling the offchain processor right now holds this claim; another
+    # notifier waits until it lapses (see proving.services.job_group_notify).
+    notify_claimed_until = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"group {self.id[:12]}… {self.status}"

@@ -7,13 +7,14 @@ that can never run again (attempts used up, last lease lapsed), with a reason.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
 from fossil import dispatch
+from fossil.queues import queue_waiting_messages
 from proving.jobs import exhausted_jobs_filter, job_fail_exhausted
 from proving.models import Job, JobGroup
 from proving.services import jobs_dispatch
@@ -35,6 +36,29 @@ def redispatch_window() -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def lost_message_window() -> timedelta:
+    """How long a published, unstarted job waits before it counts as lost when the proofs
+    queue has nothing waiting: its message is then not in the queue, so it is held by a
+    worker (about to start it, or sitting on a retry countdown) or gone (queue state lost,
+    worker killed before it started). Much shorter than the visibility timeout."""
+    return timedelta(seconds=settings.RECONCILE_LOST_MESSAGE_SECONDS)
+
+
+def queue_idle(name: str) -> bool:
+    """Whether no message waits in the queue (or the queue was gone with its messages).
+    Unknown (the broker does not answer) counts as busy: nothing is re-sent on a guess."""
+    waiting = queue_waiting_messages(name)
+    return waiting is not None and waiting == 0
+
+
+def resend_cutoff(now: datetime, queue: str, short: timedelta) -> datetime:
+    """Work older than this counts as lost: the short delay while its queue has nothing
+    waiting, else the queue's visibility timeout (under a backlog the message may still be
+    waiting its turn, and re-sending everything each sweep would only grow the backlog)."""
+    window = redispatch_window()
+    return now - (short if short < window and queue_idle(queue) else window)
+
+
 def fail_exhausted_jobs(now=None) -> list[int]:
     """Fails every job that used up its attempts (see proving.jobs.exhausted_jobs_filter)."""
     now = now or timezone.now()
@@ -46,13 +70,15 @@ def reconcile_jobs() -> dict[str, int]:
     now = timezone.now()
     failed = fail_exhausted_jobs(now)
 
-    window = redispatch_window()
     lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
     has_attempts = Q(attempts__lt=F("max_attempts"))
     never_sent = Q(status=Job.Status.PENDING, dispatched_at__isnull=True, created_at__lt=now - UNDISPATCHED_GRACE)
     # published (first try or a retry) but never claimed: the message is lost or stuck
-    retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=now - window)
-    message_lost = Q(status=Job.Status.PENDING, next_attempt_at__isnull=True, dispatched_at__lt=now - window)
+    # Under a backlog a message may wait in the queue for long: only the long window applies.
+    # With nothing waiting, a message not started within the short window is not in the queue.
+    lost_cutoff = resend_cutoff(now, settings.QUEUE_PROOFS, lost_message_window())
+    retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=lost_cutoff)
+    message_lost = Q(status=Job.Status.PENDING, next_attempt_at__isnull=True, dispatched_at__lt=lost_cutoff)
     # the worker holding the lease is gone; re-send at most once per lease period
     lease_lapsed = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now) & (
         Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease)
@@ -67,7 +93,7 @@ def reconcile_jobs() -> dict[str, int]:
         Job.objects.filter(
             group__status=JobGroup.Status.RUNNING,
             status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED],
-            finished_at__lt=now - UNDISPATCHED_GRACE,
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_RESULTS, UNDISPATCHED_GRACE),
         ).values_list("pk", flat=True)[:BATCH]
     )
     outcomes = sum(dispatch.send(dispatch.RECORD_JOB_OUTCOME, job_id) for job_id in finished_in_running_group)
@@ -76,7 +102,7 @@ def reconcile_jobs() -> dict[str, int]:
         JobGroup.objects.filter(
             notified_at__isnull=True,
             status__in=[JobGroup.Status.COMPLETED, JobGroup.Status.FAILED],
-            finished_at__lt=now - UNDISPATCHED_GRACE,
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_DEFAULT, UNDISPATCHED_GRACE),
         ).values_list("pk", flat=True)[:BATCH]
     )
     renotified = sum(dispatch.send(dispatch.NOTIFY_OFFCHAIN, group_id) for group_id in unnotified)

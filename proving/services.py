@@ -5,10 +5,11 @@ drives them for a group and owns JobGroup's."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from fossil import dispatch
@@ -46,7 +47,7 @@ def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -
         if group.status == JobGroup.Status.COMPLETED:
             # The caller asks again about a finished group: its earlier notice may be lost
             # (or ignored), so tell it again.
-            JobGroup.objects.filter(pk=job_group_id).update(notified_at=None)
+            JobGroup.objects.filter(pk=job_group_id).update(notified_at=None, notify_claimed_until=None)
             notify_on_commit(job_group_id)
         return group, "exists"
 
@@ -61,7 +62,8 @@ def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
             raise Conflict(f"job group {group_id} is {group.status}; only a failed group runs again")
         job_ids = jobs.jobs_reset_unfinished(group_id=group_id)
         JobGroup.objects.filter(pk=group_id).update(
-            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
+            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None,
+            notify_claimed_until=None
         )
         if dispatch:
             dispatch_on_commit(job_ids)
@@ -73,7 +75,8 @@ def job_replay(*, job_id: int) -> Job:
     with transaction.atomic():
         job = jobs.job_reset_for_replay(job_id=job_id)
         JobGroup.objects.filter(pk=job.group_id, status=JobGroup.Status.FAILED).update(
-            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None
+            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None,
+            notify_claimed_until=None
         )
     return job
 
@@ -139,25 +142,40 @@ def notify_on_commit(group_id: str) -> None:
     dispatch.send_on_commit(dispatch.NOTIFY_OFFCHAIN, group_id)
 
 
+def notify_claim_seconds() -> float:
+    """How long a notifier owns a group's notification: longer than its HTTP call can take."""
+    return settings.HTTP_CONNECT_TIMEOUT + settings.HTTP_READ_TIMEOUT + 30
+
+
 def job_group_notify(*, group_id: str) -> bool:
     """Tells the offchain processor that the group finished; at most once on success.
 
-    The group row stays locked (SKIP LOCKED for everyone else) from the check to the
-    notified_at update, so two notifier tasks (a retry and a reconciler re-send) cannot
-    both deliver: the second finds the row locked or already notified and does nothing.
+    Claim, then call: a guarded update takes a short claim on the group (notify_claimed_until),
+    the call runs with no transaction or row lock open, and its success sets notified_at.
+    A second notifier (a retry, a reconciler re-send) finds the group claimed or notified
+    and does nothing; a failed call gives the claim back so a retry can go at once, and a
+    notifier that died mid-call leaves a claim that lapses on its own.
     Raises fossil.http.ServiceCallFailed when the offchain processor cannot be reached.
     """
-    with transaction.atomic():
-        group = (
-            JobGroup.objects.select_for_update(skip_locked=True)
-            .filter(pk=group_id, notified_at__isnull=True)
-            .exclude(status=JobGroup.Status.RUNNING)
-            .first()
-        )
-        if group is None:
-            return False
+    now = timezone.now()
+    claim = now + timedelta(seconds=notify_claim_seconds())
+    claimed = (
+        JobGroup.objects.filter(pk=group_id, notified_at__isnull=True)
+        .exclude(status=JobGroup.Status.RUNNING)
+        .filter(Q(notify_claimed_until__isnull=True) | Q(notify_claimed_until__lt=now))
+        .update(notify_claimed_until=claim)
+    )
+    if not claimed:
+        return False
+    try:
         post_signed_json(
             f"{settings.OFFCHAIN_CALLBACK_URL}/internal/job_groups/{group_id}/finished", {"job_group_id": group_id}
         )
-        JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(notified_at=timezone.now())
+    except Exception:
+        JobGroup.objects.filter(pk=group_id, notify_claimed_until=claim).update(notify_claimed_until=None)
+        raise
+    # The claim ends with the call: a later run of the group (a replay) is notified at once.
+    JobGroup.objects.filter(pk=group_id, notified_at__isnull=True).update(
+        notified_at=timezone.now(), notify_claimed_until=None
+    )
     return True

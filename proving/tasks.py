@@ -7,12 +7,15 @@ Task names are fixed on the wire (fossil.dispatch); prove_job keeps its historic
 from __future__ import annotations
 
 import logging
+import random
 import time
 
 from django.conf import settings
+from django.db import connection
 
 from celery_app import app
 from fossil import dispatch
+from fossil.exceptions import DATABASE_UNAVAILABLE
 from fossil.http import ServiceCallFailed
 from fossil.observability import record_reconciler_actions
 from offchain.services import pricing_requests_reconcile
@@ -20,6 +23,13 @@ from proving import runner, services
 from proving.reconciler import reconcile_jobs
 
 logger = logging.getLogger(__name__)
+
+
+def database_outage_countdown() -> float:
+    """When to look again at a delivery that met an unreachable Postgres (jittered, so a
+    backlog does not come back all at once)."""
+    base = settings.DATABASE_OUTAGE_RETRY_SECONDS
+    return base + random.uniform(0, base / 2)
 
 
 @app.task(
@@ -35,13 +45,33 @@ def prove_job(self, job_id: int) -> None:
         logger.error("prove_job: ignoring a message with job_id=%r (not an integer)", job_id)
         return
     began = time.monotonic()
-    outcome = runner.job_run(job_id=job_id)
+    try:
+        outcome = runner.job_run(job_id=job_id)
+    except DATABASE_UNAVAILABLE as exc:
+        # Postgres is unreachable, so nothing about the job could be recorded (a claim that
+        # did not commit spends no attempt). Left unacknowledged, the message would sit out
+        # the whole visibility timeout and spend one of its dead-letter receives; a retry
+        # is a fresh message that comes back in seconds.
+        connection.close()
+        countdown = database_outage_countdown()
+        logger.warning(
+            "job %s: database unavailable (%s); looking again in %.0fs", job_id, exc.__class__.__name__, countdown
+        )
+        raise self.retry(countdown=countdown, exc=exc) from exc
     runner.log_job_outcome(job_id, outcome.status, time.monotonic() - began)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
 
 
-@app.task(name=dispatch.RECORD_JOB_OUTCOME)
+# Postgres unreachable: a fresh message in seconds, rather than this one waiting out the
+# visibility timeout (the reconciler re-sends outcomes and notifications anyway).
+@app.task(
+    name=dispatch.RECORD_JOB_OUTCOME,
+    autoretry_for=DATABASE_UNAVAILABLE,
+    retry_backoff=2,
+    retry_backoff_max=8,
+    max_retries=8,
+)
 def record_job_outcome(job_id: int) -> None:
     services.job_group_record_outcome(job_id=job_id)
 
@@ -50,7 +80,7 @@ def record_job_outcome(job_id: int) -> None:
 # worker memory, docs/reliability.md); past the last retry the reconciler re-notifies the group.
 @app.task(
     name=dispatch.NOTIFY_OFFCHAIN,
-    autoretry_for=(ServiceCallFailed,),
+    autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),
     retry_backoff=2,
     retry_backoff_max=8,
     max_retries=4,

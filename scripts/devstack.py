@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import shlex
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -42,7 +43,10 @@ def free_port() -> int:
 
 
 def port_is_free(port: int) -> bool:
+    """Whether a server could listen on the port now. SO_REUSEADDR, as the servers set it:
+    sockets of a stopped run left in TIME-WAIT do not count as taken."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -238,12 +242,8 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     port = args.port
     if not port_is_free(port):
         raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
-    stack.spawn([str(Path(PYTHON).parent / "gunicorn"), "fossil.wsgi:application", "-b", f"127.0.0.1:{port}",
-                 "-w", "2", "--timeout", "60", "--access-logfile", "-"])
-    stack.spawn([PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-B", "-l", "INFO", "-c", "2",
-                 "-Q", "proofs,results,default", "-n", "fossil@%h",
-                 "--schedule", str(stack.dir / "celerybeat-schedule")])
-
+    supervised = app_processes(stack, port, args.worker_concurrency)
+    running = {name: stack.spawn(argv) for name, argv in supervised.items()}
     wait_for_url(f"http://127.0.0.1:{port}/health", "web server", 60)
     env_file = write_env_file(stack)
     example = (REPO / "docs" / "example_request.json").read_text().strip()
@@ -261,10 +261,50 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
         "Ctrl-C stops everything.\n",
         flush=True,
     )
-    while all(proc.poll() is None for proc in stack.children):
-        time.sleep(0.5)
-    print("devstack: a process exited; stopping the rest", file=sys.stderr)
+    supervise(stack, supervised, running)
     return 1
+
+
+def app_processes(stack: Stack, port: int, worker_concurrency: int) -> dict[str, list[str]]:
+    """The web server, a proofs worker, a worker for the light queues, and beat (the reconciler's clock)."""
+    return {
+        "web": [str(Path(PYTHON).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
+        # proofs on their own worker; the light tasks (outcomes, notifications, forwarding,
+        # syncs, the reconciler) on another, so they never queue behind a backlog of proofs
+        "worker": [PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-l", "INFO", "-c", str(worker_concurrency),
+                   "-Q", "proofs", "-n", "proofs@%h"],
+        "light-worker": [PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-l", "INFO", "-c", "2",
+                         "-Q", "results,default", "-n", "light@%h"],
+        "beat": [PYTHON, "-m", "celery", "-A", "celery_app", "beat", "-l", "INFO",
+                 "--schedule", str(stack.dir / "celerybeat-schedule")],
+    }
+
+
+def supervise(stack: Stack, supervised: dict[str, list[str]], running: dict[str, subprocess.Popen],
+              until: float | None = None, stop: threading.Event | None = None) -> None:
+    """Starts again any supervised process that exits (a worker that stopped on a stalled
+    consumer, one killed by the OOM killer, ...), with a growing pause if it keeps failing
+    at once. Runs until Ctrl-C (KeyboardInterrupt), the monotonic time `until`, or `stop` is set."""
+    failures = {name: 0 for name in supervised}
+    started = {name: time.monotonic() for name in supervised}
+    while (until is None or time.monotonic() < until) and not (stop and stop.is_set()):
+        time.sleep(0.5)
+        for name, proc in list(running.items()):
+            code = proc.poll()
+            if code is None or (stop and stop.is_set()):
+                continue
+            try:  # what the exited process left behind (a killed worker's pool children)
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            failures[name] = failures[name] + 1 if time.monotonic() - started[name] < 30 else 1
+            pause = min(2 ** (failures[name] - 1), 30)
+            print(f"devstack: {name} exited with status {code}; starting it again in {pause}s", file=sys.stderr,
+                  flush=True)
+            stack.children.remove(proc)
+            time.sleep(pause)
+            running[name] = stack.spawn(supervised[name])
+            started[name] = time.monotonic()
 
 
 # Short limits so the fault-injection tests see redeliveries and lapsed leases in seconds.
@@ -301,6 +341,7 @@ def main() -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run")
     run.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    run.add_argument("--worker-concurrency", type=int, default=int(os.environ.get("WORKER_CONCURRENCY", "2")))
     sub.add_parser("test", help="run pytest; extra arguments go to pytest")
     args, pytest_args = parser.parse_known_args()
     if args.command == "run" and pytest_args:

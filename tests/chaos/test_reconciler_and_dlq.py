@@ -59,3 +59,18 @@ def test_dead_letters_command(clean_queues):
     sqs.drain("proofs")
     assert "deleted 1 message(s)" in run("purge", "proofs", "--yes")
     assert "total dead letters: 0" in run("list")
+
+
+def test_reconciler_resends_unstarted_jobs_quickly_only_when_nothing_waits(make_group, clean_queues, settings):
+    settings.RECONCILE_LOST_MESSAGE_SECONDS = 5
+    group = make_group(dispatch=False)
+    Job.objects.filter(group_id=group).update(dispatched_at=timezone.now() - timedelta(seconds=10))
+    # a backlog in the proofs queue: the message may just be waiting its turn
+    clean_queues.client.send_message(QueueUrl=clean_queues.urls["proofs"], MessageBody="someone else's work")
+    assert reconcile_jobs()["jobs_resent"] == 0
+    clean_queues.drain("proofs")
+    # nothing waits: a message not started within the short window is not in the queue
+    assert reconcile_jobs()["jobs_resent"] == 3
+    assert clean_queues.depth("proofs") == 3
+    assert reconcile_jobs()["jobs_resent"] == 0  # just re-sent: not again within the window
+    clean_queues.drain("proofs")

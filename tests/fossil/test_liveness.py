@@ -60,3 +60,12 @@ def test_waiting_work_and_an_old_heartbeat_is_a_stall(heartbeat, own_queues, cap
     sqs_client().send_message(QueueUrl=own_queues["default"], MessageBody="work")
     code, message = probe(capsys, "--stall-seconds", "5")
     assert code == 1 and "1 message(s) waiting but nothing received" in message
+
+
+def test_a_lost_work_queue_is_not_live(heartbeat, own_queues, capsys):
+    from fossil.queues import sqs_client
+
+    touch_heartbeat()
+    sqs_client().delete_queue(QueueUrl=own_queues["proofs"])
+    code, message = probe(capsys, "--stall-seconds", "5")
+    assert code == 1 and "a work queue does not exist" in message

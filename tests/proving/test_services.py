@@ -1,7 +1,13 @@
 from __future__ import annotations
 
-import pytest
+import threading
+from datetime import timedelta
 
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from fossil.http import ServiceCallFailed
 from handler.proofs.journal import CompositionJournal
 from proving import services
 from proving.models import Job, JobGroup
@@ -67,3 +73,87 @@ def test_rerun_refuses_a_running_group():
     make_group()
     with pytest.raises(services.Conflict):
         services.job_group_rerun(group_id="g1")
+
+
+def _finished_group(group_id: str) -> str:
+    JobGroup.objects.create(id=group_id, status=JobGroup.Status.COMPLETED, finished_at=timezone.now())
+    return group_id
+
+
+def _row_lockable_elsewhere(group_id: str) -> bool:
+    """Whether another connection can lock the group's row right now (NOWAIT)."""
+    outcome = {}
+
+    def probe():
+        try:
+            with transaction.atomic():
+                JobGroup.objects.select_for_update(nowait=True).get(pk=group_id)
+            outcome["locked"] = True
+        except DatabaseError:
+            outcome["locked"] = False
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=probe)
+    thread.start()
+    thread.join(timeout=10)
+    return outcome.get("locked", False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_notify_holds_no_lock_or_transaction_during_the_call_and_delivers_once(monkeypatch):
+    group_id = _finished_group("n1")
+    seen = []
+
+    def fake_post(url, payload):
+        seen.append({
+            "in_transaction": connection.in_atomic_block,
+            "row_lockable": _row_lockable_elsewhere(group_id),
+            # a second notifier (a retry, a reconciler re-send) while this call is in flight
+            "second_notifier": services.job_group_notify(group_id=group_id),
+        })
+        return {"status": "accepted"}
+
+    monkeypatch.setattr(services, "post_signed_json", fake_post)
+    assert services.job_group_notify(group_id=group_id) is True
+    assert seen == [{"in_transaction": False, "row_lockable": True, "second_notifier": False}]
+    assert JobGroup.objects.get(pk=group_id).notified_at is not None
+    assert services.job_group_notify(group_id=group_id) is False  # already told
+    assert len(seen) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_notify_gives_its_claim_back_and_a_dead_notifiers_claim_lapses(monkeypatch):
+    group_id = _finished_group("n2")
+
+    def refused(url, payload):
+        raise ServiceCallFailed("down")
+
+    monkeypatch.setattr(services, "post_signed_json", refused)
+    with pytest.raises(ServiceCallFailed):
+        services.job_group_notify(group_id=group_id)
+    group = JobGroup.objects.get(pk=group_id)
+    assert group.notified_at is None and group.notify_claimed_until is None
+
+    calls = []
+    monkeypatch.setattr(services, "post_signed_json", lambda url, payload: calls.append(url) or {})
+    # a notifier that died mid-call: its claim stands until it lapses
+    JobGroup.objects.filter(pk=group_id).update(notify_claimed_until=timezone.now() + timedelta(seconds=30))
+    assert services.job_group_notify(group_id=group_id) is False
+    JobGroup.objects.filter(pk=group_id).update(notify_claimed_until=timezone.now() - timedelta(seconds=1))
+    assert services.job_group_notify(group_id=group_id) is True
+    assert len(calls) == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_group_asked_about_again_after_its_notice_is_notified_again_at_once(monkeypatch):
+    """The claim ends with a delivered notice: a later notice (the group asked about again, a
+    replay) goes out at once, not after the claim would have lapsed."""
+    group_id = _finished_group("n3")
+    calls = []
+    monkeypatch.setattr(services, "post_signed_json", lambda url, payload: calls.append(url) or {})
+    assert services.job_group_notify(group_id=group_id) is True
+    assert JobGroup.objects.get(pk=group_id).notify_claimed_until is None
+    JobGroup.objects.filter(pk=group_id).update(notified_at=None)  # what a replay or re-ask does
+    assert services.job_group_notify(group_id=group_id) is True
+    assert len(calls) == 2
