@@ -1,4 +1,5 @@
 """The Celery application shared by the web process (publishing) and the workers."""
+
 from __future__ import annotations
 
 import os

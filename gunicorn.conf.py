@@ -5,6 +5,7 @@ holds one thread, not a whole process, and every read of a request is bounded by
 WEB_READ_TIMEOUT (fossil/web_worker.py), so slow or short-bodied clients are cut off
 instead of starving the others (see docs/reliability.md).
 """
+
 from fossil.env import env_int, env_str
 
 wsgi_app = "fossil.wsgi:application"

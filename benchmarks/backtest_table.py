@@ -8,6 +8,7 @@ generated in memory (12-minute, 3-hour, 12-hour and 1-day rounds). 2000 Monte-Ca
 paths per price instead of the production 15000 keep it to 10-40 s on 2 shared cores;
 the standard error per price is then about 2.5 % of the price.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,18 @@ DAY = 86400
 RUNS = [
     ["--series", str(HOURLY), "--round-seconds", str(7 * DAY), "--round-seconds", str(30 * DAY)],
     ["--series", str(HOURLY), "--round-seconds", str(30 * DAY), "--step-seconds", str(7 * DAY)],
-    ["--demo-days", "32", "--round-seconds", "720", "--round-seconds", "10800", "--round-seconds", "43200",
-     "--round-seconds", str(DAY)],
+    [
+        "--demo-days",
+        "32",
+        "--round-seconds",
+        "720",
+        "--round-seconds",
+        "10800",
+        "--round-seconds",
+        "43200",
+        "--round-seconds",
+        str(DAY),
+    ],
 ]
 
 
@@ -34,8 +45,10 @@ def main() -> int:
     args = parser.parse_args()
     for run in RUNS:
         t0 = time.perf_counter()
-        proc = subprocess.run([sys.executable, "manage.py", "backtest", *run, "--paths", str(args.paths),
-                               "--model", args.model], cwd=REPO_ROOT)
+        proc = subprocess.run(
+            [sys.executable, "manage.py", "backtest", *run, "--paths", str(args.paths), "--model", args.model],
+            cwd=REPO_ROOT,
+        )
         if proc.returncode:
             return proc.returncode
         print(f"({time.perf_counter() - t0:.1f} s)\n", flush=True)

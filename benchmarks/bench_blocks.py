@@ -13,6 +13,7 @@ replaced). Two figures:
    blocks (240 days = 1,728,000 rows, generated in SQL), against a bare
    `SELECT count(*)` over the same rows (same range predicate); medians of --runs.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -140,11 +141,10 @@ def fill(days: int) -> tuple[int, int, int]:
         count, lo, hi = cursor.fetchone()
     if (count, lo, hi) != (rows, t0, t0 + 12 * (rows - 1)):
         began = time.perf_counter()
-        with transaction.atomic():
-            with connection.cursor() as cursor:
-                cursor.execute("TRUNCATE handler_blockheader")
-                with secondary_indexes_deferred("handler_blockheader"):
-                    cursor.execute(FILL_SQL, {"t0": t0, "n0": n0, "n1": n0 + rows - 1})
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("TRUNCATE handler_blockheader")
+            with secondary_indexes_deferred("handler_blockheader"):
+                cursor.execute(FILL_SQL, {"t0": t0, "n0": n0, "n1": n0 + rows - 1})
         print(f"  filled {rows:,} rows in {time.perf_counter() - began:.1f}s", flush=True)
     with connection.cursor() as cursor:
         cursor.execute("VACUUM ANALYZE handler_blockheader")  # visibility map: index-only scans
@@ -170,8 +170,9 @@ def bench_aggregation(days: int, runs: int) -> dict:
 
     def count():
         with connection.cursor() as cursor:
-            cursor.execute("SELECT count(*) FROM handler_blockheader WHERE timestamp >= %s AND timestamp < %s",
-                           [start, end])
+            cursor.execute(
+                "SELECT count(*) FROM handler_blockheader WHERE timestamp >= %s AND timestamp < %s", [start, end]
+            )
             assert cursor.fetchone()[0] == rows
 
     def count_all():
@@ -219,16 +220,22 @@ def main() -> int:
     print(f"bench_blocks: Postgres {os.environ['DATABASE_URL']}", flush=True)
     if not args.skip_ingest:
         r = bench_ingest(args.ingest_blocks, args.batch_size, args.rpc_batch_size)
-        print(f"ingest: {r['blocks']:,} headers over JSON-RPC (batch {r['batch']}, rpc batch {r['rpc_batch']}), "
-              f"verified and stored in {r['seconds']:.2f}s = {r['rate']:,.0f} headers/s", flush=True)
+        print(
+            f"ingest: {r['blocks']:,} headers over JSON-RPC (batch {r['batch']}, rpc batch {r['rpc_batch']}), "
+            f"verified and stored in {r['seconds']:.2f}s = {r['rate']:,.0f} headers/s",
+            flush=True,
+        )
     if not args.skip_aggregation:
         r = bench_aggregation(args.days, args.runs)
         ratio = r["hourly_median"] / r["count_range_median"]
-        print(f"aggregation over {r['rows']:,} rows ({args.days} days of 12 s blocks), medians of {args.runs}:\n"
-              f"  SELECT count(*) same range : {r['count_range_median'] * 1000:8.1f} ms\n"
-              f"  SELECT count(*) whole table: {r['count_all_median'] * 1000:8.1f} ms\n"
-              f"  bucket_averages hourly     : {r['hourly_median'] * 1000:8.1f} ms "
-              f"({ratio:.2f}x the range count; target <= 2x)", flush=True)
+        print(
+            f"aggregation over {r['rows']:,} rows ({args.days} days of 12 s blocks), medians of {args.runs}:\n"
+            f"  SELECT count(*) same range : {r['count_range_median'] * 1000:8.1f} ms\n"
+            f"  SELECT count(*) whole table: {r['count_all_median'] * 1000:8.1f} ms\n"
+            f"  bucket_averages hourly     : {r['hourly_median'] * 1000:8.1f} ms "
+            f"({ratio:.2f}x the range count; target <= 2x)",
+            flush=True,
+        )
     return 0
 
 

@@ -4,6 +4,7 @@ Runs every real receipt of tests/data/receipts/groth16_vectors.json through ``ve
 garaga's native multi-pairing (when installed) and with py_ecc alone, and times garaga's calldata
 for the one version its verifier carries. Prints the median over a few runs per vector.
 """
+
 from __future__ import annotations
 
 import json
@@ -51,8 +52,14 @@ def main() -> int:
         print(f"median over vectors, engine {e}: {statistics.median(totals[e]):.1f} ms")
     if garaga_available():
         v = next(v for v in vectors if v["version"] == "V2_2")
-        record = {"kind": "groth16", "image_id": "0x" + v["image_id"], "journal": "0x" + v["journal"],
-                  "claim_digest": "0x" + v["claim_digest"], "seal": "0x" + v["seal"], "selector": "0x" + v["seal"][:8]}  # fmt: skip
+        record = {
+            "kind": "groth16",
+            "image_id": "0x" + v["image_id"],
+            "journal": "0x" + v["journal"],
+            "claim_digest": "0x" + v["claim_digest"],
+            "seal": "0x" + v["seal"],
+            "selector": "0x" + v["seal"][:8],
+        }
         print(f"garaga calldata (V2_2, Rust hints): {median_ms(lambda: garaga_calldata(record)):.1f} ms")
     return 0
 

@@ -18,6 +18,7 @@ back to normal (a 15 s window at >= 80 % of the baseline rate), the worst /healt
 and proof rows vs succeeded jobs, and the pure compute time of the same jobs (measured in
 one process, divided by the worker's processes). Every wait is bounded.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -138,8 +139,12 @@ class BenchStack:
     def start(self) -> str:
         self.stack.start_postgres("fossil_bench")
         self.start_moto(devstack.free_port())
-        for command in (["ensure_queues"], ["migrate", "--no-input", "-v", "0"], ["createcachetable"],
-                        ["seed_demo_chain"]):
+        for command in (
+            ["ensure_queues"],
+            ["migrate", "--no-input", "-v", "0"],
+            ["createcachetable"],
+            ["seed_demo_chain"],
+        ):
             self.stack.manage(*command)
         # the signing key is made explicitly, as make run does (docs/proofs.md)
         self.stack.manage("create_prover_key", self.stack.env["PROVER_KEY_FILE"], "--if-missing", capture=True)
@@ -150,8 +155,10 @@ class BenchStack:
         devstack.wait_for_url(f"{self.base}/health", "web server", 60)
         self.supervisor_stop = threading.Event()
         self.supervisor = threading.Thread(
-            target=devstack.supervise, args=(self.stack, self.supervised, self.running),
-            kwargs={"until": time.monotonic() + 6 * 3600, "stop": self.supervisor_stop}, daemon=True,
+            target=devstack.supervise,
+            args=(self.stack, self.supervised, self.running),
+            kwargs={"until": time.monotonic() + 6 * 3600, "stop": self.supervisor_stop},
+            daemon=True,
         )
         # the supervisor's spawns must log to files too
         self.stack.spawn = lambda argv, **kw: self._spawn_logged(argv)
@@ -168,12 +175,20 @@ class BenchStack:
 
     def start_moto(self, port: int) -> None:
         log = open(self.stack.dir / "moto.log", "a")  # noqa: SIM115 (moto writes it until it ends)
-        self.moto = subprocess.Popen([str(Path(devstack.PYTHON).parent / "moto_server"), "-H", "127.0.0.1", "-p",
-                                      str(port)], stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.moto = subprocess.Popen(
+            [str(Path(devstack.PYTHON).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         url = f"http://127.0.0.1:{port}"
         devstack.wait_for_url(f"{url}/moto-api/", "moto SQS server", 30)
-        self.stack.env.update(AWS_ENDPOINT_URL_SQS=url, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                              AWS_DEFAULT_REGION="us-east-1")
+        self.stack.env.update(
+            AWS_ENDPOINT_URL_SQS=url,
+            AWS_ACCESS_KEY_ID="testing",
+            AWS_SECRET_ACCESS_KEY="testing",
+            AWS_DEFAULT_REGION="us-east-1",
+        )
         self.moto_port = port
 
     def restart_moto_empty(self) -> None:
@@ -194,8 +209,12 @@ class BenchStack:
         time.sleep(seconds)
         opts = (pgdata / "postmaster.opts").read_text().split()
         sock = opts[opts.index('"-k"') + 1].strip('"')
-        pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {sock}", "-l", str(pgdata / "restart.log"), "start"],
-               pgdata=pgdata, user=user, timeout=60)
+        pg_ctl(
+            ["-w", "-o", '-h ""', "-o", f"-k {sock}", "-l", str(pgdata / "restart.log"), "start"],
+            pgdata=pgdata,
+            user=user,
+            timeout=60,
+        )
 
     def sql(self, query: str) -> list[tuple]:
         """A read on the stack's database (raises psycopg2.Error while Postgres is down)."""
@@ -214,6 +233,7 @@ class BenchStack:
         if self.moto and self.moto.poll() is None:
             self.moto.terminate()
         self.stack.stop()
+
 
 COMPUTE_PROBE = """
 import json, sys, time
@@ -238,9 +258,14 @@ def pure_compute_seconds_per_request(bench: BenchStack, samples: int) -> float:
     for i in range(samples):
         params = request_body(99, i * 37)["params"]
         ranges.append({metric_of[k]: v for k, v in params.items()})
-    out = subprocess.run([devstack.PYTHON, "manage.py", "shell", "-c", COMPUTE_PROBE], cwd=REPO,
-                         env=dict(bench.stack.env, BENCH_RANGES=json.dumps(ranges)), capture_output=True, text=True,
-                         timeout=1800)
+    out = subprocess.run(
+        [devstack.PYTHON, "manage.py", "shell", "-c", COMPUTE_PROBE],
+        cwd=REPO,
+        env=dict(bench.stack.env, BENCH_RANGES=json.dumps(ranges)),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
     if out.returncode:
         raise RuntimeError(out.stderr[-2000:])
     return statistics.median(json.loads(out.stdout.strip().splitlines()[-1]))
@@ -266,16 +291,19 @@ class Outcome:
 def completion_times(bench: BenchStack, job_ids: list[str]) -> list[float]:
     """Unix times at which the scenario's requests completed (from the offchain table)."""
     quoted = ",".join(f"'{j}'" for j in job_ids)
-    rows = bench.sql(f"SELECT extract(epoch FROM completed_at) FROM offchain_pricingrequest "
-                     f"WHERE job_id IN ({quoted}) AND status = 'Completed'")
+    rows = bench.sql(
+        f"SELECT extract(epoch FROM completed_at) FROM offchain_pricingrequest "
+        f"WHERE job_id IN ({quoted}) AND status = 'Completed'"
+    )
     return sorted(float(r[0]) for r in rows)
 
 
 def count_completed(bench: BenchStack, job_ids: list[str]) -> int | None:
     quoted = ",".join(f"'{j}'" for j in job_ids)
     try:
-        rows = bench.sql(f"SELECT count(*) FROM offchain_pricingrequest WHERE job_id IN ({quoted}) "
-                         f"AND status = 'Completed'")
+        rows = bench.sql(
+            f"SELECT count(*) FROM offchain_pricingrequest WHERE job_id IN ({quoted}) AND status = 'Completed'"
+        )
     except Exception:  # psycopg2.OperationalError: Postgres is down right now
         return None
     return int(rows[0][0])
@@ -294,8 +322,16 @@ def recovery_seconds(times: list[float], fault_end: float, baseline_rate: float,
     return max(0.0, finished_at - fault_end)
 
 
-def run_scenario(bench: BenchStack, key: str, index: int, name: str, n: int, concurrency: int,
-                 baseline_rate: float | None, timeout: float) -> tuple[Outcome, float]:
+def run_scenario(
+    bench: BenchStack,
+    key: str,
+    index: int,
+    name: str,
+    n: int,
+    concurrency: int,
+    baseline_rate: float | None,
+    timeout: float,
+) -> tuple[Outcome, float]:
     outcome = Outcome(name, n)
     probe = HealthProbe(bench.base)
     probe.start()
@@ -343,14 +379,18 @@ def run_scenario(bench: BenchStack, key: str, index: int, name: str, n: int, con
 
 
 def print_table(outcomes: list[Outcome], pure_compute_s: float) -> None:
-    print("\n| scenario | requests | all Completed (s) | pure compute (s) | back to full speed after the fault (s) "
-          "| worst /health (s) | lost | jobs / proofs | jobs run again (extra attempts) |")
+    print(
+        "\n| scenario | requests | all Completed (s) | pure compute (s) | back to full speed after the fault (s) "
+        "| worst /health (s) | lost | jobs / proofs | jobs run again (extra attempts) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     for o in outcomes:
         done = f"{o.all_completed_s:.0f}" if o.all_completed_s is not None else "not all"
         recovered = f"{o.recovered_s:.0f}" if o.recovered_s is not None else "-"
-        print(f"| {o.scenario} | {o.requests} | {done} | {pure_compute_s:.0f} | {recovered} | "
-              f"{o.worst_health_s:.2f} | {o.lost} | {o.jobs} / {o.proofs} | {o.rerun_jobs} ({o.extra_attempts}) |")
+        print(
+            f"| {o.scenario} | {o.requests} | {done} | {pure_compute_s:.0f} | {recovered} | "
+            f"{o.worst_health_s:.2f} | {o.lost} | {o.jobs} / {o.proofs} | {o.rerun_jobs} ({o.extra_attempts}) |"
+        )
 
 
 def main() -> int:
@@ -379,21 +419,28 @@ def main() -> int:
         print(f"stack up: web {bench.base}, moto :{bench.moto_port}, run dir {run_dir}", flush=True)
         per_request = pure_compute_seconds_per_request(bench, args.compute_samples)
         pure = per_request * args.requests / args.worker_concurrency
-        print(f"pure compute: {per_request:.2f} s per request (3 jobs) -> {pure:.0f} s for {args.requests} "
-              f"on {args.worker_concurrency} processes", flush=True)
+        print(
+            f"pure compute: {per_request:.2f} s per request (3 jobs) -> {pure:.0f} s for {args.requests} "
+            f"on {args.worker_concurrency} processes",
+            flush=True,
+        )
         timeout = max(600.0, 6 * pure + 300)
         outcomes, baseline_rate = [], None
         for index, name in enumerate(chosen):
             print(f"scenario {name}: {args.requests} requests at concurrency {args.concurrency}", flush=True)
-            outcome, rate = run_scenario(bench, key, index, name, args.requests, args.concurrency, baseline_rate,
-                                         timeout)
+            outcome, rate = run_scenario(
+                bench, key, index, name, args.requests, args.concurrency, baseline_rate, timeout
+            )
             if name == "baseline":
                 baseline_rate = rate
             outcomes.append(outcome)
             print(f"  done: {outcome}", flush=True)
         print_table(outcomes, pure)
-        print(f"\nload average at the end (1/5/15 min): {' / '.join(f'{x:.1f}' for x in os.getloadavg())} "
-              f"on {os.cpu_count()} CPUs", flush=True)
+        print(
+            f"\nload average at the end (1/5/15 min): {' / '.join(f'{x:.1f}' for x in os.getloadavg())} "
+            f"on {os.cpu_count()} CPUs",
+            flush=True,
+        )
         return 0 if all(o.lost == 0 and o.proofs == o.jobs for o in outcomes) else 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

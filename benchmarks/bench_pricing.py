@@ -45,18 +45,32 @@ def main() -> None:
     last_2160 = long_series.values[-2160:]
 
     rows = []
-    med, best, r = timed(lambda: reserve_price(dataset_a.values, dataset_a.timestamps, num_paths=15000,
-                                               n_periods=720), args.runs)
-    rows.append(("reserve_price Dataset A 15000x720", med, best,
-                 f"price {r.price:.6e} wei, se {r.standard_error:.3e}, max|grad| {max(abs(r.gradient)):.2e}"))
+    med, best, r = timed(
+        lambda: reserve_price(dataset_a.values, dataset_a.timestamps, num_paths=15000, n_periods=720), args.runs
+    )
+    rows.append(
+        (
+            "reserve_price Dataset A 15000x720",
+            med,
+            best,
+            f"price {r.price:.6e} wei, se {r.standard_error:.3e}, max|grad| {max(abs(r.gradient)):.2e}",
+        )
+    )
     import numpy as np
+
     rng = np.random.default_rng(1)
     minutes = 7 * 1440 - 60
     minute_ts = 1672531200 + 60 * np.arange(minutes)
     minute_x = 2e10 * np.exp(np.cumsum(rng.normal(0, 0.003, minutes)))
     med, best, r = timed(lambda: reserve_price(minute_x, minute_ts, num_paths=15000), args.runs)
-    rows.append((f"reserve_price {minutes} minutes 15000 paths", med, best,
-                 f"model {r.model}, {r.n_periods} steps, window {r.twap_window}, price/strike {r.price / r.strike:.4f}"))
+    rows.append(
+        (
+            f"reserve_price {minutes} minutes 15000 paths",
+            med,
+            best,
+            f"model {r.model}, {r.n_periods} steps, window {r.twap_window}, price/strike {r.price / r.strike:.4f}",
+        )
+    )
     med, best, mr = timed(lambda: max_return(long_series.values), args.runs * 3)
     rows.append(("max_return 5760", med, best, f"value {mr.value!r}"))
     med, best, tw = timed(lambda: twap(last_2160), args.runs * 30)

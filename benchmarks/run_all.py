@@ -1,4 +1,5 @@
 """`make bench`: every benchmark, one after the other, each printing its own figures."""
+
 from __future__ import annotations
 
 import subprocess

@@ -8,6 +8,7 @@ the RISC Zero claim digest ``ok(image_id, journal)`` (tagged SHA-256, docs/proof
 is the record's, and verifies the Ed25519 signature over it with the published key whose id the
 record names (current or retired). Exit status 0 and "ok" when it verifies; an exception otherwise.
 """
+
 import hashlib
 import json
 import struct

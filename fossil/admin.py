@@ -1,10 +1,11 @@
 """The operator console's shared pieces: read-only model admins, confirmed actions that
 call services, and display helpers. The dashboard and dead-letter pages are proving's
 (proving/console.py)."""
+
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone as dt_timezone
+from datetime import UTC, datetime
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -41,15 +42,19 @@ def confirmed_action(*, description: str, question: str, perform):
         if not request.user.is_staff:
             raise PermissionDenied
         if request.POST.get("confirmed") != "yes":
-            return TemplateResponse(request, "admin/fossil/confirm_action.html", {
-                **modeladmin.admin_site.each_context(request),
-                "title": description,
-                "question": question,
-                "objects": list(queryset[:200]),
-                "opts": modeladmin.model._meta,
-                "action": request.POST.get("action"),
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            })
+            return TemplateResponse(
+                request,
+                "admin/fossil/confirm_action.html",
+                {
+                    **modeladmin.admin_site.each_context(request),
+                    "title": description,
+                    "question": question,
+                    "objects": list(queryset[:200]),
+                    "opts": modeladmin.model._meta,
+                    "action": request.POST.get("action"),
+                    "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                },
+            )
         done, refused = 0, []
         for obj in queryset:
             try:
@@ -70,7 +75,7 @@ def confirmed_action(*, description: str, question: str, perform):
 def unix_time(seconds: int | None) -> str:
     if seconds is None:
         return "—"
-    return datetime.fromtimestamp(int(seconds), tz=dt_timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return datetime.fromtimestamp(int(seconds), tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def gwei(wei: int | None) -> str:
@@ -80,4 +85,7 @@ def gwei(wei: int | None) -> str:
 
 
 def pretty_json(value) -> str:
-    return format_html('<pre style="white-space: pre-wrap; word-break: break-all; margin: 0">{}</pre>', json.dumps(value, indent=2, sort_keys=True))
+    return format_html(
+        '<pre style="white-space: pre-wrap; word-break: break-all; margin: 0">{}</pre>',
+        json.dumps(value, indent=2, sort_keys=True),
+    )

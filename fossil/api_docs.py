@@ -1,5 +1,6 @@
 """The API docs pages: Swagger UI (/api/docs) and Redoc (/api/redoc), served from the
 drf-spectacular-sidecar static files (no CDN), with the README's example request."""
+
 from __future__ import annotations
 
 import json
@@ -28,5 +29,9 @@ def add_example_request(result, generator, request, public):
 
 urlpatterns = [
     path("api/docs", SpectacularSwaggerView.as_view(url_name="openapi-schema"), name="api-docs"),
-    path("api/redoc", SpectacularRedocView.as_view(url_name="openapi-schema", template_name="fossil/redoc.html"), name="api-redoc"),
+    path(
+        "api/redoc",
+        SpectacularRedocView.as_view(url_name="openapi-schema", template_name="fossil/redoc.html"),
+        name="api-redoc",
+    ),
 ]

@@ -3,6 +3,7 @@
 Every reader fails with ImproperlyConfigured on a malformed value, so a typo in a
 deployment stops the process at start-up instead of running with a silent default.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """One error shape for every API: {"status": "error", "code", "message"}, built by ErrorSerializer."""
+
 from __future__ import annotations
 
 import logging

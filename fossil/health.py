@@ -1,5 +1,6 @@
 """Liveness and readiness. Readiness proves Postgres answers and every work queue (with its
 dead-letter queue) exists on SQS and answers."""
+
 from __future__ import annotations
 
 from django.db import connection

@@ -1,4 +1,5 @@
 """Signed JSON calls between the services, with bounded timeouts."""
+
 from __future__ import annotations
 
 import json
@@ -51,7 +52,9 @@ def post_signed_json(url: str, payload: dict) -> dict:
 def get_signed_json(url: str) -> dict:
     headers = {**signed_headers("GET", url), **request_id_header()}
     try:
-        response = requests.get(url, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT))
+        response = requests.get(
+            url, headers=headers, timeout=(settings.HTTP_CONNECT_TIMEOUT, settings.HTTP_READ_TIMEOUT)
+        )
     except requests.RequestException as exc:
         raise ServiceCallFailed(f"{url}: {exc.__class__.__name__}: {exc}") from exc
     if response.status_code >= 500 or response.status_code == 429:

@@ -6,6 +6,7 @@ heartbeat file whenever it receives or finishes a task; the liveness probe
 (`manage.py check_worker_liveness`) fails when work is waiting on the queues but the
 worker has not touched its file for longer than any task may run.
 """
+
 from __future__ import annotations
 
 import logging
@@ -138,12 +139,19 @@ class Watchdog(threading.Thread):
             return None
         if self.on_stall is None:
             return None
-        reason = consumer_stall_reason(self.queues, settings.WORKER_STALL_SECONDS,
-                                       busy=len(worker_state.active_requests), concurrency=self.concurrency)
+        reason = consumer_stall_reason(
+            self.queues,
+            settings.WORKER_STALL_SECONDS,
+            busy=len(worker_state.active_requests),
+            concurrency=self.concurrency,
+        )
         self.stalled_looks = self.stalled_looks + 1 if reason else 0
         if reason and self.stalled_looks >= 2:
-            logger.error("watchdog: consumer stalled (%s); stopping the worker (exit %s) to be restarted",
-                         reason, EXIT_CONSUMER_STALLED)
+            logger.error(
+                "watchdog: consumer stalled (%s); stopping the worker (exit %s) to be restarted",
+                reason,
+                EXIT_CONSUMER_STALLED,
+            )
             self.on_stall()
         return reason
 

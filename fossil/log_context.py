@@ -5,6 +5,7 @@ the request id of the web request that queued it carried in the message headers)
 LOG_FORMAT=json writes one JSON object per line (python-json-logger); the plain format
 appends the same fields in brackets when they are set.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -125,4 +126,3 @@ def connect_celery_signals() -> None:
     @task_postrun.connect(weak=False)
     def clear_task_context(**_kwargs):
         clear()
-

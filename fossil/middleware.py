@@ -1,5 +1,6 @@
 """Refuse oversized request bodies with 413 before anything reads or parses them; answer a
 database outage with JSON 503."""
+
 from __future__ import annotations
 
 import logging

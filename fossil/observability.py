@@ -6,6 +6,7 @@ processes each write their own files under PROMETHEUS_MULTIPROC_DIR (prometheus_
 multiprocess mode), and the view adds them up at scrape time. Queue depths, dead letters
 and unfinished jobs are read at scrape time (a few cheap, bounded calls, cached briefly).
 """
+
 from __future__ import annotations
 
 import hmac
@@ -30,18 +31,28 @@ if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # each process writes its files 
 
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
-HTTP_REQUESTS = Counter("fossil_http_requests_total", "HTTP requests by endpoint, method and status", ["endpoint", "method", "status"])
+HTTP_REQUESTS = Counter(
+    "fossil_http_requests_total", "HTTP requests by endpoint, method and status", ["endpoint", "method", "status"]
+)
 HTTP_DURATION = Histogram("fossil_http_request_duration_seconds", "HTTP request duration by endpoint", ["endpoint"])
-JOB_OUTCOMES = Counter("fossil_job_runs_total", "Job runs (one per delivery that ran) by metric and outcome", ["metric", "outcome"])
+JOB_OUTCOMES = Counter(
+    "fossil_job_runs_total", "Job runs (one per delivery that ran) by metric and outcome", ["metric", "outcome"]
+)
 JOB_DURATION = Histogram(
-    "fossil_job_run_duration_seconds", "Duration of one job run by metric and outcome", ["metric", "outcome"],
+    "fossil_job_run_duration_seconds",
+    "Duration of one job run by metric and outcome",
+    ["metric", "outcome"],
     buckets=DURATION_BUCKETS,
 )
 JOB_ATTEMPTS = Histogram(
-    "fossil_job_attempts", "Attempts a job had used when it finished, by metric and outcome", ["metric", "outcome"],
+    "fossil_job_attempts",
+    "Attempts a job had used when it finished, by metric and outcome",
+    ["metric", "outcome"],
     buckets=(1, 2, 3, 4, 5, 8, 13, 20, 50),
 )
-PROOF_DURATION = Histogram("fossil_proof_duration_seconds", "Proving time by backend", ["backend"], buckets=DURATION_BUCKETS)
+PROOF_DURATION = Histogram(
+    "fossil_proof_duration_seconds", "Proving time by backend", ["backend"], buckets=DURATION_BUCKETS
+)
 RECONCILER_ACTIONS = Counter("fossil_reconciler_actions_total", "What the reconciler repaired, by action", ["action"])
 
 
@@ -129,7 +140,9 @@ def metrics_view(request):
     if token:
         given = request.headers.get("Authorization", "")
         if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
-            return HttpResponse("metrics need Authorization: Bearer <METRICS_TOKEN>\n", status=401, content_type="text/plain")
+            return HttpResponse(
+                "metrics need Authorization: Bearer <METRICS_TOKEN>\n", status=401, content_type="text/plain"
+            )
     return HttpResponse(scrape(), content_type=CONTENT_TYPE_LATEST)
 
 
@@ -153,7 +166,9 @@ class RequestContextMiddleware:
         endpoint = (match.view_name if match else None) or "unmatched"
         if endpoint.startswith("admin:"):
             endpoint = "admin"
-        HTTP_REQUESTS.labels(endpoint, request.method if request.method in KNOWN_METHODS else "other", str(response.status_code)).inc()
+        HTTP_REQUESTS.labels(
+            endpoint, request.method if request.method in KNOWN_METHODS else "other", str(response.status_code)
+        ).inc()
         HTTP_DURATION.labels(endpoint).observe(time.monotonic() - began)
         response[log_context.REQUEST_ID_HEADER] = request_id
         return response

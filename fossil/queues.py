@@ -3,6 +3,7 @@
 kombu only applies its visibility timeout to queues it creates itself, and never a
 redrive policy, so the queues are created here, before any worker starts.
 """
+
 from __future__ import annotations
 
 import json

@@ -4,6 +4,7 @@
 Response bodies are built by these serializers (``Serializer(data).data``), the same ones the
 schema shows, so a field the schema does not list never reaches a client.
 """
+
 from __future__ import annotations
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -45,10 +46,14 @@ class MetricResultSerializer(serializers.Serializer):
     params = serializers.DictField(child=serializers.FloatField(), required=False, help_text="fitted MRJ parameters")
     gradient = serializers.ListField(child=serializers.FloatField(), required=False)
     gradient_ok = serializers.BooleanField(required=False, help_text="the fitted jump model passed the gradient check")
-    model = serializers.ChoiceField(choices=["mrj", "lognormal"], required=False,
-                                    help_text="the model that priced the reserve price (docs/pricing.md)")
-    model_reason = serializers.CharField(required=False, allow_blank=True,
-                                         help_text="why the jump model did not price it; empty for mrj")
+    model = serializers.ChoiceField(
+        choices=["mrj", "lognormal"],
+        required=False,
+        help_text="the model that priced the reserve price (docs/pricing.md)",
+    )
+    model_reason = serializers.CharField(
+        required=False, allow_blank=True, help_text="why the jump model did not price it; empty for mrj"
+    )
     lognormal = LognormalParamsSerializer(required=False, help_text="the log-normal walk's inputs, when it priced")
 
 

@@ -3,6 +3,7 @@
 Local defaults point at the embedded services that `make run` and `make test` start
 (a project-owned Postgres under .run/ and a moto SQS server on 127.0.0.1).
 """
+
 from __future__ import annotations
 
 import sys
@@ -212,7 +213,9 @@ BONSAI_MAX_RETURN_ELF_PATH = env_str("BONSAI_MAX_RETURN_ELF_PATH")
 PROOF_JOURNAL_FORMAT = env_choice("PROOF_JOURNAL_FORMAT", "fossil", ("fossil", "pitchlake"))
 _PITCHLAKE_GUEST_IDS = (BONSAI_TWAP_IMAGE_ID, BONSAI_MAX_RETURN_IMAGE_ID)
 if PROVER_BACKEND == "bonsai" and PROOF_JOURNAL_FORMAT == "pitchlake" and not all(_PITCHLAKE_GUEST_IDS):
-    raise ImproperlyConfigured("PROOF_JOURNAL_FORMAT=pitchlake with bonsai needs BONSAI_TWAP_IMAGE_ID and BONSAI_MAX_RETURN_IMAGE_ID")
+    raise ImproperlyConfigured(
+        "PROOF_JOURNAL_FORMAT=pitchlake with bonsai needs BONSAI_TWAP_IMAGE_ID and BONSAI_MAX_RETURN_IMAGE_ID"
+    )
 if PROOF_JOURNAL_FORMAT == "fossil" and any(_PITCHLAKE_GUEST_IDS):
     raise ImproperlyConfigured("BONSAI_TWAP_IMAGE_ID / BONSAI_MAX_RETURN_IMAGE_ID need PROOF_JOURNAL_FORMAT=pitchlake")
 BONSAI_RISC0_VERSION = env_str("BONSAI_RISC0_VERSION", "2.3.2")
@@ -237,7 +240,7 @@ SQS_MAX_RECEIVE_COUNT = env_int("SQS_MAX_RECEIVE_COUNT", 5, minimum=1, maximum=1
 # worker memory) is handed to a second worker while the first still runs it.
 _min_visibility = PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10
 SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", _min_visibility + 110, minimum=1)
-if SQS_VISIBILITY_TIMEOUT < _min_visibility:
+if _min_visibility > SQS_VISIBILITY_TIMEOUT:
     raise ImproperlyConfigured(
         f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT} must be at least "
         f"PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10 = {_min_visibility}"
@@ -320,16 +323,16 @@ LOGGING = {
     "disable_existing_loggers": False,
     "filters": {"context": {"()": "fossil.log_context.ContextFilter"}},
     "formatters": {
-        "plain": {"()": "fossil.log_context.PlainFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "plain": {
+            "()": "fossil.log_context.PlainFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
         "json": {"()": "fossil.log_context.FossilJsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Third-party chatter: botocore's credentials line on every client, urllib3's retries.
-    "loggers": {
-        name: {"level": "WARNING"}
-        for name in ("botocore", "boto3", "urllib3")
-    },
+    "loggers": {name: {"level": "WARNING"} for name in ("botocore", "boto3", "urllib3")},
 }
 # /metrics (Prometheus): open on the local stack; with METRICS_TOKEN set it needs
 # `Authorization: Bearer <token>`, and production (FOSSIL_REQUIRE_SECRETS) must set one.

@@ -9,6 +9,7 @@ receiver remembers each nonce (offchain.nonces), so the same signature works onl
 Rotation: calls are signed with SERVICE_SHARED_SECRET; the receiver also accepts
 SERVICE_SHARED_SECRET_PREVIOUS while it is set (docs/security.md).
 """
+
 from __future__ import annotations
 
 import hashlib

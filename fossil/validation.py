@@ -1,4 +1,5 @@
 """Strict request fields shared by both services' APIs."""
+
 from __future__ import annotations
 
 import re
@@ -39,7 +40,9 @@ class StrictIntegerField(serializers.Field):
         return value
 
 
-@extend_schema_field({"type": "string", "pattern": "^0x[0-9a-fA-F]{1,64}$", "description": "felt, below the Stark prime"})
+@extend_schema_field(
+    {"type": "string", "pattern": "^0x[0-9a-fA-F]{1,64}$", "description": "felt, below the Stark prime"}
+)
 class FeltHexField(serializers.Field):
     """A Starknet felt as 0x-prefixed hex, below the Stark prime.
 
@@ -75,8 +78,13 @@ class StrictSerializer(serializers.Serializer):
 
 
 @extend_schema_field(
-    {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 2, "maxItems": 2,
-     "description": "[start, end] unix seconds, start < end"}
+    {
+        "type": "array",
+        "items": {"type": "integer", "minimum": 0},
+        "minItems": 2,
+        "maxItems": 2,
+        "description": "[start, end] unix seconds, start < end",
+    }
 )
 class TimeRangeField(serializers.Field):
     """[start, end] in unix seconds, integers, start < end, no longer than max_seconds."""
@@ -109,5 +117,6 @@ def validate_min_range(value: list[int], minimum_seconds: int) -> list[int]:
     start, end = value
     if end - start < minimum_seconds:
         raise serializers.ValidationError(
-            f"range is shorter than the minimum of {minimum_seconds} seconds this metric can be computed on")
+            f"range is shorter than the minimum of {minimum_seconds} seconds this metric can be computed on"
+        )
     return value

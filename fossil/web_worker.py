@@ -8,6 +8,7 @@ stalled body read surfaces in Django as UnreadablePostError, answered with 400
 (fossil.middleware.UnreadableBodyMiddleware). Idle keep-alive connections wait in the
 worker's poller, not in a thread, as gunicorn already does.
 """
+
 from __future__ import annotations
 
 from gunicorn.workers.gthread import ThreadWorker

@@ -2,6 +2,7 @@
 
 Pure: no Django, no database. The handler's service feeds it the series it read.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -16,7 +17,9 @@ class MetricOutcome:
     claims: dict = field(default_factory=dict)  # intermediate values for the verifier checks
 
 
-def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int, seed: int | None = None) -> MetricOutcome:
+def compute_metric(
+    metric: str, series: pricing.BucketSeries, *, num_paths: int, seed: int | None = None
+) -> MetricOutcome:
     values = series.values
     felts = [pricing.float_to_felt(float(v)) for v in values]
     commitment = pricing.data_commitment(felts)
@@ -29,13 +32,26 @@ def compute_metric(metric: str, series: pricing.BucketSeries, *, num_paths: int,
         value = outcome.value
         extra = {"window": outcome.window, "period": outcome.period}
     elif metric == "reserve_price":
-        reserve = pricing.reserve_price(values, series.timestamps, seed=seed, num_paths=num_paths, commitment=commitment)
+        reserve = pricing.reserve_price(
+            values, series.timestamps, seed=seed, num_paths=num_paths, commitment=commitment
+        )
         value = reserve.price
         claims = reserve.to_json()
         extra = {
             key: claims[key]
-            for key in ("model", "model_reason", "standard_error", "seed", "num_paths", "n_periods", "twap_window",
-                        "strike", "params", "gradient", "gradient_ok")
+            for key in (
+                "model",
+                "model_reason",
+                "standard_error",
+                "seed",
+                "num_paths",
+                "n_periods",
+                "twap_window",
+                "strike",
+                "params",
+                "gradient",
+                "gradient_ok",
+            )
         }
         if "lognormal" in claims:
             extra["lognormal"] = claims["lognormal"]

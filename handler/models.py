@@ -64,7 +64,8 @@ class ProverKey(models.Model):
                 fields=["is_current"], condition=models.Q(is_current=True), name="prover_key_one_current"
             ),
             models.CheckConstraint(
-                condition=models.Q(is_current=True, retired_at__isnull=True) | models.Q(is_current=False, retired_at__isnull=False),
+                condition=models.Q(is_current=True, retired_at__isnull=True)
+                | models.Q(is_current=False, retired_at__isnull=False),
                 name="prover_key_retired_iff_not_current",
             ),
         ]

@@ -4,6 +4,7 @@ Every proof machine signs with the one configured key; the ring keeps its public
 current one and every earlier key as retired, so records signed before a rotation still verify
 (docs/proofs.md, "The signing key").
 """
+
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction

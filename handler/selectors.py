@@ -1,6 +1,7 @@
 """Read-side queries over block data, from whichever source the settings select
 (settings.BLOCK_SOURCE: "fossil", our verified table, or "indexer", an existing Fossil
 indexer database through the read-only DATABASES["indexer"] connection)."""
+
 from __future__ import annotations
 
 from handler.chain.sources import BlockBounds, get_block_source

@@ -49,8 +49,10 @@ class ApiKeyAdmin(ReadOnlyAdmin):
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("name", "prefix")
     exclude = ("key_hash",)
-    actions = [confirmed_action(
-        description="Revoke keys",
-        question="Revoke these API keys? Clients using them get 401 from now on; this cannot be undone.",
-        perform=revoke_key,
-    )]
+    actions = [
+        confirmed_action(
+            description="Revoke keys",
+            question="Revoke these API keys? Clients using them get 401 from now on; this cannot be undone.",
+            perform=revoke_key,
+        )
+    ]

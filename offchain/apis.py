@@ -155,7 +155,9 @@ class PricingDataApi(ClientKeyRequired, APIView):
     class InputSerializer(StrictSerializer):
         """A pricing request (docs/architecture.md)."""
 
-        identifiers = serializers.ListField(child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS)
+        identifiers = serializers.ListField(
+            child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS
+        )
         params = PricingParamsSerializer()
         client_info = ClientInfoSerializer()
 
@@ -188,7 +190,9 @@ class PricingDataApi(ClientKeyRequired, APIView):
 
 
 class JobStatusApi(ClientKeyRequired, APIView):
-    @extend_schema(operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)})
+    @extend_schema(
+        operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)}
+    )
     def get(self, request, job_id: str):
         # Another key's request answers exactly like one that does not exist.
         pricing_request = None

@@ -1,4 +1,5 @@
 """X-API-Key authentication, as the reference offchain processor's clients send it."""
+
 from __future__ import annotations
 
 from rest_framework import authentication, exceptions

@@ -1,4 +1,5 @@
 """Offchain processor reads."""
+
 from __future__ import annotations
 
 import logging

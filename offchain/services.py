@@ -1,4 +1,5 @@
 """Offchain processor writes: API keys, pricing requests, forwarding and outcomes."""
+
 from __future__ import annotations
 
 import hashlib
@@ -73,7 +74,9 @@ class Submission:
     outcome: str  # "created" | "pending" | "completed" | "rerun"
 
 
-def pricing_request_submit(*, api_key: ApiKey | None, identifiers: list[str], params: dict, client_info: dict) -> Submission:
+def pricing_request_submit(
+    *, api_key: ApiKey | None, identifiers: list[str], params: dict, client_info: dict
+) -> Submission:
     owner = api_key.pk if api_key is not None else None
     job_id = job_id_for(owner=owner, identifiers=identifiers, params=params, client_info=client_info)
     with transaction.atomic():
@@ -134,9 +137,7 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
             code=errors.PROVING_SERVICE_REFUSED,
         )
         return False
-    PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(
-        forwarded_at=timezone.now()
-    )
+    PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(forwarded_at=timezone.now())
     if run > 1:
         # A re-run of a group that already finished is answered by a callback that may have
         # arrived before this forwarded_at (and was ignored): look once more now.
@@ -189,7 +190,9 @@ def pricing_request_sync(*, job_id: str) -> str:
     if request is None:
         return pricing_request_sync_after_replay(job_id=job_id)
     group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
-    pending = PricingRequest.objects.filter(syncable, job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING)
+    pending = PricingRequest.objects.filter(
+        syncable, job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING
+    )
     now = timezone.now()
     if group.get("status") == "completed":
         changed = pending.update(
@@ -270,14 +273,13 @@ def pricing_requests_reconcile() -> dict[str, int]:
     forward_grace = max(settings.FORWARD_GRACE_SECONDS, backlog_grace)
     poll_after = max(settings.STATUS_POLL_AFTER_SECONDS, backlog_grace)
     unforwarded = list(
-        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=forward_grace))
-        .values_list("job_id", "run")[:500]
+        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=forward_grace)).values_list(
+            "job_id", "run"
+        )[:500]
     )
     reforwarded = sum(dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run) for job_id, run in unforwarded)
     overdue = list(
-        pending.filter(forwarded_at__lt=now - timedelta(seconds=poll_after))
-        .values_list("job_id", flat=True)[:500]
+        pending.filter(forwarded_at__lt=now - timedelta(seconds=poll_after)).values_list("job_id", flat=True)[:500]
     )
     polled = sum(dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id) for job_id in overdue)
     return {"requests_reforwarded": reforwarded, "requests_polled": polled}
-

@@ -33,7 +33,12 @@ def forward_pricing_request(job_id: str, run: int) -> None:
     services.pricing_request_forward(job_id=job_id, run=run)
 
 
-@app.task(name=dispatch.SYNC_PRICING_REQUEST, autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),
-          retry_backoff=2, retry_backoff_max=16, max_retries=5)
+@app.task(
+    name=dispatch.SYNC_PRICING_REQUEST,
+    autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),
+    retry_backoff=2,
+    retry_backoff_max=16,
+    max_retries=5,
+)
 def sync_pricing_request(job_id: str) -> None:
     services.pricing_request_sync(job_id=job_id)

@@ -37,9 +37,7 @@ class VaultFilter(admin.SimpleListFilter):
     parameter_name = "vault"
 
     def lookups(self, request, model_admin):
-        vaults = (
-            PricingRequest.objects.values_list("client_info__vault_address", flat=True).distinct().order_by()[:20]
-        )
+        vaults = PricingRequest.objects.values_list("client_info__vault_address", flat=True).distinct().order_by()[:20]
         return [(vault, f"{vault[:10]}…{vault[-4:]}") for vault in vaults if vault]
 
     def queryset(self, request, queryset):
@@ -62,20 +60,32 @@ class JobGroupAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     inlines = [JobInline]
     show_full_result_count = False
-    fields = ("id", "status", "run", "error", "base_fee_chart", "pretty_result", "created_at", "finished_at", "notified_at")
+    fields = (
+        "id",
+        "status",
+        "run",
+        "error",
+        "base_fee_chart",
+        "pretty_result",
+        "created_at",
+        "finished_at",
+        "notified_at",
+    )
     readonly_fields = ("base_fee_chart", "pretty_result")
-    actions = [confirmed_action(
-        description="Retry failed groups",
-        question=(
-            "Run the unfinished jobs of these failed groups again (fresh attempts)? "
-            "The client sees the new outcome."
-        ),
-        perform=retry_group,
-    )]
+    actions = [
+        confirmed_action(
+            description="Retry failed groups",
+            question=(
+                "Run the unfinished jobs of these failed groups again (fresh attempts)? "
+                "The client sees the new outcome."
+            ),
+            perform=retry_group,
+        )
+    ]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            succeeded=Count("jobs", filter=Q(jobs__status=Job.Status.SUCCEEDED))
+        return (
+            super().get_queryset(request).annotate(succeeded=Count("jobs", filter=Q(jobs__status=Job.Status.SUCCEEDED)))
         )
 
     @admin.display(description="succeeded", ordering="succeeded")
@@ -99,7 +109,9 @@ class ErrorCodeFilter(admin.SimpleListFilter):
     parameter_name = "error_code"
 
     def lookups(self, request, model_admin):
-        codes = Job.objects.exclude(error_code="").values_list("error_code", flat=True).distinct().order_by("error_code")
+        codes = (
+            Job.objects.exclude(error_code="").values_list("error_code", flat=True).distinct().order_by("error_code")
+        )
         return [("", "(none)")] + [(code, code) for code in codes[:50]]
 
     def queryset(self, request, queryset):
@@ -114,7 +126,18 @@ def retry_job(job: Job) -> None:
 
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
-    list_display = ("id", "group", "metric", "status", "attempts", "error_code", "range_start", "range_end", "started_at", "finished_at")
+    list_display = (
+        "id",
+        "group",
+        "metric",
+        "status",
+        "attempts",
+        "error_code",
+        "range_start",
+        "range_end",
+        "started_at",
+        "finished_at",
+    )
     list_filter = ("status", "metric", ErrorCodeFilter, VaultFilter, "created_at")
     list_select_related = ("group",)
     search_fields = ("=id", "group__id", "error_message")
@@ -122,11 +145,13 @@ class JobAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     exclude = ("result",)
     readonly_fields = ("range_start", "range_end", "pretty_result")
-    actions = [confirmed_action(
-        description="Retry failed jobs",
-        question="Run these jobs again with fresh attempts (their groups run again)?",
-        perform=retry_job,
-    )]
+    actions = [
+        confirmed_action(
+            description="Retry failed jobs",
+            question="Run these jobs again with fresh attempts (their groups run again)?",
+            perform=retry_job,
+        )
+    ]
 
     @admin.display(description="start", ordering="start_timestamp")
     def range_start(self, obj):

@@ -112,7 +112,11 @@ class JobCreateApi(ServiceOnly, APIView):
             services.job_group_create(job_group_id=data["job_group_id"], ranges=ranges)
         except ApplicationError as exc:
             return self.error(exc.status_code, exc.message, job_group_id)
-        created = {"status": "success", "message": "All jobs dispatched successfully", "job_group_id": data["job_group_id"]}
+        created = {
+            "status": "success",
+            "message": "All jobs dispatched successfully",
+            "job_group_id": data["job_group_id"],
+        }
         return Response(JobCreatedSerializer(created).data)
 
     @staticmethod
@@ -122,7 +126,9 @@ class JobCreateApi(ServiceOnly, APIView):
 
 
 class JobGroupDetailApi(ServiceOnly, APIView):
-    @extend_schema(operation_id="job_group_retrieve", responses={200: JobGroupSerializer, **error_responses(401, 404, 429)})
+    @extend_schema(
+        operation_id="job_group_retrieve", responses={200: JobGroupSerializer, **error_responses(401, 404, 429)}
+    )
     def get(self, request, job_group_id: str):
         detail = None
         if _GROUP_ID.fullmatch(job_group_id):
@@ -157,6 +163,8 @@ class ProverKeyApi(APIView):
     authentication_classes = [ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 
-    @extend_schema(operation_id="prover_key_retrieve", responses={200: ProverKeySerializer, **error_responses(401, 429)})
+    @extend_schema(
+        operation_id="prover_key_retrieve", responses={200: ProverKeySerializer, **error_responses(401, 429)}
+    )
     def get(self, request: Request) -> Response:
         return Response(ProverKeySerializer(prover_key_json()).data)

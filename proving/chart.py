@@ -1,10 +1,11 @@
 """The chart on a job group's admin page: the base-fee series its jobs priced, with the
 TWAP, the strike, the cap and the reserve price marked. Rendered here as inline SVG, so
 the console needs no script or CDN and works offline."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from html import escape
 
 from handler.pricing.series import bucket_seconds_for
@@ -37,7 +38,7 @@ def _downsample(points: list[tuple[int, float]]) -> list[tuple[int, float]]:
     step = len(points) / MAX_POINTS
     out = []
     for i in range(MAX_POINTS):
-        chunk = points[int(i * step): int((i + 1) * step)] or points[int(i * step): int(i * step) + 1]
+        chunk = points[int(i * step) : int((i + 1) * step)] or points[int(i * step) : int(i * step) + 1]
         out.append((chunk[0][0], sum(value for _, value in chunk) / len(chunk)))
     return out
 
@@ -58,7 +59,9 @@ def job_group_chart_data(group: JobGroup) -> ChartData | None:
     if not jobs:
         return None
     widest = max(jobs.values(), key=lambda job: job.end_timestamp - job.start_timestamp)
-    bucket = int((widest.result or {}).get("bucket_seconds") or bucket_seconds_for(widest.start_timestamp, widest.end_timestamp))
+    bucket = int(
+        (widest.result or {}).get("bucket_seconds") or bucket_seconds_for(widest.start_timestamp, widest.end_timestamp)
+    )
     rows = bucket_averages(widest.start_timestamp, widest.end_timestamp, bucket)
     if not rows:
         return None
@@ -88,7 +91,7 @@ def _bucket_label(bucket: int) -> str:
 
 
 def _utc(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def render_svg(data: ChartData, *, width: int = 900, height: int = 360) -> str:
@@ -122,8 +125,10 @@ def render_svg(data: ChartData, *, width: int = 900, height: int = 360) -> str:
         value = low + (high - low) * i / 4
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#eee"/>')
         parts.append(f'<text x="{left - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:.3g}</text>')
-    parts.append(f'<text x="14" y="{top + plot_h / 2:.0f}" transform="rotate(-90 14 {top + plot_h / 2:.0f})" '
-                 'text-anchor="middle">gwei</text>')
+    parts.append(
+        f'<text x="14" y="{top + plot_h / 2:.0f}" transform="rotate(-90 14 {top + plot_h / 2:.0f})" '
+        'text-anchor="middle">gwei</text>'
+    )
     for ts, anchor in ((t0, "start"), (t1, "end")):
         parts.append(
             f'<text x="{x(ts):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">{escape(_utc(ts))} UTC</text>'

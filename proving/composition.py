@@ -1,6 +1,7 @@
 """A completed group's composition output: the reference's 16-field journal, whose middle
 nine fields are the vault's result order, signed (attested) or marked (dev) by the
 configured provider once the group's three job proofs have been verified and stored."""
+
 from __future__ import annotations
 
 import logging

@@ -5,6 +5,7 @@ invisible for a moment; whatever is only looked at is released again at once. A 
 that is not a Celery message (garbage, foreign JSON) would only go back to the DLQ if
 requeued, so requeueing skips those unless asked to move everything.
 """
+
 from __future__ import annotations
 
 import base64
@@ -86,8 +87,11 @@ def receive(url: str, limit: int, visibility: int = 30) -> list[dict]:
     taken: list[dict] = []
     while len(taken) < limit:
         msgs = client.receive_message(
-            QueueUrl=url, MaxNumberOfMessages=min(10, limit - len(taken)), WaitTimeSeconds=0,
-            VisibilityTimeout=visibility, AttributeNames=["All"],
+            QueueUrl=url,
+            MaxNumberOfMessages=min(10, limit - len(taken)),
+            WaitTimeSeconds=0,
+            VisibilityTimeout=visibility,
+            AttributeNames=["All"],
         ).get("Messages", [])
         if not msgs:
             break
@@ -105,11 +109,13 @@ def dead_letters_peek(name: str, *, limit: int = 100) -> list[dict]:
     url = queue_url(name + DLQ_SUFFIX)
     summaries = []
     for msg in receive(url, limit):
-        summaries.append({
-            "message_id": msg["MessageId"],
-            "receives": msg.get("Attributes", {}).get("ApproximateReceiveCount", "?"),
-            **describe(msg["Body"]),
-        })
+        summaries.append(
+            {
+                "message_id": msg["MessageId"],
+                "receives": msg.get("Attributes", {}).get("ApproximateReceiveCount", "?"),
+                **describe(msg["Body"]),
+            }
+        )
         release(url, msg)
     return summaries
 

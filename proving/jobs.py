@@ -150,9 +150,7 @@ def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRec
     raise AssertionError("unreachable")
 
 
-def _job_succeed_once(
-    job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, starknet: dict | None
-) -> bool:
+def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, starknet: dict | None) -> bool:
     record_json = record.to_json()
     with transaction.atomic():
         finished = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token).update(

@@ -85,9 +85,12 @@ class Proof(models.Model):
     journal = models.BinaryField()
     record = models.JSONField(help_text="the proof record as the status endpoint returns it")
     starknet = models.JSONField(
-        null=True, blank=True,
-        help_text="computed when stored: {calldata: [hex felts]} for the on-chain verifier, or {error: {code, message}}",
-    )  # fmt: skip
+        null=True,
+        blank=True,
+        help_text=(
+            "computed when stored: {calldata: [hex felts]} for the on-chain verifier, or {error: {code, message}}"
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:

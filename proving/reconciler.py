@@ -4,6 +4,7 @@ Every step is safe to run at any time and twice: it re-sends messages (the tasks
 start are guarded by the database: claims, guarded transitions), and it fails only jobs
 that can never run again (attempts used up, last lease lapsed), with a reason.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,6 +25,7 @@ logger = logging.getLogger(__name__)
 # A message younger than this may still be in flight: leave it to SQS.
 UNDISPATCHED_GRACE = timedelta(seconds=10)
 BATCH = 500
+
 
 def redispatch_window() -> timedelta:
     """How long a published, unclaimed message may take before it counts as lost.
@@ -84,8 +86,9 @@ def reconcile_jobs() -> dict[str, int]:
         Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease)
     )
     stuck = list(
-        Job.objects.filter((never_sent | retry_lost | message_lost | lease_lapsed) & has_attempts)
-        .values_list("pk", flat=True)[:BATCH]
+        Job.objects.filter((never_sent | retry_lost | message_lost | lease_lapsed) & has_attempts).values_list(
+            "pk", flat=True
+        )[:BATCH]
     )
     resent = jobs_dispatch(stuck) if stuck else 0
 

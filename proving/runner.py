@@ -116,8 +116,19 @@ def log_job_outcome(job_id: int, status: str, duration: float) -> None:
         return
     level = logging.WARNING if status == "failed" else logging.INFO
     logger.log(
-        level, "job %s %s %s after %.2fs (attempt %s)%s", job_id, job["metric"], status, duration, job["attempts"],
+        level,
+        "job %s %s %s after %.2fs (attempt %s)%s",
+        job_id,
+        job["metric"],
+        status,
+        duration,
+        job["attempts"],
         f": {job['error_code']}" if job["error_code"] and status != "succeeded" else "",
-        extra={"outcome": status, "metric": job["metric"], "duration_seconds": round(duration, 3),
-               "attempts": job["attempts"], "error_code": job["error_code"] or None},
+        extra={
+            "outcome": status,
+            "metric": job["metric"],
+            "duration_seconds": round(duration, 3),
+            "attempts": job["attempts"],
+            "error_code": job["error_code"] or None,
+        },
     )

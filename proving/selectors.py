@@ -1,4 +1,5 @@
 """Proving service reads."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -82,7 +83,11 @@ def job_latency_percentiles(since) -> list[dict]:
         cursor.execute(sql, [list(LATENCY_PERCENTILES), Job.Status.SUCCEEDED, since])
         rows = cursor.fetchall()
     return [
-        {"metric": metric, "count": count, **{f"p{round(q * 100)}": value for q, value in zip(LATENCY_PERCENTILES, values)}}
+        {
+            "metric": metric,
+            "count": count,
+            **{f"p{round(q * 100)}": value for q, value in zip(LATENCY_PERCENTILES, values)},
+        }
         for metric, count, values in rows
     ]
 

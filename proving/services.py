@@ -2,6 +2,7 @@
 
 A job's own transitions (claim, succeed, fail, reset...) are proving.jobs'; this module
 drives them for a group and owns JobGroup's."""
+
 from __future__ import annotations
 
 import logging
@@ -62,8 +63,12 @@ def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
             raise Conflict(f"job group {group_id} is {group.status}; only a failed group runs again")
         job_ids = jobs.jobs_reset_unfinished(group_id=group_id)
         JobGroup.objects.filter(pk=group_id).update(
-            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None,
-            notify_claimed_until=None
+            status=JobGroup.Status.RUNNING,
+            run=F("run") + 1,
+            error="",
+            finished_at=None,
+            notified_at=None,
+            notify_claimed_until=None,
         )
         if dispatch:
             dispatch_on_commit(job_ids)
@@ -75,8 +80,12 @@ def job_replay(*, job_id: int) -> Job:
     with transaction.atomic():
         job = jobs.job_reset_for_replay(job_id=job_id)
         JobGroup.objects.filter(pk=job.group_id, status=JobGroup.Status.FAILED).update(
-            status=JobGroup.Status.RUNNING, run=F("run") + 1, error="", finished_at=None, notified_at=None,
-            notify_claimed_until=None
+            status=JobGroup.Status.RUNNING,
+            run=F("run") + 1,
+            error="",
+            finished_at=None,
+            notified_at=None,
+            notify_claimed_until=None,
         )
     return job
 

@@ -5,17 +5,18 @@ wheel, unix socket under the run dir) unless DATABASE_URL is set, and a moto SQS
 on 127.0.0.1 unless AWS_ENDPOINT_URL_SQS is set. Everything it starts it stops again,
 on exit or Ctrl-C.
 """
+
 from __future__ import annotations
 
 import argparse
 import atexit
 import hashlib
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import sys
-import shlex
 import threading
 import time
 import urllib.request
@@ -143,8 +144,12 @@ class Stack:
 
     def manage(self, *args: str, capture: bool = False) -> str:
         result = subprocess.run(
-            [PYTHON, "manage.py", *args], env=self.env, cwd=REPO, check=True,
-            stdout=subprocess.PIPE if capture else None, text=True,
+            [PYTHON, "manage.py", *args],
+            env=self.env,
+            cwd=REPO,
+            check=True,
+            stdout=subprocess.PIPE if capture else None,
+            text=True,
         )
         return result.stdout or ""
 
@@ -166,9 +171,20 @@ class Stack:
 
 # --- operator helpers (issue 14): PORT, static files, the environment for a second shell ---
 SHARED_ENV_NAMES = (
-    "DATABASE_URL", "AWS_ENDPOINT_URL_SQS", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
-    "SQS_QUEUE_PREFIX", "FOSSIL_RUN_DIR", "XDG_RUNTIME_DIR", "PORT", "PROVING_SERVICE_URL",
-    "OFFCHAIN_CALLBACK_URL", "PROMETHEUS_MULTIPROC_DIR", "PROVER_KEY_FILE", "VIRTUAL_ENV",
+    "DATABASE_URL",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_DEFAULT_REGION",
+    "SQS_QUEUE_PREFIX",
+    "FOSSIL_RUN_DIR",
+    "XDG_RUNTIME_DIR",
+    "PORT",
+    "PROVING_SERVICE_URL",
+    "OFFCHAIN_CALLBACK_URL",
+    "PROMETHEUS_MULTIPROC_DIR",
+    "PROVER_KEY_FILE",
+    "VIRTUAL_ENV",
 )
 
 
@@ -207,8 +223,12 @@ def console_login(stack: Stack) -> str:
     import secrets
 
     password = secrets.token_urlsafe(12)
-    subprocess.run([PYTHON, "manage.py", "shell", "-c", CONSOLE_USER_CODE], cwd=REPO, check=True,
-                   env={**stack.env, "FOSSIL_CONSOLE_PASSWORD": password})
+    subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", CONSOLE_USER_CODE],
+        cwd=REPO,
+        check=True,
+        env={**stack.env, "FOSSIL_CONSOLE_PASSWORD": password},
+    )
     return password
 
 
@@ -218,7 +238,9 @@ def write_env_file(stack: Stack) -> Path:
     stack.env.setdefault("VIRTUAL_ENV", str(Path(PYTHON).parent.parent))
     lines = [f"{name}={shlex.quote(stack.env[name])}" for name in SHARED_ENV_NAMES if stack.env.get(name)]
     path = stack.dir / "env"
-    path.write_text("# written by `make run`; use with: set -a; . " + str(path) + "; set +a\n" + "\n".join(lines) + "\n")
+    path.write_text(
+        "# written by `make run`; use with: set -a; . " + str(path) + "; set +a\n" + "\n".join(lines) + "\n"
+    )
     atexit.register(path.unlink, missing_ok=True)
     return path
 
@@ -271,17 +293,60 @@ def app_processes(stack: Stack, port: int, worker_concurrency: int) -> dict[str,
         "web": [str(Path(PYTHON).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
         # proofs on their own worker; the light tasks (outcomes, notifications, forwarding,
         # syncs, the reconciler) on another, so they never queue behind a backlog of proofs
-        "worker": [PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-l", "INFO", "-c", str(worker_concurrency),
-                   "-Q", "proofs", "-n", "proofs@%h"],
-        "light-worker": [PYTHON, "-m", "celery", "-A", "celery_app", "worker", "-l", "INFO", "-c", "2",
-                         "-Q", "results,default", "-n", "light@%h"],
-        "beat": [PYTHON, "-m", "celery", "-A", "celery_app", "beat", "-l", "INFO",
-                 "--schedule", str(stack.dir / "celerybeat-schedule")],
+        "worker": [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "celery_app",
+            "worker",
+            "-l",
+            "INFO",
+            "-c",
+            str(worker_concurrency),
+            "-Q",
+            "proofs",
+            "-n",
+            "proofs@%h",
+        ],
+        "light-worker": [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "celery_app",
+            "worker",
+            "-l",
+            "INFO",
+            "-c",
+            "2",
+            "-Q",
+            "results,default",
+            "-n",
+            "light@%h",
+        ],
+        "beat": [
+            PYTHON,
+            "-m",
+            "celery",
+            "-A",
+            "celery_app",
+            "beat",
+            "-l",
+            "INFO",
+            "--schedule",
+            str(stack.dir / "celerybeat-schedule"),
+        ],
     }
 
 
-def supervise(stack: Stack, supervised: dict[str, list[str]], running: dict[str, subprocess.Popen],
-              until: float | None = None, stop: threading.Event | None = None) -> None:
+def supervise(
+    stack: Stack,
+    supervised: dict[str, list[str]],
+    running: dict[str, subprocess.Popen],
+    until: float | None = None,
+    stop: threading.Event | None = None,
+) -> None:
     """Starts again any supervised process that exits (a worker that stopped on a stalled
     consumer, one killed by the OOM killer, ...), with a growing pause if it keeps failing
     at once. Runs until Ctrl-C (KeyboardInterrupt), the monotonic time `until`, or `stop` is set."""
@@ -299,8 +364,11 @@ def supervise(stack: Stack, supervised: dict[str, list[str]], running: dict[str,
                 pass
             failures[name] = failures[name] + 1 if time.monotonic() - started[name] < 30 else 1
             pause = min(2 ** (failures[name] - 1), 30)
-            print(f"devstack: {name} exited with status {code}; starting it again in {pause}s", file=sys.stderr,
-                  flush=True)
+            print(
+                f"devstack: {name} exited with status {code}; starting it again in {pause}s",
+                file=sys.stderr,
+                flush=True,
+            )
             stack.children.remove(proc)
             time.sleep(pause)
             running[name] = stack.spawn(supervised[name])

@@ -1,5 +1,6 @@
 """Shared fixtures: real Postgres (pytest-django), real SQS (moto server from the test
 bootstrap), and real Celery worker processes for end-to-end tests."""
+
 from __future__ import annotations
 
 import json
@@ -58,13 +59,27 @@ class WorkerProcess:
         self.env = env
         self.log_path = log_path
         self.argv = [
-            sys.executable, "-m", "celery", "-A", "celery_app", "worker", "-l", "INFO",
-            "-c", str(concurrency), "-Q", queues, "-n", f"{name}@%h", "--without-heartbeat",
-            "--without-mingle", "--without-gossip",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "celery_app",
+            "worker",
+            "-l",
+            "INFO",
+            "-c",
+            str(concurrency),
+            "-Q",
+            queues,
+            "-n",
+            f"{name}@%h",
+            "--without-heartbeat",
+            "--without-mingle",
+            "--without-gossip",
         ]
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 60) -> "WorkerProcess":
+    def start(self, timeout: float = 60) -> WorkerProcess:
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(self.argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
         offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -139,9 +154,7 @@ def make_worker(worker_env, worker_logs, request):
 
     def make(*, queues: str = "proofs,results,default", env: dict | None = None, concurrency: int = 2) -> WorkerProcess:
         name = f"{request.node.name[:40]}-{len(started)}".replace("[", "-").replace("]", "")
-        worker = WorkerProcess(
-            dict(worker_env, **(env or {})), worker_logs / f"{name}.log", queues, name, concurrency
-        )
+        worker = WorkerProcess(dict(worker_env, **(env or {})), worker_logs / f"{name}.log", queues, name, concurrency)
         started.append(worker)
         return worker.start()
 

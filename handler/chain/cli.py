@@ -1,9 +1,10 @@
 """Shared behaviour of the chain management commands: a bad argument is one line on
 stderr and exit status 2 (argparse's usage dump is left to --help)."""
+
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -33,7 +34,7 @@ def parse_time(value: str) -> int:
     except ValueError:
         raise ValueError(f"{value!r} is neither unix seconds nor an ISO-8601 time") from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
 
 

@@ -9,13 +9,14 @@ the EIP-1559 update rule from its parent exactly. Every header's hash is keccak-
 its RLP and every parent hash links, so the chain passes the same verification as
 real headers (`handler.chain.header.verify_header`).
 """
+
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import rlp
@@ -147,13 +148,38 @@ def _blocks(start: int, end: int, seed: int) -> Iterator[tuple]:
         blob_gas = blobs[i] * BLOB_GAS_PER_BLOB
         r = randomness[192 * i : 192 * (i + 1)]
         timestamp = ANCHOR + BLOCK_TIME * number
-        payload = b"".join((
-            b"\xa0", parent_hash, enc_uncles, enc_miners[miners[i]], b"\xa0", r[0:32], b"\xa0", r[32:64],
-            b"\xa0", r[64:96], enc_bloom, enc_difficulty, _rlp_int(number), enc_gas_limit,
-            _rlp_int(gas_used), _rlp_int(timestamp), enc_extra, b"\xa0", r[96:128], enc_nonce,
-            _rlp_int(base_fee), b"\xa0", r[128:160], _rlp_int(blob_gas), _rlp_int(excess_blob),
-            b"\xa0", r[160:192], enc_requests,
-        ))
+        payload = b"".join(
+            (
+                b"\xa0",
+                parent_hash,
+                enc_uncles,
+                enc_miners[miners[i]],
+                b"\xa0",
+                r[0:32],
+                b"\xa0",
+                r[32:64],
+                b"\xa0",
+                r[64:96],
+                enc_bloom,
+                enc_difficulty,
+                _rlp_int(number),
+                enc_gas_limit,
+                _rlp_int(gas_used),
+                _rlp_int(timestamp),
+                enc_extra,
+                b"\xa0",
+                r[96:128],
+                enc_nonce,
+                _rlp_int(base_fee),
+                b"\xa0",
+                r[128:160],
+                _rlp_int(blob_gas),
+                _rlp_int(excess_blob),
+                b"\xa0",
+                r[160:192],
+                enc_requests,
+            )
+        )
         encoded = _list_prefix(len(payload)) + payload
         block_hash = keccak(encoded)
         block = (number, block_hash, parent_hash, timestamp, base_fee, gas_used, miners[i], r, blob_gas, excess_blob)
@@ -195,9 +221,27 @@ def _header(block: tuple) -> dict:
 
 # COPY line order = the BlockHeader model's column order (checked in _row_order_ok).
 ROW_FIELDS = (
-    "number", "hash", "parent_hash", "timestamp", "base_fee_per_gas", "gas_limit", "gas_used", "sha3_uncles",
-    "miner", "state_root", "transactions_root", "receipts_root", "logs_bloom", "difficulty", "extra_data",
-    "mix_hash", "nonce", "withdrawals_root", "blob_gas_used", "excess_blob_gas", "parent_beacon_block_root",
+    "number",
+    "hash",
+    "parent_hash",
+    "timestamp",
+    "base_fee_per_gas",
+    "gas_limit",
+    "gas_used",
+    "sha3_uncles",
+    "miner",
+    "state_root",
+    "transactions_root",
+    "receipts_root",
+    "logs_bloom",
+    "difficulty",
+    "extra_data",
+    "mix_hash",
+    "nonce",
+    "withdrawals_root",
+    "blob_gas_used",
+    "excess_blob_gas",
+    "parent_beacon_block_root",
     "requests_hash",
 )
 
@@ -207,10 +251,12 @@ def _rows(start: int, end: int, seed: int) -> Iterator[str]:
     consts = f"\t{EMPTY_UNCLES}\t"
     bloom = f"\t{ZERO_BLOOM}\t0\t{EXTRA_DATA}\t0x"
     for number, bh, ph, ts, bf, used, miner, r, blob, excess in _blocks(start, end, seed):
-        yield (f"{number}\t0x{bh.hex()}\t0x{ph.hex()}\t{ts}\t{bf}{middle}{used}{consts}{MINERS[miner]}"
-               f"\t0x{r[0:32].hex()}\t0x{r[32:64].hex()}\t0x{r[64:96].hex()}{bloom}{r[96:128].hex()}"
-               f"\t0x0000000000000000\t0x{r[128:160].hex()}\t{blob}\t{excess}\t0x{r[160:192].hex()}"
-               f"\t{EMPTY_REQUESTS}\n")
+        yield (
+            f"{number}\t0x{bh.hex()}\t0x{ph.hex()}\t{ts}\t{bf}{middle}{used}{consts}{MINERS[miner]}"
+            f"\t0x{r[0:32].hex()}\t0x{r[32:64].hex()}\t0x{r[64:96].hex()}{bloom}{r[96:128].hex()}"
+            f"\t0x0000000000000000\t0x{r[128:160].hex()}\t{blob}\t{excess}\t0x{r[160:192].hex()}"
+            f"\t{EMPTY_REQUESTS}\n"
+        )
 
 
 def generate_chain(start: int = DEFAULT_START, end: int = DEFAULT_END, seed: int = DEFAULT_SEED) -> Iterator[dict]:
@@ -230,12 +276,16 @@ def secondary_indexes_deferred(table: str):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = %s::regclass AND contype = 'u'", [table])
+            "WHERE conrelid = %s::regclass AND contype = 'u'",
+            [table],
+        )
         constraints = cursor.fetchall()
         cursor.execute(
             "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
             "WHERE x.indrelid = %s::regclass AND NOT x.indisprimary "
-            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)", [table])
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)",
+            [table],
+        )
         indexes = cursor.fetchall()
         for name, _ in constraints:
             cursor.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
@@ -258,8 +308,9 @@ class SeedResult:
     message: str
 
 
-def seed_demo_chain(start: int = DEFAULT_START, end: int = DEFAULT_END, seed: int = DEFAULT_SEED,
-                    force: bool = False) -> SeedResult:
+def seed_demo_chain(
+    start: int = DEFAULT_START, end: int = DEFAULT_END, seed: int = DEFAULT_SEED, force: bool = False
+) -> SeedResult:
     """Store the demo chain unless it is already there. With force, replace whatever the
     block table holds. Without it, a table holding other blocks is left alone."""
     from handler.chain.ingest import FIELDS, TABLE, copy_lines_pipelined
@@ -267,8 +318,9 @@ def seed_demo_chain(start: int = DEFAULT_START, end: int = DEFAULT_END, seed: in
     numbers = block_numbers(start, end)
     if not numbers:
         raise ValueError(f"no 12-second demo block falls in [{start}, {end})")
-    first_hash = next(generate_chain(ANCHOR + BLOCK_TIME * numbers.start, ANCHOR + BLOCK_TIME * numbers.start + 1,
-                                     seed))["hash"]
+    first_hash = next(
+        generate_chain(ANCHOR + BLOCK_TIME * numbers.start, ANCHOR + BLOCK_TIME * numbers.start + 1, seed)
+    )["hash"]
     first, last = numbers.start, numbers.stop - 1
     with transaction.atomic():
         with connection.cursor() as cursor:
@@ -283,9 +335,14 @@ def seed_demo_chain(start: int = DEFAULT_START, end: int = DEFAULT_END, seed: in
         if count == len(numbers) and lo == first and hi == last and stored_first == first_hash:
             return SeedResult("present", count, first, last, f"demo chain already present ({count} blocks)")
         if count and not force:
-            return SeedResult("skipped", count, lo, hi,
-                              f"the block table already holds {count} other blocks ({lo}..{hi}); "
-                              f"left alone (pass --force to replace them with the demo chain)")
+            return SeedResult(
+                "skipped",
+                count,
+                lo,
+                hi,
+                f"the block table already holds {count} other blocks ({lo}..{hi}); "
+                f"left alone (pass --force to replace them with the demo chain)",
+            )
         with connection.cursor() as cursor:
             if count:
                 cursor.execute(f"TRUNCATE {TABLE}")
@@ -295,5 +352,6 @@ def seed_demo_chain(start: int = DEFAULT_START, end: int = DEFAULT_END, seed: in
         with connection.cursor() as cursor:
             cursor.execute(f"ANALYZE {TABLE} (number, timestamp, base_fee_per_gas)")
     status = "replaced" if count else "created"
-    return SeedResult(status, len(numbers), first, last,
-                      f"demo chain {status}: {len(numbers)} blocks {first}..{last} (seed {seed})")
+    return SeedResult(
+        status, len(numbers), first, last, f"demo chain {status}: {len(numbers)} blocks {first}..{last} (seed {seed})"
+    )

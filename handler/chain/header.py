@@ -10,10 +10,12 @@ list grows with each fork; which fork a header belongs to is read from the field
 carries (London: base fee; Shanghai: + withdrawals root; Cancun: + blob gas used,
 excess blob gas, parent beacon root; Prague: + requests hash).
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Mapping
+from typing import Any
 
 import rlp
 from eth_hash.auto import keccak
@@ -104,9 +106,22 @@ ALIASES: dict[str, tuple[str, ...]] = {
 RPC_NAMES: dict[str, str] = {field: names[0] for field, names in ALIASES.items()}
 
 LONDON_FIELDS = (
-    "parent_hash", "sha3_uncles", "miner", "state_root", "transactions_root", "receipts_root",
-    "logs_bloom", "difficulty", "number", "gas_limit", "gas_used", "timestamp", "extra_data",
-    "mix_hash", "nonce", "base_fee_per_gas",
+    "parent_hash",
+    "sha3_uncles",
+    "miner",
+    "state_root",
+    "transactions_root",
+    "receipts_root",
+    "logs_bloom",
+    "difficulty",
+    "number",
+    "gas_limit",
+    "gas_used",
+    "timestamp",
+    "extra_data",
+    "mix_hash",
+    "nonce",
+    "base_fee_per_gas",
 )
 SHANGHAI_FIELDS = LONDON_FIELDS + ("withdrawals_root",)
 CANCUN_FIELDS = SHANGHAI_FIELDS + ("blob_gas_used", "excess_blob_gas", "parent_beacon_block_root")
@@ -211,7 +226,7 @@ def fork_of(header: Mapping[str, Any]) -> str:
     """The fork whose header shape this is, from the optional fields present."""
     present = [f for f in OPTIONAL_FIELDS if header.get(f) is not None]
     for fork in reversed(FORKS):
-        extra = FORK_FIELDS[fork][len(LONDON_FIELDS):]
+        extra = FORK_FIELDS[fork][len(LONDON_FIELDS) :]
         if set(present) == set(extra):
             return fork
     number = header.get("number")
@@ -273,8 +288,7 @@ def verify_link(child: Mapping[str, Any], parent_hash: str, *, where: str = "blo
         raise HeaderMismatch(
             child["number"],
             "parent_hash",
-            f"{child['parent_hash']} does not match the hash of the {where} "
-            f"{child['number'] - 1} ({parent_hash})",
+            f"{child['parent_hash']} does not match the hash of the {where} {child['number'] - 1} ({parent_hash})",
         )
 
 

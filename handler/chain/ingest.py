@@ -9,15 +9,17 @@ reorganised: with a `fetch` callable (the JSON-RPC source) the ingestor walks ba
 the new chain until it meets a stored ancestor, then replaces the orphaned blocks.
 Blocks already stored with the same hash are skipped, so re-runs are idempotent.
 """
+
 from __future__ import annotations
 
 import io
 import json
 import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Sequence
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -69,7 +71,7 @@ class IngestStats:
     reorgs: list[ReorgEvent] = field(default_factory=list)
     tip: int | None = None
 
-    def merge(self, other: "IngestStats") -> None:
+    def merge(self, other: IngestStats) -> None:
         self.stored += other.stored
         self.skipped += other.skipped
         self.replaced += other.replaced
@@ -117,7 +119,7 @@ def copy_lines_pipelined(lines: Iterable[str], *, chunk: int = 4000) -> int:
     import threading
 
     sql = f"COPY {TABLE} ({', '.join(COLUMNS)}) FROM STDIN"
-    chunks: "queue.Queue[bytes | None]" = queue.Queue(maxsize=8)
+    chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=8)
 
     class Reader:
         def __init__(self):
@@ -181,9 +183,7 @@ def stored_tip() -> int | None:
 
 def _stored_hashes(lo: int, hi: int) -> dict[int, tuple[str, str]]:
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT number, hash, parent_hash FROM {TABLE} WHERE number BETWEEN %s AND %s", [lo, hi]
-        )
+        cursor.execute(f"SELECT number, hash, parent_hash FROM {TABLE} WHERE number BETWEEN %s AND %s", [lo, hi])
         return {n: (h, p) for n, h, p in cursor.fetchall()}
 
 
@@ -215,8 +215,11 @@ class Ingestor:
             header = verify_header(raw)
             seen = by_number.get(header["number"])
             if seen is not None and seen["hash"] != header["hash"]:
-                raise HeaderMismatch(header["number"], "hash",
-                                     f"the input holds two different blocks {seen['hash']} and {header['hash']}")
+                raise HeaderMismatch(
+                    header["number"],
+                    "hash",
+                    f"the input holds two different blocks {seen['hash']} and {header['hash']}",
+                )
             by_number[header["number"]] = header
         headers = [by_number[n] for n in sorted(by_number)]
         for prev, cur in zip(headers, headers[1:]):
@@ -236,8 +239,12 @@ class Ingestor:
         elif below is None and first["number"] - 1 >= 0:
             tip_below = _max_below(first["number"])
             if tip_below is not None:
-                log.warning("block %d: no stored block %d to link to (stored chain ends at %d); storing it unlinked",
-                            first["number"], first["number"] - 1, tip_below)
+                log.warning(
+                    "block %d: no stored block %d to link to (stored chain ends at %d); storing it unlinked",
+                    first["number"],
+                    first["number"] - 1,
+                    tip_below,
+                )
 
         new: list[dict] = []
         orphaned: list[int] = []
@@ -269,7 +276,11 @@ class Ingestor:
             stats.reorgs.append(event)
             log.warning(
                 "reorg: common ancestor %d; replaced %d orphaned stored block(s) from %d (old %s, new %s)",
-                orphan_from - 1, event.replaced, orphan_from, old_hash, new_hash,
+                orphan_from - 1,
+                event.replaced,
+                orphan_from,
+                old_hash,
+                new_hash,
             )
         if new:
             copy_headers(new)
@@ -283,7 +294,8 @@ class Ingestor:
         stored_below = _stored_hashes(first["number"] - 1, first["number"] - 1)[first["number"] - 1][0]
         if self.fetch is None:
             raise HeaderMismatch(
-                first["number"], "parent_hash",
+                first["number"],
+                "parent_hash",
                 f"{first['parent_hash']} does not match the stored block {first['number'] - 1} "
                 f"({stored_below}); a reorg the input cannot resolve (include the blocks from the fork point)",
             )
@@ -342,8 +354,9 @@ def _segments(headers: list[dict]) -> Iterator[list[dict]]:
 def _progress(total: int, enabled: bool, desc: str):
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="blk", unit_scale=True, desc=desc, disable=not enabled, dynamic_ncols=True,
-                smoothing=0.1)
+    return tqdm(
+        total=total, unit="blk", unit_scale=True, desc=desc, disable=not enabled, dynamic_ncols=True, smoothing=0.1
+    )
 
 
 def missing_ranges(start: int, end: int) -> list[tuple[int, int]]:
@@ -369,8 +382,9 @@ class IngestIncomplete(IngestError):
     """Blocks of the asked range are still not stored after the ingest: never a success."""
 
 
-def ingest_range(client, start: int, end: int, *, batch_size: int = 500, resume: bool = True,
-                 progress: bool = True) -> IngestStats:
+def ingest_range(
+    client, start: int, end: int, *, batch_size: int = 500, resume: bool = True, progress: bool = True
+) -> IngestStats:
     """Ingest blocks start..end (inclusive) from a JSON-RPC client. With `resume`, only the
     blocks of the range that are not stored yet are fetched (after the stored tip, and any
     gap below it: a backfill); without it, the whole range is fetched again. Batches are
@@ -382,15 +396,23 @@ def ingest_range(client, start: int, end: int, *, batch_size: int = 500, resume:
         log.info("blocks %d..%d are all stored already; nothing to do", start, end)
         return IngestStats(skipped=end - start + 1, tip=stored_tip())
     if resume and gaps != [(start, end)]:
-        log.info("fetching %d missing block(s) of %d..%d in %d range(s), first %d..%d",
-                 sum(hi - lo + 1 for lo, hi in gaps), start, end, len(gaps), *gaps[0])
+        log.info(
+            "fetching %d missing block(s) of %d..%d in %d range(s), first %d..%d",
+            sum(hi - lo + 1 for lo, hi in gaps),
+            start,
+            end,
+            len(gaps),
+            *gaps[0],
+        )
     ingestor = Ingestor(fetch=client.get_blocks)
     stats = IngestStats()
     ranges = [
         list(range(lo, min(lo + batch_size, hi + 1))) for gap_lo, hi in gaps for lo in range(gap_lo, hi + 1, batch_size)
     ]
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rpc-prefetch") as pool, \
-            _progress(sum(len(numbers) for numbers in ranges), progress, "ingest") as bar:
+    with (
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="rpc-prefetch") as pool,
+        _progress(sum(len(numbers) for numbers in ranges), progress, "ingest") as bar,
+    ):
         pending = pool.submit(client.get_blocks, ranges[0]) if ranges else None
         for i, numbers in enumerate(ranges):
             assert pending is not None  # submitted for every range
@@ -427,7 +449,7 @@ def load_block_file(path: str | Path) -> list[dict]:
     if isinstance(data, dict) and isinstance(data.get("blocks"), list):
         data = data["blocks"]
     if not isinstance(data, list):
-        raise IngestError(f"{path}: expected a JSON list of blocks or an object with a \"blocks\" list")
+        raise IngestError(f'{path}: expected a JSON list of blocks or an object with a "blocks" list')
     return data
 
 

@@ -4,12 +4,14 @@ Transport failures, timeouts, HTTP 429/5xx and JSON-RPC errors that nodes use fo
 overload are retried a bounded number of times with exponential backoff and jitter;
 everything else fails at once with RpcError.
 """
+
 from __future__ import annotations
 
 import logging
 import random
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import requests
 
@@ -93,8 +95,9 @@ class RpcClient:
                 if attempt >= self.max_retries:
                     raise RpcError(f"{self.url}: giving up after {attempt + 1} attempts: {exc}") from None
                 delay = min(self.backoff_max, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
-                log.warning("JSON-RPC %s (attempt %d/%d); retrying in %.2fs", exc, attempt + 1,
-                            self.max_retries + 1, delay)
+                log.warning(
+                    "JSON-RPC %s (attempt %d/%d); retrying in %.2fs", exc, attempt + 1, self.max_retries + 1, delay
+                )
                 time.sleep(delay)
                 attempt += 1
 

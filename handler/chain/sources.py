@@ -5,6 +5,7 @@ through the read-only `DATABASES["indexer"]` connection.
 Both sources answer the same questions with one SQL query each, so selectors give the
 same results for the same blocks whichever is configured (settings.BLOCK_SOURCE).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -170,9 +171,7 @@ class IndexerTableSource(BlockSource):
 
     def __init__(self):
         if INDEXER_ALIAS not in connections.settings:
-            raise ImproperlyConfigured(
-                "BLOCK_SOURCE='indexer' needs DATABASES['indexer'] (set INDEXER_DATABASE_URL)"
-            )
+            raise ImproperlyConfigured("BLOCK_SOURCE='indexer' needs DATABASES['indexer'] (set INDEXER_DATABASE_URL)")
 
 
 def get_block_source(name: str | None = None) -> BlockSource:

@@ -92,8 +92,9 @@ class BacktestSummary:
     @property
     def named_or_passed(self) -> bool:
         """Every price passed the gradient check or names its fallback."""
-        return all((o.model == MRJ and o.gradient_ok) or (o.model != MRJ and bool(o.model_reason))
-                   for o in self.outcomes)
+        return all(
+            (o.model == MRJ and o.gradient_ok) or (o.model != MRJ and bool(o.model_reason)) for o in self.outcomes
+        )
 
     @property
     def fallback_reasons(self) -> dict[str, int]:
@@ -101,11 +102,19 @@ class BacktestSummary:
 
     def to_json(self) -> dict:
         return {
-            "round_seconds": self.round_seconds, "bucket_seconds": self.bucket_seconds, "rounds": self.rounds,
-            "num_paths": self.num_paths, "mean_predicted": self.mean_predicted, "mean_realised": self.mean_realised,
-            "ratio": self.ratio, "zero_fraction": self.zero_fraction, "cap_fraction": self.cap_fraction,
-            "models": self.models, "gradient_pass_rate": self.gradient_pass_rate,
-            "named_or_passed": self.named_or_passed, "fallback_reasons": self.fallback_reasons,
+            "round_seconds": self.round_seconds,
+            "bucket_seconds": self.bucket_seconds,
+            "rounds": self.rounds,
+            "num_paths": self.num_paths,
+            "mean_predicted": self.mean_predicted,
+            "mean_realised": self.mean_realised,
+            "ratio": self.ratio,
+            "zero_fraction": self.zero_fraction,
+            "cap_fraction": self.cap_fraction,
+            "models": self.models,
+            "gradient_pass_rate": self.gradient_pass_rate,
+            "named_or_passed": self.named_or_passed,
+            "fallback_reasons": self.fallback_reasons,
             "coarser_than_a_job": self.coarser,
             "seconds": round(self.seconds, 2),
         }
@@ -124,8 +133,8 @@ def rebucket(timestamps, values, from_seconds: int, to_seconds: int) -> tuple[np
     if first is None:
         raise InvalidSeries(f"no {to_seconds}s bucket boundary in the series")
     usable = (len(x) - first) // k
-    groups = x[first:first + usable * k].reshape(usable, k)
-    return ts[first:first + usable * k:k], groups.mean(axis=1)
+    groups = x[first : first + usable * k].reshape(usable, k)
+    return ts[first : first + usable * k : k], groups.mean(axis=1)
 
 
 def round_bucket_seconds(series_bucket_seconds: int, round_seconds: int) -> int:
@@ -149,13 +158,21 @@ def round_bucket_seconds(series_bucket_seconds: int, round_seconds: int) -> int:
 
 def realised_payoff(next_round: np.ndarray, strike: float, twap_window: int) -> float:
     """The model's payoff on what happened: capped call on the mean of the round's last ``twap_window`` buckets."""
-    average = float(np.mean(next_round[-int(twap_window):]))
+    average = float(np.mean(next_round[-int(twap_window) :]))
     return DISCOUNT * min(max(average - strike, 0.0), CAP * strike)
 
 
-def backtest(timestamps, values, series_bucket_seconds: int, round_seconds: int, *, num_paths: int = 2000,
-             step_seconds: int | None = None, max_rounds: int | None = None, model: str | None = None,
-             ) -> BacktestSummary:
+def backtest(
+    timestamps,
+    values,
+    series_bucket_seconds: int,
+    round_seconds: int,
+    *,
+    num_paths: int = 2000,
+    step_seconds: int | None = None,
+    max_rounds: int | None = None,
+    model: str | None = None,
+) -> BacktestSummary:
     """Slide over the series and price each round from the three before it (module docstring).
 
     ``step_seconds`` (default one round) is how far the window moves between
@@ -170,19 +187,33 @@ def backtest(timestamps, values, series_bucket_seconds: int, round_seconds: int,
     step = m if step_seconds is None else max(1, int(step_seconds) // bucket)
     positions = list(range(3 * m, len(x) - m + 1, step))
     if not positions:
-        raise InvalidSeries(f"the series ({len(x)} buckets of {bucket}s) is shorter than four rounds of "
-                            f"{round_seconds}s ({4 * m} buckets)")
+        raise InvalidSeries(
+            f"the series ({len(x)} buckets of {bucket}s) is shorter than four rounds of "
+            f"{round_seconds}s ({4 * m} buckets)"
+        )
     if max_rounds is not None and len(positions) > max_rounds:
         positions = [positions[int(i)] for i in np.linspace(0, len(positions) - 1, int(max_rounds))]
-    summary = BacktestSummary(round_seconds=round_seconds, bucket_seconds=bucket, num_paths=num_paths,
-                              coarser=bucket != bucket_seconds_for(0, 3 * round_seconds))
+    summary = BacktestSummary(
+        round_seconds=round_seconds,
+        bucket_seconds=bucket,
+        num_paths=num_paths,
+        coarser=bucket != bucket_seconds_for(0, 3 * round_seconds),
+    )
     started = time.perf_counter()
     for t in positions:
-        history, history_ts = x[t - 3 * m:t], ts[t - 3 * m:t]
+        history, history_ts = x[t - 3 * m : t], ts[t - 3 * m : t]
         r = reserve_price(history, history_ts, num_paths=num_paths, bucket_seconds=bucket, model=model)
-        paid = realised_payoff(x[t:t + m], r.strike, r.twap_window)
-        summary.outcomes.append(RoundOutcome(
-            start=int(ts[t]), strike=r.strike, predicted=r.price / r.strike, realised=paid / r.strike,
-            model=r.model, model_reason=r.model_reason, gradient_ok=bool(r.gradient_ok) if r.mrj_fitted else None))
+        paid = realised_payoff(x[t : t + m], r.strike, r.twap_window)
+        summary.outcomes.append(
+            RoundOutcome(
+                start=int(ts[t]),
+                strike=r.strike,
+                predicted=r.price / r.strike,
+                realised=paid / r.strike,
+                model=r.model,
+                model_reason=r.model_reason,
+                gradient_ok=bool(r.gradient_ok) if r.mrj_fitted else None,
+            )
+        )
     summary.seconds = time.perf_counter() - started
     return summary

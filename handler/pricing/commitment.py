@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Iterable
+from collections.abc import Iterable
 
 from .errors import InvalidParameters
 
@@ -49,5 +49,5 @@ def data_commitment(felts: list[int] | tuple[int, ...]) -> list[int]:
         raise InvalidParameters("cannot commit to an empty series")
     outer = hashlib.sha256()
     for k in range(0, len(felts), BATCH_SIZE):
-        outer.update(batch_digest(felts[k:k + BATCH_SIZE]))
+        outer.update(batch_digest(felts[k : k + BATCH_SIZE]))
     return digest_to_words(outer.digest())

@@ -130,17 +130,20 @@ def _check_spacing(ts: np.ndarray, range_spacing: bool = True) -> int:
     bucket = int(gaps.min())
     implied = bucket_seconds_for(int(ts[0]), int(ts[-1]) + bucket)
     if range_spacing and bucket != implied:
-        raise InvalidSeries(f"bucket spacing {bucket}s, but a range of {_span(int(ts[-1]) + bucket - int(ts[0]))} "
-                            f"is priced on {implied}s buckets (hourly from 7 days, minutes from 1 hour, "
-                            f"12 s blocks below)")
+        raise InvalidSeries(
+            f"bucket spacing {bucket}s, but a range of {_span(int(ts[-1]) + bucket - int(ts[0]))} "
+            f"is priced on {implied}s buckets (hourly from 7 days, minutes from 1 hour, "
+            f"12 s blocks below)"
+        )
     irregular = np.flatnonzero(gaps != bucket)
     if bucket == BLOCK:
         irregular = np.flatnonzero(gaps % bucket != 0)  # missed slots: one row per block
     if len(irregular):
         k = int(irregular[0])
         if gaps[k] % bucket:
-            raise InvalidSeries(f"irregular bucket spacing at line {k + 3}: {int(gaps[k])}s after {int(ts[k])}, "
-                                f"buckets are {bucket}s")
+            raise InvalidSeries(
+                f"irregular bucket spacing at line {k + 3}: {int(gaps[k])}s after {int(ts[k])}, buckets are {bucket}s"
+            )
         missing = int(((gaps[irregular] // bucket) - 1).sum())
         raise MissingBucket(int(ts[k]) + bucket, bucket, missing)
     return bucket

@@ -7,7 +7,7 @@ a human operator.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 
 class PricingError(ValueError):
@@ -33,7 +33,7 @@ class InsufficientData(PricingError):
 
 
 def _iso(ts: int) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 class MissingBucket(PricingError):
@@ -45,6 +45,5 @@ class MissingBucket(PricingError):
         self.missing_count = int(missing_count)
         more = f" ({missing_count} missing in total)" if missing_count > 1 else ""
         super().__init__(
-            f"missing bucket {_iso(self.bucket_start)} (unix {self.bucket_start}, "
-            f"{self.bucket_seconds}s buckets){more}"
+            f"missing bucket {_iso(self.bucket_start)} (unix {self.bucket_start}, {self.bucket_seconds}s buckets){more}"
         )

@@ -66,8 +66,13 @@ def step_volatility(values: np.ndarray, lag: int) -> float:
 
 def lognormal_inputs(values: np.ndarray, strike: float, n_periods: int, twap_window: int) -> LognormalInputs:
     x = np.asarray(values, dtype=np.float64)
-    return LognormalInputs(start_level=float(x[-1]), sigma_step=step_volatility(x, volatility_lag(twap_window)),
-                           strike=float(strike), n_periods=int(n_periods), twap_window=int(twap_window))
+    return LognormalInputs(
+        start_level=float(x[-1]),
+        sigma_step=step_volatility(x, volatility_lag(twap_window)),
+        strike=float(strike),
+        n_periods=int(n_periods),
+        twap_window=int(twap_window),
+    )
 
 
 def _validate(inputs: LognormalInputs, num_paths: int) -> None:
@@ -83,8 +88,9 @@ def _validate(inputs: LognormalInputs, num_paths: int) -> None:
         raise InvalidParameters(f"sigma_step must be finite and >= 0, got {inputs.sigma_step!r}")
 
 
-def simulate_lognormal(inputs: LognormalInputs, num_paths: int, rng: np.random.Generator,
-                       *, antithetic: bool = True) -> SimulationResult:
+def simulate_lognormal(
+    inputs: LognormalInputs, num_paths: int, rng: np.random.Generator, *, antithetic: bool = True
+) -> SimulationResult:
     """Discounted mean capped payoff of the log-normal walk (see the module docstring)."""
     _validate(inputs, num_paths)
     n_periods, window = int(inputs.n_periods), int(inputs.twap_window)

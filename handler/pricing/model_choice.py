@@ -30,8 +30,10 @@ MAX_JUMP_VARIANCE_RATIO = 100.0
 
 def mrj_unidentifiable(n: int, bucket_seconds: int) -> str | None:
     if int(bucket_seconds) != MRJ_BUCKET_SECONDS:
-        return (f"{int(bucket_seconds)}s buckets: the jump model (trend, daily and weekly seasonality) "
-                f"is only fitted on hourly buckets over 7 days or more")
+        return (
+            f"{int(bucket_seconds)}s buckets: the jump model (trend, daily and weekly seasonality) "
+            f"is only fitted on hourly buckets over 7 days or more"
+        )
     if n * MRJ_BUCKET_SECONDS < MRJ_MIN_SPAN_SECONDS:
         needed = MRJ_MIN_SPAN_SECONDS // MRJ_BUCKET_SECONDS
         return f"{n} hourly buckets: the jump model needs at least {needed} (7 days)"
@@ -49,8 +51,10 @@ def mrj_fit_problem(params, gradient, gradient_ok: bool, residuals) -> str | Non
         return f"oscillating jump-model fit: phi = {phi:.6g} <= -1"
     variance = float(np.var(np.asarray(residuals, dtype=np.float64)))
     if sigma_sq_j > MAX_JUMP_VARIANCE_RATIO * variance:
-        return (f"degenerate jump variance: sigma_sq_j = {sigma_sq_j:.6g} is over {MAX_JUMP_VARIANCE_RATIO:g} times "
-                f"the residual variance {variance:.6g}")
+        return (
+            f"degenerate jump variance: sigma_sq_j = {sigma_sq_j:.6g} is over {MAX_JUMP_VARIANCE_RATIO:g} times "
+            f"the residual variance {variance:.6g}"
+        )
     if not gradient_ok:
         worst = float(np.max(np.abs(np.asarray(gradient, dtype=np.float64))))
         return f"jump-model fit failed the gradient check (max |gradient| {worst:.3g}, tolerance {GRADIENT_TOLERANCE})"

@@ -98,14 +98,16 @@ def nll_and_gradient(theta, pt: np.ndarray, pt_1: np.ndarray) -> tuple[float, np
     dg0_dv = g0 * ((r * r) / (2.0 * s2 * s2) - 0.5 / s2)
     df_dr = -(lam * g1 * rm / v1 + (1.0 - lam) * g0 * r / s2)
     wr = w * df_dr
-    grad = np.array([
-        np.sum(wr),                                  # dr/da = -1, and NLL = -sum ln f
-        np.dot(wr, pt_1),                            # dr/dphi = -pt_1
-        -lam * np.sum(w * g1 * rm) / v1,             # mu_j
-        -np.sum(w * (lam * dg1_dv + (1.0 - lam) * dg0_dv)),
-        -lam * np.sum(w * dg1_dv),
-        -np.sum(w * (g1 - g0)),
-    ])
+    grad = np.array(
+        [
+            np.sum(wr),  # dr/da = -1, and NLL = -sum ln f
+            np.dot(wr, pt_1),  # dr/dphi = -pt_1
+            -lam * np.sum(w * g1 * rm) / v1,  # mu_j
+            -np.sum(w * (lam * dg1_dv + (1.0 - lam) * dg0_dv)),
+            -lam * np.sum(w * dg1_dv),
+            -np.sum(w * (g1 - g0)),
+        ]
+    )
     return float(-np.sum(np.log(f + DENSITY_FLOOR))), grad
 
 
@@ -219,8 +221,7 @@ def _armijo_descent(theta: np.ndarray, pt, pt_1, gtol: float, max_iterations: in
     return theta, max_iterations
 
 
-def fit_mrj(pt: np.ndarray, pt_1: np.ndarray, start=None, *,
-            gradient_tolerance: float = GRADIENT_TOLERANCE) -> MrjFit:
+def fit_mrj(pt: np.ndarray, pt_1: np.ndarray, start=None, *, gradient_tolerance: float = GRADIENT_TOLERANCE) -> MrjFit:
     """Maximum-likelihood fit inside the simulation's domain.
 
     Bounds: sigma_sq >= 1e-12, sigma_sq_j >= 0, lambda in [0, 1] (the reference
@@ -247,13 +248,13 @@ def fit_mrj(pt: np.ndarray, pt_1: np.ndarray, start=None, *,
             _, theta, grad, ok, method = best
         nll = neg_log_likelihood(theta, pt, pt_1)
         ok, free = gradient_test(theta, grad, gradient_tolerance)
-    return MrjFit(params=theta, nll=nll, gradient=grad, gradient_ok=ok, iterations=iterations, method=method,
-                  free=free)
+    return MrjFit(params=theta, nll=nll, gradient=grad, gradient_ok=ok, iterations=iterations, method=method, free=free)
 
 
 def _lbfgsb(x0: np.ndarray, pt, pt_1):
-    return minimize(nll_and_gradient, x0, args=(pt, pt_1), jac=True, method="L-BFGS-B",
-                    bounds=_BOUNDS, options=_LBFGS_OPTIONS)
+    return minimize(
+        nll_and_gradient, x0, args=(pt, pt_1), jac=True, method="L-BFGS-B", bounds=_BOUNDS, options=_LBFGS_OPTIONS
+    )
 
 
 def _fit_from(x0: np.ndarray, pt, pt_1, tol: float):
@@ -334,7 +335,11 @@ def _newton_polish(theta: np.ndarray, pt, pt_1, tol: float, max_iterations: int 
         while scale > 1e-6:
             trial = theta.copy()
             trial[free] -= scale * step
-            if np.all(trial >= _LOWER) and np.all(trial <= _UPPER) and math.isfinite(neg_log_likelihood(trial, pt, pt_1)):
+            if (
+                np.all(trial >= _LOWER)
+                and np.all(trial <= _UPPER)
+                and math.isfinite(neg_log_likelihood(trial, pt, pt_1))
+            ):
                 tg = bounded_gradient(trial, pt, pt_1)
                 if np.all(np.isfinite(tg)) and np.max(np.abs(tg[free])) < np.max(np.abs(g[free])):
                     break
@@ -355,5 +360,4 @@ def _alternative_starts(pt: np.ndarray, pt_1: np.ndarray) -> list[np.ndarray]:
     x = np.column_stack([pt_1, np.ones_like(pt_1)])
     (phi, a), *_ = np.linalg.lstsq(x, pt, rcond=None)
     v = max(float(np.var(pt - a - phi * pt_1)), MIN_VARIANCE)
-    return [np.array([float(a), float(phi), 0.0, 0.5 * v, k * v, lam])
-            for lam in (0.05, 0.3, 0.9) for k in (0.5, 5.0)]
+    return [np.array([float(a), float(phi), 0.0, 0.5 * v, k * v, lam]) for lam in (0.05, 0.3, 0.9) for k in (0.5, 5.0)]

@@ -53,8 +53,8 @@ from .felts import float_to_felt
 from .lognormal import lognormal_inputs, simulate_lognormal, volatility_lag
 from .model_choice import LOGNORMAL, MODELS, MRJ, mrj_fit_problem, mrj_price_problem, mrj_unidentifiable
 from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, fit_mrj
-from .simulate import SEASONAL_PERIODS, SimulationInputs, seasonal_basis, simulate_payoff
 from .series import check_unix_seconds
+from .simulate import SEASONAL_PERIODS, SimulationInputs, seasonal_basis, simulate_payoff
 from .twap import as_series, trailing_mean
 
 REFERENCE_POINTS = 2160
@@ -259,16 +259,28 @@ class ReservePriceResult:
             "mrj_fitted": bool(self.mrj_fitted),
         }
         if self.model == LOGNORMAL:
-            out["lognormal"] = {"sigma_step": float(self.sigma_step), "volatility_lag": int(self.volatility_lag),
-                                "start_level": float(self.start_level)}
+            out["lognormal"] = {
+                "sigma_step": float(self.sigma_step),
+                "volatility_lag": int(self.volatility_lag),
+                "start_level": float(self.start_level),
+            }
         if include_series:
             out["residuals"] = [float(v) for v in self.residuals]
             out["twap_7d"] = [float(v) for v in self.twap_7d]
         return out
 
 
-def simulation_inputs(values: np.ndarray, timestamps, fit: SeasonalFit, twap_7d: np.ndarray, params,
-                      n_periods: int, twap_window: int, *, bucket_seconds: int | None = None) -> SimulationInputs:
+def simulation_inputs(
+    values: np.ndarray,
+    timestamps,
+    fit: SeasonalFit,
+    twap_7d: np.ndarray,
+    params,
+    n_periods: int,
+    twap_window: int,
+    *,
+    bucket_seconds: int | None = None,
+) -> SimulationInputs:
     """Steps 7-10's inputs; one simulation step per bucket (see the module docstring)."""
     n = len(values)
     b = infer_bucket_seconds(timestamps, n) if bucket_seconds is None else int(bucket_seconds)
@@ -296,10 +308,18 @@ def simulation_inputs(values: np.ndarray, timestamps, fit: SeasonalFit, twap_7d:
     )
 
 
-def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths: int = DEFAULT_NUM_PATHS,
-                  n_periods: int | None = None, commitment: list[int] | None = None,
-                  antithetic: bool = True, bucket_seconds: int | None = None,
-                  model: str | None = None) -> ReservePriceResult:
+def reserve_price(
+    values,
+    timestamps=None,
+    *,
+    seed: int | None = None,
+    num_paths: int = DEFAULT_NUM_PATHS,
+    n_periods: int | None = None,
+    commitment: list[int] | None = None,
+    antithetic: bool = True,
+    bucket_seconds: int | None = None,
+    model: str | None = None,
+) -> ReservePriceResult:
     """The full reserve-price pipeline; see the module docstring.
 
     ``seed=None`` derives the seed from ``commitment`` (computed from the values
@@ -339,10 +359,22 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
         raise InvalidParameters(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     twap_7d = trailing_mean(x, window)
     fit = remove_trend_and_seasonality(x, timestamps, bucket_seconds=b)
-    common: dict[str, Any] = dict(seed=seed, num_paths=num_paths, n_periods=horizon, twap_window=window, strike=float(twap_7d[-1]),
-                  twap=_twap(x), slope=fit.slope, intercept=fit.intercept, season_params=fit.season_params,
-                  residuals=fit.residuals, twap_7d=twap_7d, commitment=list(commitment), bucket_seconds=b,
-                  season_terms=fit.season_terms)
+    common: dict[str, Any] = dict(
+        seed=seed,
+        num_paths=num_paths,
+        n_periods=horizon,
+        twap_window=window,
+        strike=float(twap_7d[-1]),
+        twap=_twap(x),
+        slope=fit.slope,
+        intercept=fit.intercept,
+        season_params=fit.season_params,
+        residuals=fit.residuals,
+        twap_7d=twap_7d,
+        commitment=list(commitment),
+        bucket_seconds=b,
+        season_terms=fit.season_terms,
+    )
     reason = mrj_unidentifiable(n, b) if model is None else None
     mrj = None
     if model == MRJ or (model is None and reason is None):
@@ -354,20 +386,39 @@ def reserve_price(values, timestamps=None, *, seed: int | None = None, num_paths
             reason = mrj_price_problem(sim.price, inputs.strike) if model is None else None
             if reason is None:
                 return ReservePriceResult(
-                    price=sim.price, standard_error=sim.standard_error, params=mrj.params, gradient=mrj.gradient,
-                    gradient_ok=mrj.gradient_ok, nll=mrj.nll, trend_volatility=inputs.sigma_t,
-                    season_offset_hours=inputs.season_offset_hours, antithetic=sim.antithetic, optimizer=mrj.method,
-                    free_params=mrj.free, model=MRJ, **common)
+                    price=sim.price,
+                    standard_error=sim.standard_error,
+                    params=mrj.params,
+                    gradient=mrj.gradient,
+                    gradient_ok=mrj.gradient_ok,
+                    nll=mrj.nll,
+                    trend_volatility=inputs.sigma_t,
+                    season_offset_hours=inputs.season_offset_hours,
+                    antithetic=sim.antithetic,
+                    optimizer=mrj.method,
+                    free_params=mrj.free,
+                    model=MRJ,
+                    **common,
+                )
     ln = lognormal_inputs(x, twap_7d[-1], horizon, window)
     sim = simulate_lognormal(ln, num_paths, np.random.Generator(np.random.PCG64(seed)), antithetic=antithetic)
     return ReservePriceResult(
-        price=sim.price, standard_error=sim.standard_error,
+        price=sim.price,
+        standard_error=sim.standard_error,
         params=mrj.params if mrj is not None else np.zeros(6),
         gradient=mrj.gradient if mrj is not None else np.zeros(6),
         gradient_ok=bool(mrj.gradient_ok) if mrj is not None else False,
-        nll=mrj.nll if mrj is not None else 0.0, trend_volatility=0.0, season_offset_hours=0.0,
-        antithetic=sim.antithetic, optimizer=mrj.method if mrj is not None else "",
+        nll=mrj.nll if mrj is not None else 0.0,
+        trend_volatility=0.0,
+        season_offset_hours=0.0,
+        antithetic=sim.antithetic,
+        optimizer=mrj.method if mrj is not None else "",
         free_params=mrj.free if mrj is not None else np.ones(6, dtype=bool),
-        model=LOGNORMAL, model_reason=reason or "requested", mrj_fitted=mrj is not None,
-        sigma_step=ln.sigma_step, volatility_lag=volatility_lag(window),
-        start_level=ln.start_level, **common)
+        model=LOGNORMAL,
+        model_reason=reason or "requested",
+        mrj_fitted=mrj is not None,
+        sigma_step=ln.sigma_step,
+        volatility_lag=volatility_lag(window),
+        start_level=ln.start_level,
+        **common,
+    )

@@ -30,8 +30,8 @@ Semantics shared with the SQL aggregation in the handler:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -43,8 +43,7 @@ BLOCK = 12  # one Ethereum slot
 SEVEN_DAYS = 7 * 86400
 MINUTE_BUCKETS_FROM = 3600  # fewer than 60 minute buckets: use block buckets
 MIN_SERIES_POINTS = 16  # max return and reserve price (their modules' MIN_POINTS)
-MIN_RANGE_SECONDS = {"twap": BLOCK, "max_return": MIN_SERIES_POINTS * BLOCK,
-                     "reserve_price": MIN_SERIES_POINTS * BLOCK}
+MIN_RANGE_SECONDS = {"twap": BLOCK, "max_return": MIN_SERIES_POINTS * BLOCK, "reserve_price": MIN_SERIES_POINTS * BLOCK}
 MAX_UNIX_SECONDS = 10**10  # year 2286: anything larger is milliseconds or worse
 
 
@@ -119,8 +118,13 @@ def _bucket_means(bucket_idx: np.ndarray, fees: np.ndarray, n_buckets: int) -> t
     return counts, means
 
 
-def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np.ndarray,
-              start: int, end: int, bucket_seconds: int | None = None) -> BucketSeries:
+def bucketize(
+    timestamps: Sequence[int] | np.ndarray,
+    fees: Sequence[float] | np.ndarray,
+    start: int,
+    end: int,
+    bucket_seconds: int | None = None,
+) -> BucketSeries:
     """Average per-block ``(timestamp, base_fee_wei)`` rows into contiguous UTC buckets.
 
     Blocks outside ``[start, end)`` are ignored. Raises ``MissingBucket`` for the
@@ -157,8 +161,13 @@ def bucketize(timestamps: Sequence[int] | np.ndarray, fees: Sequence[float] | np
     return BucketSeries(timestamps=np.maximum(starts, int(start)), values=means, bucket_seconds=b)
 
 
-def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[float | None] | np.ndarray,
-                     start: int, end: int, bucket_seconds: int | None = None) -> BucketSeries:
+def check_contiguous(
+    timestamps: Sequence[int] | np.ndarray,
+    values: Sequence[float | None] | np.ndarray,
+    start: int,
+    end: int,
+    bucket_seconds: int | None = None,
+) -> BucketSeries:
     """Check pre-aggregated buckets (e.g. from SQL) cover ``[start, end)`` exactly.
 
     ``timestamps`` are bucket starts; ``values`` their averages (a NULL/NaN
@@ -170,8 +179,9 @@ def check_contiguous(timestamps: Sequence[int] | np.ndarray, values: Sequence[fl
     b = int(bucket_seconds) if bucket_seconds is not None else bucket_seconds_for(start, end)
     check_unix_seconds(start, end)
     if b != bucket_seconds_for(start, end):
-        raise InvalidSeries(f"{b}s buckets for a {end - start}s range, which implies "
-                            f"{bucket_seconds_for(start, end)}s buckets")
+        raise InvalidSeries(
+            f"{b}s buckets for a {end - start}s range, which implies {bucket_seconds_for(start, end)}s buckets"
+        )
     expected = expected_bucket_starts(start, end, b)
     ts = np.asarray(timestamps, dtype=np.int64)
     vals = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)

@@ -67,7 +67,7 @@ RISK_FREE_RATE = 0.05
 DISCOUNT = math.exp(-RISK_FREE_RATE)  # one year at 5 %, as the reference does
 TREND_DRIFT = 0.05 / 52
 HOURS_PER_STEP = 1.0 / 24.0
-TRUNCATION = 2.0 ** -60
+TRUNCATION = 2.0**-60
 
 
 @dataclass(frozen=True)
@@ -130,8 +130,11 @@ def _validate(inputs: SimulationInputs, num_paths: int) -> None:
         raise InvalidParameters(f"strike must be finite and > 0, got {inputs.strike!r}")
     if not (math.isfinite(inputs.step_hours) and inputs.step_hours > 0):
         raise InvalidParameters(f"step_hours must be finite and > 0, got {inputs.step_hours!r}")
-    if not (math.isfinite(inputs.final_trend) and math.isfinite(inputs.z0)
-            and np.all(np.isfinite(np.asarray(inputs.season_params, dtype=np.float64)))):
+    if not (
+        math.isfinite(inputs.final_trend)
+        and math.isfinite(inputs.z0)
+        and np.all(np.isfinite(np.asarray(inputs.season_params, dtype=np.float64)))
+    ):
         raise InvalidParameters("residual, trend level and seasonal coefficients must be finite")
 
 
@@ -170,13 +173,13 @@ def _truncation_steps(phi: float, steps: int) -> int:
 def _state_at(s0: int, inputs: SimulationInputs, half: int, normals, bernoulli) -> tuple[np.ndarray, np.ndarray]:
     """Exact draw of ``(Z_s0, W_s0)`` per path without stepping (see the module docstring)."""
     a, phi, mu_j, s2, sj2, lam = (float(v) for v in inputs.params)
-    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * inputs.delta
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t**2) * inputs.delta
     step_sd = inputs.sigma_t * math.sqrt(inputs.delta)
     trend = (s0 + 1) * drift + math.sqrt(s0 + 1) * step_sd * normals(half)
     z = np.full(trend.shape, float(inputs.z0))
     if s0 > 0:
         powers = phi ** np.arange(s0, dtype=np.float64)
-        z = phi ** s0 * z + a * float(np.sum(powers)) + math.sqrt(s2 * float(np.sum(powers * powers))) * normals(half)
+        z = phi**s0 * z + a * float(np.sum(powers)) + math.sqrt(s2 * float(np.sum(powers * powers))) * normals(half)
         k_max = _truncation_steps(phi, s0)
         if lam > 0.0 and k_max > 0:
             jumps = bernoulli((k_max, half)).astype(np.float64)
@@ -185,23 +188,26 @@ def _state_at(s0: int, inputs: SimulationInputs, half: int, normals, bernoulli) 
     return z, trend
 
 
-def window_start_state(inputs: SimulationInputs, s0: int, num_paths: int,
-                       rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def window_start_state(
+    inputs: SimulationInputs, s0: int, num_paths: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """``(Z_s0, W_s0)`` for ``num_paths`` independent paths (exposed for the distribution tests)."""
     lam = float(inputs.params[5])
     return _state_at(s0, inputs, num_paths, rng.standard_normal, lambda size: rng.random(size) < lam)
 
 
-def simulate_payoff(inputs: SimulationInputs, num_paths: int, rng: np.random.Generator,
-                    *, antithetic: bool = True) -> SimulationResult:
+def simulate_payoff(
+    inputs: SimulationInputs, num_paths: int, rng: np.random.Generator, *, antithetic: bool = True
+) -> SimulationResult:
     """Discounted mean capped payoff, stepping only the averaging window (see module docstring)."""
     averages, pairs = window_averages(inputs, num_paths, rng, antithetic=antithetic)
     price, se = _price(averages, inputs.strike, pairs)
     return SimulationResult(price=price, standard_error=se, num_paths=num_paths, antithetic=pairs)
 
 
-def window_averages(inputs: SimulationInputs, num_paths: int, rng: np.random.Generator,
-                    *, antithetic: bool = True) -> tuple[np.ndarray, bool]:
+def window_averages(
+    inputs: SimulationInputs, num_paths: int, rng: np.random.Generator, *, antithetic: bool = True
+) -> tuple[np.ndarray, bool]:
     """Per-path mean price over the averaging window, and whether paths come in antithetic pairs.
 
     With pairs, path ``j`` and path ``j + num_paths // 2`` are antithetic.
@@ -222,7 +228,7 @@ def window_averages(inputs: SimulationInputs, num_paths: int, rng: np.random.Gen
         return np.concatenate([u < lam, (1.0 - u) < lam], axis=-1) if pairs else u < lam
 
     s0 = max(0, n_periods - window)
-    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * inputs.delta
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t**2) * inputs.delta
     step_sd = inputs.sigma_t * math.sqrt(inputs.delta)
     z, trend = _state_at(s0, inputs, half, normals, bernoulli)
 
@@ -239,8 +245,9 @@ def window_averages(inputs: SimulationInputs, num_paths: int, rng: np.random.Gen
     return total / (n_periods - s0), pairs
 
 
-def simulate_payoff_full(inputs: SimulationInputs, num_paths: int, rng: np.random.Generator,
-                         *, return_paths: bool = False):
+def simulate_payoff_full(
+    inputs: SimulationInputs, num_paths: int, rng: np.random.Generator, *, return_paths: bool = False
+):
     """Plain transcription of the reference: every step of every path, no variance reduction.
 
     Slow (N x paths draws); kept as the yardstick the shortcut is tested against.
@@ -251,7 +258,7 @@ def simulate_payoff_full(inputs: SimulationInputs, num_paths: int, rng: np.rando
     sigma, sigma_j = math.sqrt(s2), math.sqrt(sj2)
     n_periods, window = int(inputs.n_periods), int(inputs.twap_window)
     s0 = max(0, n_periods - window)
-    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * inputs.delta
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t**2) * inputs.delta
     step_sd = inputs.sigma_t * math.sqrt(inputs.delta)
     season = _season_levels(inputs, np.arange(n_periods, dtype=np.float64))
     z = np.full(num_paths, float(inputs.z0))
@@ -260,7 +267,12 @@ def simulate_payoff_full(inputs: SimulationInputs, num_paths: int, rng: np.rando
     for i in range(n_periods):
         if i > 0:
             jump = rng.random(num_paths) < lam
-            z = a + phi * z + sigma * rng.standard_normal(num_paths) + jump * (mu_j + sigma_j * rng.standard_normal(num_paths))
+            z = (
+                a
+                + phi * z
+                + sigma * rng.standard_normal(num_paths)
+                + jump * (mu_j + sigma_j * rng.standard_normal(num_paths))
+            )
             trend = trend + drift + step_sd * rng.standard_normal(num_paths)
         if i >= s0:
             total += _exp_capped(z + season[i] + inputs.final_trend + trend, inputs.log_price_ceiling)

@@ -49,7 +49,7 @@ def window_sums(x: np.ndarray, window: int, count: int) -> np.ndarray:
     """
     acc = x[0:count].copy()
     for j in range(1, window):
-        acc += x[j:j + count]
+        acc += x[j : j + count]
     return acc
 
 

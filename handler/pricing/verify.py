@@ -25,11 +25,18 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import PricingError
-from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, bounded_gradient, check_simulation_params, gradient_test
 from .model_choice import LOGNORMAL, MODELS, mrj_fit_problem, mrj_price_problem, mrj_unidentifiable
-from .reserve_price import (DEFAULT_NUM_PATHS, REFERENCE_N_PERIODS, REFERENCE_TWAP_WINDOW, SeasonalFit,
-                            infer_bucket_seconds, remove_trend_and_seasonality, scaled_window,
-                            simulation_inputs)
+from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, bounded_gradient, check_simulation_params, gradient_test
+from .reserve_price import (
+    DEFAULT_NUM_PATHS,
+    REFERENCE_N_PERIODS,
+    REFERENCE_TWAP_WINDOW,
+    SeasonalFit,
+    infer_bucket_seconds,
+    remove_trend_and_seasonality,
+    scaled_window,
+    simulation_inputs,
+)
 from .reserve_price import reserve_price as engine_reserve_price
 from .simulate import simulate_payoff
 from .twap import as_series, trailing_mean, twap
@@ -117,8 +124,11 @@ class VerificationResult:
         return bool(passed)
 
     def to_json(self) -> dict:
-        return {"ok": self.ok, "failed_check": self.failed_check,
-                "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks]}
+        return {
+            "ok": self.ok,
+            "failed_check": self.failed_check,
+            "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in self.checks],
+        }
 
 
 def _max_pd(target, calculated) -> str:
@@ -133,18 +143,37 @@ def _max_pd(target, calculated) -> str:
 def verify_twap(values, claimed_twap: float, *, tolerance: float = TWAP_TOLERANCE) -> VerificationResult:
     result = VerificationResult()
     computed = twap(values)
-    result.add("twap", error_bound_f64(computed, claimed_twap, tolerance),
-               f"computed {computed!r}, claimed {claimed_twap!r}, {percentage_diff(computed, claimed_twap):.3g} %")
+    result.add(
+        "twap",
+        error_bound_f64(computed, claimed_twap, tolerance),
+        f"computed {computed!r}, claimed {claimed_twap!r}, {percentage_diff(computed, claimed_twap):.3g} %",
+    )
     return result
 
 
-def verify_reserve_price(values, *, slope: float, intercept: float, season_params, residuals, twap_7d, params,
-                         reserve_price: float, twap_result: float | None = None, timestamps=None,
-                         pt=None, pt_1=None, n_periods: int | None = None, num_paths: int = DEFAULT_NUM_PATHS,
-                         seed: int = 0, floating_point_tolerance: float = FLOATING_POINT_TOLERANCE,
-                         gradient_tolerance: float = GRADIENT_TOLERANCE,
-                         reserve_price_tolerance: float = RESERVE_PRICE_TOLERANCE,
-                         twap_tolerance: float = TWAP_TOLERANCE, model: str | None = None) -> VerificationResult:
+def verify_reserve_price(
+    values,
+    *,
+    slope: float,
+    intercept: float,
+    season_params,
+    residuals,
+    twap_7d,
+    params,
+    reserve_price: float,
+    twap_result: float | None = None,
+    timestamps=None,
+    pt=None,
+    pt_1=None,
+    n_periods: int | None = None,
+    num_paths: int = DEFAULT_NUM_PATHS,
+    seed: int = 0,
+    floating_point_tolerance: float = FLOATING_POINT_TOLERANCE,
+    gradient_tolerance: float = GRADIENT_TOLERANCE,
+    reserve_price_tolerance: float = RESERVE_PRICE_TOLERANCE,
+    twap_tolerance: float = TWAP_TOLERANCE,
+    model: str | None = None,
+) -> VerificationResult:
     """Recompute what the verifier guests recompute and compare with the claims.
 
     ``model`` is the claims' ``model`` (``"mrj"`` or ``"lognormal"``); ``None`` (older
@@ -180,18 +209,34 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
         result.add("model", False, f"unknown model {model!r}")
         return result
     if model == LOGNORMAL:
-        return _verify_lognormal(result, x, timestamps, engine, seed=seed, num_paths=num_paths, horizon=horizon,
-                                 reserve_price=reserve_price, twap_result=twap_result,
-                                 reserve_price_tolerance=reserve_price_tolerance, twap_tolerance=twap_tolerance)
+        return _verify_lognormal(
+            result,
+            x,
+            timestamps,
+            engine,
+            seed=seed,
+            num_paths=num_paths,
+            horizon=horizon,
+            reserve_price=reserve_price,
+            twap_result=twap_result,
+            reserve_price_tolerance=reserve_price_tolerance,
+            twap_tolerance=twap_tolerance,
+        )
     fit = remove_trend_and_seasonality(x, timestamps)
     residuals = np.asarray(residuals, dtype=np.float64)
     season_params = np.asarray(season_params, dtype=np.float64)
     result.add("residuals", error_bound_fitted_vec(residuals, fit.residuals, tol), _max_pd(residuals, fit.residuals))
-    result.add("season_params", error_bound_fitted_vec(season_params, fit.season_params, tol),
-               _max_pd(season_params, fit.season_params))
+    result.add(
+        "season_params",
+        error_bound_fitted_vec(season_params, fit.season_params, tol),
+        _max_pd(season_params, fit.season_params),
+    )
     result.add("slope", error_bound_f64(slope, fit.slope, tol), f"claimed {slope!r}, computed {fit.slope!r}")
-    result.add("intercept", error_bound_f64(intercept, fit.intercept, tol),
-               f"claimed {intercept!r}, computed {fit.intercept!r}")
+    result.add(
+        "intercept",
+        error_bound_f64(intercept, fit.intercept, tol),
+        f"claimed {intercept!r}, computed {fit.intercept!r}",
+    )
     window = scaled_window(REFERENCE_TWAP_WINDOW, n, bucket)
     computed_twap_7d = trailing_mean(x, window)
     twap_7d = np.asarray(twap_7d, dtype=np.float64)
@@ -202,8 +247,7 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
         pt = derived_pt if pt is None else np.asarray(pt, dtype=np.float64)
         pt_1 = derived_pt_1 if pt_1 is None else np.asarray(pt_1, dtype=np.float64)
         same = error_bound_fitted_vec(derived_pt, pt, tol) and error_bound_fitted_vec(derived_pt_1, pt_1, tol)
-        result.add("pt_pt_1", same,
-                   f"pt {_max_pd(derived_pt, pt)}, pt_1 {_max_pd(derived_pt_1, pt_1)}")
+        result.add("pt_pt_1", same, f"pt {_max_pd(derived_pt, pt)}, pt_1 {_max_pd(derived_pt_1, pt_1)}")
     else:
         pt, pt_1 = derived_pt, derived_pt_1
 
@@ -222,15 +266,23 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
             grad = bounded_gradient(theta, pt, pt_1)
         grad_ok, free = gradient_test(theta, grad, gradient_tolerance)
         held = [name for name, f in zip(PARAM_NAMES, free.tolist()) if not f]
-        result.add("gradient", grad_ok, f"gradient {[float(g) for g in grad]}, tolerance {gradient_tolerance}"
-                   + (f"; at a bound (one-sided test): {', '.join(held)}" if held else ""))
+        result.add(
+            "gradient",
+            grad_ok,
+            f"gradient {[float(g) for g in grad]}, tolerance {gradient_tolerance}"
+            + (f"; at a bound (one-sided test): {', '.join(held)}" if held else ""),
+        )
     else:
         result.add("gradient", False, "params must be 6 numbers and pt, pt_1 of equal length")
 
-    blocked = (mrj_unidentifiable(n, bucket) or mrj_fit_problem(theta, grad, True, residuals)
-               or mrj_price_problem(float(reserve_price), float(twap_7d[-1]) if len(twap_7d) else 0.0))
-    result.add("model_check", blocked is None,
-               "mrj: identifiable, fit and price usable" if blocked is None else blocked)
+    blocked = (
+        mrj_unidentifiable(n, bucket)
+        or mrj_fit_problem(theta, grad, True, residuals)
+        or mrj_price_problem(float(reserve_price), float(twap_7d[-1]) if len(twap_7d) else 0.0)
+    )
+    result.add(
+        "model_check", blocked is None, "mrj: identifiable, fit and price usable" if blocked is None else blocked
+    )
 
     if domain_ok and len(twap_7d) == n and len(residuals) == n and season_params.shape == (12,):
         claimed_fit = SeasonalFit(float(slope), float(intercept), season_params, residuals)
@@ -239,8 +291,10 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
             sim = simulate_payoff(inputs, num_paths, np.random.Generator(np.random.PCG64(seed)))
             recomputed = sim.price
             ok = error_bound_f64(recomputed, reserve_price, reserve_price_tolerance)
-            detail = (f"recomputed {recomputed!r} (se {sim.standard_error:.4g}), claimed {reserve_price!r}, "
-                      f"{percentage_diff(recomputed, reserve_price):.3g} %")
+            detail = (
+                f"recomputed {recomputed!r} (se {sim.standard_error:.4g}), claimed {reserve_price!r}, "
+                f"{percentage_diff(recomputed, reserve_price):.3g} %"
+            )
         except PricingError as exc:
             ok, detail = False, str(exc)
         result.add("reserve_price", ok, detail)
@@ -249,8 +303,11 @@ def verify_reserve_price(values, *, slope: float, intercept: float, season_param
 
     if twap_result is not None:
         computed = twap(x)
-        result.add("twap", error_bound_f64(computed, twap_result, twap_tolerance),
-                   f"computed {computed!r}, claimed {twap_result!r}")
+        result.add(
+            "twap",
+            error_bound_f64(computed, twap_result, twap_tolerance),
+            f"computed {computed!r}, claimed {twap_result!r}",
+        )
     return result
 
 
@@ -258,23 +315,43 @@ def _engine(x, timestamps, seed: int, num_paths: int, horizon: int):
     return engine_reserve_price(x, timestamps, seed=seed, num_paths=num_paths, n_periods=horizon)
 
 
-def _verify_lognormal(result: VerificationResult, x, timestamps, engine, *, seed: int, num_paths: int, horizon: int,
-                      reserve_price: float, twap_result, reserve_price_tolerance: float,
-                      twap_tolerance: float) -> VerificationResult:
+def _verify_lognormal(
+    result: VerificationResult,
+    x,
+    timestamps,
+    engine,
+    *,
+    seed: int,
+    num_paths: int,
+    horizon: int,
+    reserve_price: float,
+    twap_result,
+    reserve_price_tolerance: float,
+    twap_tolerance: float,
+) -> VerificationResult:
     try:
         engine = engine or _engine(x, timestamps, seed, num_paths, horizon)
     except PricingError as exc:
         result.add("model", False, str(exc))
         return result
-    result.add("model", engine.model == LOGNORMAL,
-               f"engine chooses {engine.model}" + (f" ({engine.model_reason})" if engine.model_reason else ""))
-    result.add("reserve_price", error_bound_f64(engine.price, reserve_price, reserve_price_tolerance),
-               f"recomputed {engine.price!r} (se {engine.standard_error:.4g}), claimed {reserve_price!r}, "
-               f"{percentage_diff(engine.price, reserve_price):.3g} %")
+    result.add(
+        "model",
+        engine.model == LOGNORMAL,
+        f"engine chooses {engine.model}" + (f" ({engine.model_reason})" if engine.model_reason else ""),
+    )
+    result.add(
+        "reserve_price",
+        error_bound_f64(engine.price, reserve_price, reserve_price_tolerance),
+        f"recomputed {engine.price!r} (se {engine.standard_error:.4g}), claimed {reserve_price!r}, "
+        f"{percentage_diff(engine.price, reserve_price):.3g} %",
+    )
     if twap_result is not None:
         computed = twap(x)
-        result.add("twap", error_bound_f64(computed, twap_result, twap_tolerance),
-                   f"computed {computed!r}, claimed {twap_result!r}")
+        result.add(
+            "twap",
+            error_bound_f64(computed, twap_result, twap_tolerance),
+            f"computed {computed!r}, claimed {twap_result!r}",
+        )
     return result
 
 
@@ -301,10 +378,20 @@ def verify_claims(values, claims: dict, *, timestamps=None, **kwargs) -> Verific
         if claims.get(key) is not None:
             kwargs.setdefault(key, int(claims[key]))
     return verify_reserve_price(
-        x, slope=float(claims.get("slope", math.nan)), intercept=float(claims.get("intercept", math.nan)),
-        season_params=claims.get("season_params", []), residuals=residuals, twap_7d=twap_7d, params=params,
-        reserve_price=float(claims["price"]), twap_result=float(claims["twap"]) if claims.get("twap") is not None
-        else None, timestamps=timestamps, seed=int(claims.get("seed", 0)), model=claims.get("model"), **kwargs)
+        x,
+        slope=float(claims.get("slope", math.nan)),
+        intercept=float(claims.get("intercept", math.nan)),
+        season_params=claims.get("season_params", []),
+        residuals=residuals,
+        twap_7d=twap_7d,
+        params=params,
+        reserve_price=float(claims["price"]),
+        twap_result=float(claims["twap"]) if claims.get("twap") is not None else None,
+        timestamps=timestamps,
+        seed=int(claims.get("seed", 0)),
+        model=claims.get("model"),
+        **kwargs,
+    )
 
 
 def verify_result(values, result, *, timestamps=None, **kwargs) -> VerificationResult:
@@ -314,11 +401,32 @@ def verify_result(values, result, *, timestamps=None, **kwargs) -> VerificationR
     kwargs.setdefault("seed", result.seed)
     kwargs.setdefault("model", result.model)
     return verify_reserve_price(
-        values, slope=result.slope, intercept=result.intercept, season_params=result.season_params,
-        residuals=result.residuals, twap_7d=result.twap_7d, params=result.params,
-        reserve_price=result.price, twap_result=result.twap, timestamps=timestamps, **kwargs)
+        values,
+        slope=result.slope,
+        intercept=result.intercept,
+        season_params=result.season_params,
+        residuals=result.residuals,
+        twap_7d=result.twap_7d,
+        params=result.params,
+        reserve_price=result.price,
+        twap_result=result.twap,
+        timestamps=timestamps,
+        **kwargs,
+    )
 
 
-__all__ = ["Check", "VerificationResult", "error_bound_dvec", "error_bound_f64", "error_bound_matrix",
-           "error_bound_fitted_vec", "error_bound_simulated_log_prices", "error_bound_vec", "percentage_diff",
-           "verify_claims", "verify_reserve_price", "verify_result", "verify_twap"]
+__all__ = [
+    "Check",
+    "VerificationResult",
+    "error_bound_dvec",
+    "error_bound_f64",
+    "error_bound_matrix",
+    "error_bound_fitted_vec",
+    "error_bound_simulated_log_prices",
+    "error_bound_vec",
+    "percentage_diff",
+    "verify_claims",
+    "verify_reserve_price",
+    "verify_result",
+    "verify_twap",
+]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -181,7 +182,9 @@ class BonsaiClient:
 
     # ------------------------------------------------------------ routes
 
-    def upload_image(self, image_id_hex: str, elf: bytes | Callable[[], bytes | None] | None, *, deadline: float | None = None) -> bool:
+    def upload_image(
+        self, image_id_hex: str, elf: bytes | Callable[[], bytes | None] | None, *, deadline: float | None = None
+    ) -> bool:
         """True if uploaded, False if the image already existed (204)."""
         resp = self.request("GET", f"images/upload/{image_id_hex}", ok=(200, 204), deadline=deadline)
         if resp.status_code == 204:
@@ -190,7 +193,9 @@ class BonsaiClient:
         if callable(elf):
             elf = elf()
         if not elf:
-            raise ProofConfigurationError("Bonsai does not have the image and no guest ELF is configured (BONSAI_ELF_PATH)")
+            raise ProofConfigurationError(
+                "Bonsai does not have the image and no guest ELF is configured (BONSAI_ELF_PATH)"
+            )
         self.request("PUT", url, data=elf, ok=(200, 201, 204), deadline=deadline)
         return True
 
@@ -292,7 +297,12 @@ class BonsaiClient:
         stop = lambda: self.stop_session(session_id, timeout=stop_timeout)  # noqa: E731
         try:
             return self._wait(
-                "session", session_id, self.session_status, deadline=deadline, poll_interval=poll_interval, on_deadline=stop
+                "session",
+                session_id,
+                self.session_status,
+                deadline=deadline,
+                poll_interval=poll_interval,
+                on_deadline=stop,
             )
         except BonsaiHttpError:
             try:
@@ -302,7 +312,9 @@ class BonsaiClient:
             raise
 
     def wait_snark(self, snark_id: str, *, deadline: float, poll_interval: float) -> dict:
-        return self._wait("snark", snark_id, self.snark_status, deadline=deadline, poll_interval=poll_interval, on_deadline=None)
+        return self._wait(
+            "snark", snark_id, self.snark_status, deadline=deadline, poll_interval=poll_interval, on_deadline=None
+        )
 
     # ------------------------------------------------------------ whole flow
 

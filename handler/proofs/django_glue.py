@@ -129,7 +129,9 @@ def verify_before_store(record: ProofRecord | dict):
         d,
         public_keys=published_keys() if kind == "attested" else None,
         expected_image_id=pinned,
-        expected_selector=_hex_bytes(getattr(settings, "BONSAI_SELECTOR", ""), "BONSAI_SELECTOR", 4) if groth16 else None,
+        expected_selector=_hex_bytes(getattr(settings, "BONSAI_SELECTOR", ""), "BONSAI_SELECTOR", 4)
+        if groth16
+        else None,
         require_image_id=groth16,
         journal_decoders=decoders,
     )
@@ -142,8 +144,11 @@ def pinned_guests() -> tuple[frozenset[bytes] | None, dict]:
 
     ids: set[bytes] = set()
     decoders: dict = {}
-    for name, journal_type in (("BONSAI_IMAGE_ID", None), ("BONSAI_TWAP_IMAGE_ID", TwapErrorBoundInput),
-                               ("BONSAI_MAX_RETURN_IMAGE_ID", MaxReturnJournal)):  # fmt: skip
+    for name, journal_type in (
+        ("BONSAI_IMAGE_ID", None),
+        ("BONSAI_TWAP_IMAGE_ID", TwapErrorBoundInput),
+        ("BONSAI_MAX_RETURN_IMAGE_ID", MaxReturnJournal),
+    ):
         image_id = _hex_bytes(getattr(settings, name, ""), name, 32)
         if image_id is not None:
             ids.add(image_id)

@@ -152,13 +152,13 @@ def version_for_selector(selector: bytes) -> params.VerifierVersion:
     version = params.BY_SELECTOR.get(bytes(selector))
     if version is None:
         known = ", ".join(f"{v.name} {v.selector.hex()}" for v in params.VERSIONS)
-        raise ProofVerificationError("selector", f"0x{bytes(selector).hex()} is not a known RISC Zero verifier ({known})")
+        raise ProofVerificationError(
+            "selector", f"0x{bytes(selector).hex()} is not a known RISC Zero verifier ({known})"
+        )
     return version
 
 
-def verify_raw_seal(
-    seal: bytes, claim_digest: bytes, version: params.VerifierVersion, *, engine: str = "auto"
-) -> None:
+def verify_raw_seal(seal: bytes, claim_digest: bytes, version: params.VerifierVersion, *, engine: str = "auto") -> None:
     a, b, c = decode_seal(seal)
     if not pairing_holds(a, b, c, public_inputs(version, claim_digest), engine=engine):
         raise ProofVerificationError(

@@ -146,9 +146,13 @@ class RemoveSeasonalityErrorBoundFloatingInput(GuestStruct):
     season_param: tuple[float, ...]
     tolerance: float
     LAYOUT: ClassVar[dict[str, str]] = {
-        "data": "vec_f64", "slope": "f64", "intercept": "f64",
-        "de_seasonalised_detrended_log_base_fee": "dvector", "season_param": "dvector", "tolerance": "f64",
-    }  # fmt: skip
+        "data": "vec_f64",
+        "slope": "f64",
+        "intercept": "f64",
+        "de_seasonalised_detrended_log_base_fee": "dvector",
+        "season_param": "dvector",
+        "tolerance": "f64",
+    }
 
 
 @dataclass(frozen=True)
@@ -166,8 +170,11 @@ class CalculatePtPt1ErrorBoundFloatingInput(GuestStruct):
     pt_1: tuple[float, ...]
     tolerance: float
     LAYOUT: ClassVar[dict[str, str]] = {
-        "de_seasonalised_detrended_log_base_fee": "dvector", "pt": "dvector", "pt_1": "dvector", "tolerance": "f64",
-    }  # fmt: skip
+        "de_seasonalised_detrended_log_base_fee": "dvector",
+        "pt": "dvector",
+        "pt_1": "dvector",
+        "tolerance": "f64",
+    }
 
 
 @dataclass(frozen=True)
@@ -189,11 +196,23 @@ class SimulatePriceVerifyPositionInput(GuestStruct):
     tolerance: float
     data_length: int
     LAYOUT: ClassVar[dict[str, str]] = {
-        "start_timestamp": "i64", "end_timestamp": "i64", "positions": "vec_f64", "pt": "dvector", "pt_1": "dvector",
-        "gradient_tolerance": "f64", "de_seasonalised_detrended_log_base_fee": "dvector", "n_periods": "usize",
-        "num_paths": "usize", "season_param": "dvector", "twap_7d": "vec_f64", "slope": "f64", "intercept": "f64",
-        "reserve_price": "f64", "tolerance": "f64", "data_length": "usize",
-    }  # fmt: skip
+        "start_timestamp": "i64",
+        "end_timestamp": "i64",
+        "positions": "vec_f64",
+        "pt": "dvector",
+        "pt_1": "dvector",
+        "gradient_tolerance": "f64",
+        "de_seasonalised_detrended_log_base_fee": "dvector",
+        "n_periods": "usize",
+        "num_paths": "usize",
+        "season_param": "dvector",
+        "twap_7d": "vec_f64",
+        "slope": "f64",
+        "intercept": "f64",
+        "reserve_price": "f64",
+        "tolerance": "f64",
+        "data_length": "usize",
+    }
 
 
 @dataclass(frozen=True)
@@ -235,18 +254,46 @@ class ProofCompositionInput(GuestStruct):
     twap_result: float
     max_return: float
     LAYOUT: ClassVar[dict[str, str]] = {
-        "data_8_months": "vec_f64", "data_8_months_hash": "u32x8",
-        **{name: "i64" for name in (
-            "data_8_months_start_timestamp", "data_8_months_end_timestamp", "start_timestamp", "end_timestamp",
-            "twap_start_timestamp", "twap_end_timestamp", "reserve_price_start_timestamp", "reserve_price_end_timestamp",
-            "max_return_start_timestamp", "max_return_end_timestamp")},
-        "positions": "vec_f64", "pt": "dvector", "pt_1": "dvector", "gradient_tolerance": "f64",
-        "de_seasonalised_detrended_log_base_fee": "dvector", "n_periods": "usize", "num_paths": "usize",
-        "season_param": "dvector", "twap_7d": "vec_f64",
-        **{name: "f64" for name in (
-            "slope", "intercept", "reserve_price", "floating_point_tolerance", "reserve_price_tolerance",
-            "twap_tolerance", "twap_result", "max_return")},
-    }  # fmt: skip
+        "data_8_months": "vec_f64",
+        "data_8_months_hash": "u32x8",
+        **{
+            name: "i64"
+            for name in (
+                "data_8_months_start_timestamp",
+                "data_8_months_end_timestamp",
+                "start_timestamp",
+                "end_timestamp",
+                "twap_start_timestamp",
+                "twap_end_timestamp",
+                "reserve_price_start_timestamp",
+                "reserve_price_end_timestamp",
+                "max_return_start_timestamp",
+                "max_return_end_timestamp",
+            )
+        },
+        "positions": "vec_f64",
+        "pt": "dvector",
+        "pt_1": "dvector",
+        "gradient_tolerance": "f64",
+        "de_seasonalised_detrended_log_base_fee": "dvector",
+        "n_periods": "usize",
+        "num_paths": "usize",
+        "season_param": "dvector",
+        "twap_7d": "vec_f64",
+        **{
+            name: "f64"
+            for name in (
+                "slope",
+                "intercept",
+                "reserve_price",
+                "floating_point_tolerance",
+                "reserve_price_tolerance",
+                "twap_tolerance",
+                "twap_result",
+                "max_return",
+            )
+        },
+    }
 
 
 #: the coprocessor host's tolerance for the TWAP guest (per cent)

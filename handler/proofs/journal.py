@@ -26,11 +26,11 @@ malformed fixed-point string raise ``JournalDecodeError``.
 
 from __future__ import annotations
 
-from handler.pricing.felts import felt_to_float, float_to_felt, format_felt
-
 import re
 import struct
 from dataclasses import dataclass, fields
+
+from handler.pricing.felts import felt_to_float, float_to_felt, format_felt
 
 from .errors import JournalDecodeError
 
@@ -194,7 +194,13 @@ class MetricJournal:
 
     @classmethod
     def build(
-        cls, *, data_commitment: tuple[int, ...] | list[int], metric: str, window_start: int, window_end: int, value: float
+        cls,
+        *,
+        data_commitment: tuple[int, ...] | list[int],
+        metric: str,
+        window_start: int,
+        window_end: int,
+        value: float,
     ) -> MetricJournal:
         if metric not in METRICS:
             raise ValueError(f"unknown metric {metric!r}")

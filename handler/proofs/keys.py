@@ -84,10 +84,14 @@ def load_configured_private_key(*, private_key: str = "", key_file: str = "") ->
 
 
 def pem_bytes(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
-def create_private_key_file(path: str | os.PathLike[str], key: Ed25519PrivateKey | None = None) -> tuple[Ed25519PrivateKey, bool]:
+def create_private_key_file(
+    path: str | os.PathLike[str], key: Ed25519PrivateKey | None = None
+) -> tuple[Ed25519PrivateKey, bool]:
     """Write a new key to ``path`` unless a key is already there; returns (the key at path, created)."""
     p = Path(path)
     if p.exists():
@@ -116,7 +120,11 @@ def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
 
 
 def public_key_pem(raw: bytes) -> str:
-    return load_public_key(raw).public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return (
+        load_public_key(raw)
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
 
 
 def load_public_key(raw: bytes) -> Ed25519PublicKey:

@@ -19,8 +19,9 @@ must end exactly at the last byte.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any
 
 from . import claim as c
 from .errors import ReceiptDecodeError, ReceiptRejected
@@ -264,9 +265,7 @@ def _w_option(v: Any, value: Callable[[Any], bytes]) -> bytes:
 
 def _w_output(o: Output) -> bytes:
     def assumptions(items: list[MaybePruned]) -> bytes:
-        return struct.pack("<Q", len(items)) + b"".join(
-            _w_mp(i, lambda a: a.claim + a.control_root) for i in items
-        )
+        return struct.pack("<Q", len(items)) + b"".join(_w_mp(i, lambda a: a.claim + a.control_root) for i in items)
 
     return _w_mp(o.journal, _w_vec) + _w_mp(o.assumptions, assumptions)
 
@@ -323,7 +322,5 @@ def check_groth16_receipt(
     expected = c.claim_digest(expected_image_id, rc.journal)
     actual = rc.claim_digest()
     if actual != expected:
-        raise ReceiptRejected(
-            f"claim digest: receipt 0x{actual.hex()} != ok(image id, journal) 0x{expected.hex()}"
-        )
+        raise ReceiptRejected(f"claim digest: receipt 0x{actual.hex()} != ok(image id, journal) 0x{expected.hex()}")
     return actual

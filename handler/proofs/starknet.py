@@ -163,7 +163,12 @@ def proof_calldata(record: ProofRecord | dict) -> dict | None:
     if rec.kind != "groth16":
         return None
     if not garaga_available():
-        return {"error": {"code": StarknetCalldataUnavailable.code, "message": f"garaga is not installed ({GARAGA_INSTALL})"}}
+        return {
+            "error": {
+                "code": StarknetCalldataUnavailable.code,
+                "message": f"garaga is not installed ({GARAGA_INSTALL})",
+            }
+        }
     try:
         return {"calldata": felts_hex(garaga_calldata(rec))}
     except (ProofVerificationError, StarknetCalldataUnavailable) as exc:
@@ -216,7 +221,9 @@ def job_status_starknet(
     for metric in recs:
         stored = (calldata or {}).get(metric)
         if not stored:
-            per_metric[metric] = {"error": {"code": "calldata_not_computed", "message": "no calldata was stored with this proof"}}
+            per_metric[metric] = {
+                "error": {"code": "calldata_not_computed", "message": "no calldata was stored with this proof"}
+            }
         elif "error" in stored:
             per_metric[metric] = {"error": stored["error"]}
         else:

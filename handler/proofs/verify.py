@@ -38,7 +38,9 @@ def _decode_for_program(program: str, journal: bytes):
     except JournalDecodeError as exc:
         raise ProofVerificationError("journal", str(exc)) from exc
     if program in ("twap", "max_return", "reserve_price") and decoded.metric != program:
-        raise ProofVerificationError("image id", f"image id is the {program} program but the journal is a {decoded.metric} journal")
+        raise ProofVerificationError(
+            "image id", f"image id is the {program} program but the journal is a {decoded.metric} journal"
+        )
     return decoded
 
 
@@ -91,7 +93,9 @@ def verify_record(
         decoded = _decode_for_program(program, record.journal)
     else:
         if expected_image_id is None and require_image_id:
-            raise ProofVerificationError("image id", "no pinned image id to check a Groth16 record against (BONSAI_IMAGE_ID)")
+            raise ProofVerificationError(
+                "image id", "no pinned image id to check a Groth16 record against (BONSAI_IMAGE_ID)"
+            )
         if expected_image_id is not None:
             allowed = {expected_image_id} if isinstance(expected_image_id, bytes) else set(expected_image_id)
             if record.image_id not in allowed:

@@ -1,5 +1,6 @@
 """Chaos tier fixtures: workers with short time knobs, the fault prover, queue helpers,
 and a recovery-time log printed as a table at the end of the session."""
+
 from __future__ import annotations
 
 import json
@@ -73,7 +74,7 @@ class ChaosWorker(WorkerProcess):
         if beat:
             self.argv += ["-B", "--schedule", str(schedule)]
 
-    def start(self, timeout: float = 60) -> "ChaosWorker":
+    def start(self, timeout: float = 60) -> ChaosWorker:
         super().start(timeout)
         return self
 
@@ -107,13 +108,26 @@ def chaos_worker(worker_env, worker_logs, markers, request, tmp_path):
     """chaos_worker(env={...}, beat=True, concurrency=2) starts a worker for this test."""
     started: list[ChaosWorker] = []
 
-    def make(*, env: dict | None = None, beat: bool = False, concurrency: int = 2,
-             queues: str = "proofs,results,default", start: bool = True) -> ChaosWorker:
+    def make(
+        *,
+        env: dict | None = None,
+        beat: bool = False,
+        concurrency: int = 2,
+        queues: str = "proofs,results,default",
+        start: bool = True,
+    ) -> ChaosWorker:
         name = f"{request.node.name[:40]}-{len(started)}".replace("[", "-").replace("]", "")
         full_env = dict(worker_env, **CHAOS_ENV, FAULT_MARKERS=str(markers))
         full_env.update(env or {})
-        worker = ChaosWorker(full_env, worker_logs / f"{name}.log", queues, name, concurrency,
-                             beat=beat, schedule=tmp_path / f"beat-{len(started)}")
+        worker = ChaosWorker(
+            full_env,
+            worker_logs / f"{name}.log",
+            queues,
+            name,
+            concurrency,
+            beat=beat,
+            schedule=tmp_path / f"beat-{len(started)}",
+        )
         started.append(worker)
         return worker.start() if start else worker
 
@@ -142,8 +156,11 @@ class Queues:
     def depth(self, name: str) -> int:
         attrs = self.client.get_queue_attributes(
             QueueUrl=self.urls[name],
-            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                            "ApproximateNumberOfMessagesDelayed"],
+            AttributeNames=[
+                "ApproximateNumberOfMessages",
+                "ApproximateNumberOfMessagesNotVisible",
+                "ApproximateNumberOfMessagesDelayed",
+            ],
         )["Attributes"]
         return sum(int(v) for v in attrs.values())
 
@@ -151,8 +168,9 @@ class Queues:
         """Receives and deletes every visible message (no PurgeQueue: moto allows one a minute)."""
         taken = []
         while True:
-            msgs = self.client.receive_message(QueueUrl=self.urls[name], MaxNumberOfMessages=10,
-                                               WaitTimeSeconds=0, AttributeNames=["All"]).get("Messages", [])
+            msgs = self.client.receive_message(
+                QueueUrl=self.urls[name], MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+            ).get("Messages", [])
             if not msgs:
                 return taken
             for msg in msgs:
@@ -252,8 +270,12 @@ def running_job(group_id: str | None = None):
 def wait_prover_started(job_id: int, timeout: float = 30) -> None:
     from tests.chaos.fault_prover import invocations
 
-    wait_until(lambda: any(l.startswith("start") for l in invocations(str(job_id))), timeout=timeout,
-               interval=0.05, what=f"the prover to start job {job_id}")
+    wait_until(
+        lambda: any(l.startswith("start") for l in invocations(str(job_id))),
+        timeout=timeout,
+        interval=0.05,
+        what=f"the prover to start job {job_id}",
+    )
 
 
 def python_subprocess_env(worker_env: dict, **extra) -> dict:
@@ -268,11 +290,13 @@ PYTHON = sys.executable
 
 def _peek(self, name: str) -> list[dict]:
     """Reads up to 10 messages and makes them visible again at once."""
-    msgs = self.client.receive_message(QueueUrl=self.urls[name], MaxNumberOfMessages=10, WaitTimeSeconds=0,
-                                       AttributeNames=["All"]).get("Messages", [])
+    msgs = self.client.receive_message(
+        QueueUrl=self.urls[name], MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
+    ).get("Messages", [])
     for msg in msgs:
-        self.client.change_message_visibility(QueueUrl=self.urls[name], ReceiptHandle=msg["ReceiptHandle"],
-                                              VisibilityTimeout=0)
+        self.client.change_message_visibility(
+            QueueUrl=self.urls[name], ReceiptHandle=msg["ReceiptHandle"], VisibilityTimeout=0
+        )
     return msgs
 
 

@@ -10,6 +10,7 @@ Environment (read in the worker process):
 
 Counting across processes (a crash kills the pool child) uses those marker files.
 """
+
 from __future__ import annotations
 
 import os

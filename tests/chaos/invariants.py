@@ -1,4 +1,5 @@
 """The invariant check run after every chaos scenario (docs/reliability.md)."""
+
 from __future__ import annotations
 
 import time
@@ -43,11 +44,15 @@ def check_invariants(
     def settled_jobs():
         # a group can fail while its other jobs still run: give them time to finish
         current = list(scope.order_by("pk"))
-        return all(
-            job.status == expect_jobs.get(job.pk, job.status) if job.pk in expect_jobs
-            else job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED)
-            for job in current
-        ) and current
+        return (
+            all(
+                job.status == expect_jobs.get(job.pk, job.status)
+                if job.pk in expect_jobs
+                else job.status in (Job.Status.SUCCEEDED, Job.Status.FAILED)
+                for job in current
+            )
+            and current
+        )
 
     try:
         wait_until(settled_jobs, timeout=30, interval=0.2, what="every job to be terminal")

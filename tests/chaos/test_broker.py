@@ -4,6 +4,7 @@ These run against a separate moto server that the test stops and starts: the ses
 moto (and this process's Celery app, bound to it at import) stays untouched, so the API
 call is made from a subprocess pointed at the separate broker.
 """
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,12 @@ class Broker:
         self.prefix = f"b{uuid.uuid4().hex[:6]}-"
 
     def start(self):
-        self.proc = subprocess.Popen([str(Path(PYTHON).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
-                                     stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [str(Path(PYTHON).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
         def answering():
             try:
@@ -59,8 +64,13 @@ class Broker:
 
     def existing_queues(self) -> Queues:
         """The queues as they are on the broker (fails if one is missing)."""
-        client = boto3.client("sqs", endpoint_url=self.url, region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        client = boto3.client(
+            "sqs",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         urls = {}
         for name in ("proofs", "results", "default"):
             for full in (name, f"{name}-dlq"):
@@ -68,10 +78,16 @@ class Broker:
         return Queues(client, urls)
 
     def ensure_queues(self, worker_env: dict) -> Queues:
-        subprocess.run([PYTHON, "manage.py", "ensure_queues"], cwd=REPO, env=self.env(worker_env), check=True,
-                       capture_output=True)
-        client = boto3.client("sqs", endpoint_url=self.url, region_name="us-east-1",
-                              aws_access_key_id="testing", aws_secret_access_key="testing")
+        subprocess.run(
+            [PYTHON, "manage.py", "ensure_queues"], cwd=REPO, env=self.env(worker_env), check=True, capture_output=True
+        )
+        client = boto3.client(
+            "sqs",
+            endpoint_url=self.url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         urls = {}
         for name in ("proofs", "results", "default"):
             for full in (name, f"{name}-dlq"):
@@ -87,7 +103,7 @@ def broker(tmp_path):
     b.stop()
 
 
-SUBMIT = r'''
+SUBMIT = r"""
 import json, sys, time
 import django
 django.setup()
@@ -99,14 +115,21 @@ t0 = time.monotonic()
 r = Client().post("/api/job", data=body, content_type="application/json", HTTP_HOST="127.0.0.1",
                   **{META_KEY: sign("POST", "/api/job", body)})
 print(json.dumps({"status": r.status_code, "seconds": time.monotonic() - t0, "body": r.content.decode()[:300]}))
-'''
+"""
 
 
 def submit(env: dict, group_id: str) -> dict:
     window = {"start_timestamp": START, "end_timestamp": END}
     payload = {"job_group_id": group_id, "twap": window, "reserve_price": window, "max_return": window}
-    out = subprocess.run([PYTHON, "-c", SUBMIT, json.dumps(payload)], cwd=REPO, env=env, check=True,
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [PYTHON, "-c", SUBMIT, json.dumps(payload)],
+        cwd=REPO,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -126,8 +149,9 @@ def test_a_dead_broker_at_dispatch_neither_hangs_nor_loses_jobs(chaos_worker, se
     wait_group(group, timeout=60)
     elapsed = time.monotonic() - t0
     check_invariants(queues, groups=[group], executions_equal_attempts=True)
-    record_recovery("S4 broker down at dispatch", f"API 200 in {answer['seconds']:.1f}s, outbox re-sent, SUCCEEDED",
-                    elapsed)
+    record_recovery(
+        "S4 broker down at dispatch", f"API 200 in {answer['seconds']:.1f}s, outbox re-sent, SUCCEEDED", elapsed
+    )
 
 
 # Scenario S5 of docs/reliability.md.
@@ -139,14 +163,18 @@ def test_a_broker_restart_during_consumption_heals_itself(chaos_worker, seeded, 
     started again by its supervisor (this test plays make run's part). Whether kombu's consumer stalls depends on
     timing; both paths must end with the group completed."""
     broker.ensure_queues(worker_env)
-    env = dict(broker.env({}), FAULT_SLEEP="3", RECONCILE_LOST_MESSAGE_SECONDS="5",
-               WATCHDOG_INTERVAL_SECONDS="1", WORKER_STALL_SECONDS="5")
+    env = dict(
+        broker.env({}),
+        FAULT_SLEEP="3",
+        RECONCILE_LOST_MESSAGE_SECONDS="5",
+        WATCHDOG_INTERVAL_SECONDS="1",
+        WORKER_STALL_SECONDS="5",
+    )
     workers = [chaos_worker(env=env, beat=True, concurrency=1)]
     group = "f" * 64
     answer = submit(broker.env(worker_env), group)
     assert answer["status"] == 200, answer
-    wait_until(lambda: Job.objects.filter(group_id=group, status="running").exists(), timeout=30,
-               what="a job to run")
+    wait_until(lambda: Job.objects.filter(group_id=group, status="running").exists(), timeout=30, what="a job to run")
     t0 = time.monotonic()
     broker.stop()
     time.sleep(5)
@@ -165,14 +193,18 @@ def test_a_broker_restart_during_consumption_heals_itself(chaos_worker, seeded, 
     wait_until(completed_with_a_supervisor, timeout=150, interval=1, what="the group to complete with no human step")
     elapsed = time.monotonic() - t0
     queues = broker.existing_queues()  # created again by the watchdog, not by hand
-    redrive = json.loads(queues.client.get_queue_attributes(
-        QueueUrl=queues.urls["proofs"], AttributeNames=["RedrivePolicy"])["Attributes"]["RedrivePolicy"])
+    redrive = json.loads(
+        queues.client.get_queue_attributes(QueueUrl=queues.urls["proofs"], AttributeNames=["RedrivePolicy"])[
+            "Attributes"
+        ]["RedrivePolicy"]
+    )
     assert redrive["deadLetterTargetArn"].endswith(broker.prefix + "proofs-dlq")
     check_invariants(queues, groups=[group])
     # the (possibly restarted) worker still consumes after the outage
     canary = "9" * 64
     submit(broker.env(worker_env), canary)
     wait_group(canary, timeout=60)
-    outcome = (f"worker exited {restarts} and was restarted by its supervisor" if restarts
-               else "worker kept consuming") + "; queues recreated by the watchdog; lost messages re-sent; SUCCEEDED"
+    outcome = (
+        f"worker exited {restarts} and was restarted by its supervisor" if restarts else "worker kept consuming"
+    ) + "; queues recreated by the watchdog; lost messages re-sent; SUCCEEDED"
     record_recovery("S5 broker restart (5s, state lost) mid-proof, no human step", outcome, elapsed)

@@ -1,4 +1,5 @@
 """S9 (duplicate delivery), S10 (malformed messages), S11 (oversized payloads)."""
+
 from __future__ import annotations
 
 import json
@@ -37,8 +38,11 @@ def test_duplicate_deliveries_run_once(chaos_worker, make_group, clean_queues):
         check_invariants(clean_queues, groups=[group], executions_equal_attempts=True)
     assert all(job.attempts == 1 for job in Job.objects.filter(group_id=group))
     assert "already finished; dropping this delivery" in worker.log_path.read_text()
-    record_recovery("S9 duplicates (x3 publish, visibility 2s < proof, raw re-send)",
-                    "1 run, 1 proof per job, duplicates dropped", elapsed)
+    record_recovery(
+        "S9 duplicates (x3 publish, visibility 2s < proof, raw re-send)",
+        "1 run, 1 proof per job, duplicates dropped",
+        elapsed,
+    )
 
 
 # Scenario S10 of docs/reliability.md.
@@ -49,7 +53,8 @@ def test_malformed_messages_do_no_harm(chaos_worker, make_group, clean_queues):
     sqs = clean_queues
     url = sqs.urls["proofs"]
     dlq_arn = sqs.client.get_queue_attributes(QueueUrl=sqs.urls["proofs-dlq"], AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
+        "Attributes"
+    ]["QueueArn"]
     redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "2"})
     with sqs.attributes("proofs", VisibilityTimeout=1, RedrivePolicy=redrive):
         sqs.client.send_message(QueueUrl=url, MessageBody="%%% not base64, not json \x01 %%%")
@@ -104,9 +109,8 @@ def test_oversized_bodies_and_messages_are_refused(chaos_worker, make_group, cle
     response = requests.post(f"{live_server.url}/pricing_data", json=body, headers={"X-API-Key": api_key}, timeout=10)
     assert response.status_code in (400, 413), response.status_code
     # (d) every task message is small (ids only): measure what SQS receives
-    from proving.tasks import prove_job
     from offchain.tasks import forward_pricing_request, sync_pricing_request
-    from proving.tasks import notify_offchain, record_job_outcome
+    from proving.tasks import notify_offchain, prove_job, record_job_outcome
 
     prove_job.apply_async(args=[2**62])
     record_job_outcome.apply_async(args=[2**62])
@@ -128,5 +132,8 @@ def test_oversized_bodies_and_messages_are_refused(chaos_worker, make_group, cle
     wait_group(group, timeout=60)
     elapsed = time.monotonic() - t0
     check_invariants(clean_queues, groups=[group])
-    record_recovery("S11 oversized (1 MB body, 10k ids, queue size limit)",
-                    f"413/400, messages <= {max(sizes)} B, refused publish re-sent", elapsed)
+    record_recovery(
+        "S11 oversized (1 MB body, 10k ids, queue size limit)",
+        f"413/400, messages <= {max(sizes)} B, refused publish re-sent",
+        elapsed,
+    )

@@ -1,4 +1,5 @@
 """S6: Postgres restarted (or down for a few seconds) while a proof runs."""
+
 from __future__ import annotations
 
 import os
@@ -74,12 +75,20 @@ def test_deliveries_during_a_database_outage_come_back_in_seconds(chaos_worker, 
         sock.bind(("127.0.0.1", 0))
         dead_port = sock.getsockname()[1]
     group = make_group()
-    blind = chaos_worker(env={"DATABASE_URL": f"postgresql://postgres@127.0.0.1:{dead_port}/fossil",
-                              "DATABASE_OUTAGE_RETRY_SECONDS": "1"})
+    blind = chaos_worker(
+        env={
+            "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{dead_port}/fossil",
+            "DATABASE_OUTAGE_RETRY_SECONDS": "1",
+        }
+    )
     t0 = time.monotonic()
     # each of the three messages comes back several times while the visibility timeout (24 s) has not passed
-    wait_until(lambda: blind.log_tail(200_000).count("database unavailable") >= 9, timeout=20, interval=0.5,
-               what="deliveries handed back during the outage")
+    wait_until(
+        lambda: blind.log_tail(200_000).count("database unavailable") >= 9,
+        timeout=20,
+        interval=0.5,
+        what="deliveries handed back during the outage",
+    )
     assert time.monotonic() - t0 < 20
     assert list(Job.objects.filter(group_id=group).values_list("attempts", flat=True)) == [0, 0, 0]
     blind.stop()
@@ -92,5 +101,6 @@ def test_deliveries_during_a_database_outage_come_back_in_seconds(chaos_worker, 
     check_invariants(clean_queues, groups=[group], executions_equal_attempts=True)
     assert list(Job.objects.filter(group_id=group).values_list("attempts", flat=True)) == [1, 1, 1]
     assert clean_queues.depth("proofs-dlq") == 0
-    record_recovery("S6 Postgres unreachable at delivery", "handed back in seconds, no attempt spent, SUCCEEDED",
-                    elapsed)
+    record_recovery(
+        "S6 Postgres unreachable at delivery", "handed back in seconds, no attempt spent, SUCCEEDED", elapsed
+    )

@@ -1,4 +1,5 @@
 """The reconciler's terminal step and the dead_letters command, without worker processes."""
+
 from __future__ import annotations
 
 import io
@@ -16,16 +17,29 @@ pytestmark = [pytest.mark.chaos, pytest.mark.django_db(transaction=True)]
 
 def test_reconciler_fails_jobs_that_used_up_their_attempts(make_group, clean_queues):
     group = make_group(dispatch=False)
-    twap, reserve, max_return = (Job.objects.get(group_id=group, metric=m) for m in ("twap", "reserve_price", "max_return"))
+    twap, reserve, max_return = (
+        Job.objects.get(group_id=group, metric=m) for m in ("twap", "reserve_price", "max_return")
+    )
     past = timezone.now() - timedelta(minutes=5)
     # running, last lease long lapsed, no attempts left (its worker died on the last try)
-    Job.objects.filter(pk=twap.pk).update(status="running", attempts=4, max_attempts=4, lease_expires_at=past,
-                                          dispatched_at=past, error_code="proof_timeout")
+    Job.objects.filter(pk=twap.pk).update(
+        status="running",
+        attempts=4,
+        max_attempts=4,
+        lease_expires_at=past,
+        dispatched_at=past,
+        error_code="proof_timeout",
+    )
     # pending with no attempts left
     Job.objects.filter(pk=reserve.pk).update(attempts=2, max_attempts=2, dispatched_at=past)
     # running with a fresh lease: left alone
-    Job.objects.filter(pk=max_return.pk).update(status="running", attempts=4, max_attempts=4, dispatched_at=past,
-                                                lease_expires_at=timezone.now() + timedelta(minutes=1))
+    Job.objects.filter(pk=max_return.pk).update(
+        status="running",
+        attempts=4,
+        max_attempts=4,
+        dispatched_at=past,
+        lease_expires_at=timezone.now() + timedelta(minutes=1),
+    )
     counts = reconcile_jobs()
     assert counts["jobs_failed"] == 2 and counts["jobs_resent"] == 0, counts
     for job in (twap, reserve):

@@ -1,4 +1,5 @@
 """S12 (concurrent duplicate submissions) and S13 (callback target down)."""
+
 from __future__ import annotations
 
 import json
@@ -103,5 +104,8 @@ def test_a_callback_target_that_is_down(chaos_worker, make_group, clean_queues):
         assert receiver.accepted == [f"/internal/job_groups/{group}/finished"], receiver.accepted
     finally:
         receiver.close()
-    record_recovery("S13 callback target down (500s), then up",
-                    f"SUCCEEDED anyway; {receiver.refused} refused, exactly 1 accepted", elapsed)
+    record_recovery(
+        "S13 callback target down (500s), then up",
+        f"SUCCEEDED anyway; {receiver.refused} refused, exactly 1 accepted",
+        elapsed,
+    )

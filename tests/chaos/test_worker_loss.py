@@ -1,4 +1,5 @@
 """S1, S2, S3, S14, S15: workers killed or stopped mid-proof, lost messages, crash loops."""
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,11 @@ def test_a_pool_child_killed_mid_proof(chaos_worker, make_group, clean_queues, r
     recovery = time.monotonic() - t0
     check_invariants(clean_queues, groups=[group])
     assert Job.objects.get(pk=victim.pk).attempts == 2
-    record_recovery(f"S1 kill -9 pool child (reject_on_worker_lost={reject_on_worker_lost})",
-                    "SUCCEEDED, attempt 2, 1 proof/job", recovery)
+    record_recovery(
+        f"S1 kill -9 pool child (reject_on_worker_lost={reject_on_worker_lost})",
+        "SUCCEEDED, attempt 2, 1 proof/job",
+        recovery,
+    )
 
 
 # Scenario S2 of docs/reliability.md.
@@ -129,7 +133,9 @@ def test_soft_shutdown_on_idle_is_quick(chaos_worker, clean_queues):
     stop_s = time.monotonic() - t0
     assert stop_s < 10
     assert all(clean_queues.depth(name) == 0 for name in ("proofs", "results", "default"))
-    record_recovery("S3 shutdown of an idle worker (soft, on idle)", f"exit 0 in {stop_s:.1f}s, nothing in flight", stop_s)
+    record_recovery(
+        "S3 shutdown of an idle worker (soft, on idle)", f"exit 0 in {stop_s:.1f}s, nothing in flight", stop_s
+    )
 
 
 # Scenario S14 of docs/reliability.md.
@@ -167,4 +173,6 @@ def test_a_crash_loop_fails_the_job_and_serves_others(chaos_worker, make_group, 
     others = Job.objects.filter(group_id=group).exclude(metric="twap")
     assert all(job.status == Job.Status.SUCCEEDED for job in others)
     assert "twap" in JobGroup.objects.get(pk=group).error
-    record_recovery("S15 crash loop (os._exit every run)", "FAILED attempts_exhausted after 3; others SUCCEEDED", recovery)
+    record_recovery(
+        "S15 crash loop (os._exit every run)", "FAILED attempts_exhausted after 3; others SUCCEEDED", recovery
+    )

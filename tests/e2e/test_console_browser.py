@@ -2,6 +2,7 @@
 Selenium) against a live server and a real worker process: log in, retry a failed
 request's jobs from the admin, watch its group complete with the chart on its page, and
 see the client's /job_status follow. Screenshots go to <run dir>/artifacts/."""
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,16 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1400,1100",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1100",
 )
 EXAMPLE_START, EXAMPLE_END = EXAMPLE_REQUEST["params"]["twap"]
 
@@ -114,7 +122,10 @@ def test_retry_from_the_console_completes_the_group_and_reaches_the_client(
     def completed_with_chart():
         browser.get(group_url)
         source = browser.page_source
-        return "completed" in browser.find_element(By.CSS_SELECTOR, ".field-status").text.lower() and "fossil-chart" in source
+        return (
+            "completed" in browser.find_element(By.CSS_SELECTOR, ".field-status").text.lower()
+            and "fossil-chart" in source
+        )
 
     wait_until(completed_with_chart, timeout=180, interval=2, what="the group to complete in the console")
     chart = browser.find_element(By.CSS_SELECTOR, "svg.fossil-chart")
@@ -127,7 +138,8 @@ def test_retry_from_the_console_completes_the_group_and_reaches_the_client(
     # and the client sees it within seconds
     body = wait_until(
         lambda: (answer := job_status(live_server, api_key, job_id))["status"] == "Completed" and answer,
-        timeout=30, what="/job_status to show Completed",
+        timeout=30,
+        what="/job_status to show Completed",
     )
     assert set(body["results"]) == {"twap", "reserve_price", "max_return"}
 
@@ -144,6 +156,9 @@ def test_api_docs_render_offline_in_the_browser(live_server, browser, artifacts)
     assert "/pricing_data" in browser.page_source
     browser.save_screenshot(str(artifacts / "api-docs.png"))
     browser.get(f"{live_server.url}/api/redoc")
-    wait_until(lambda: "pricing_data" in browser.page_source and browser.find_elements(By.CSS_SELECTOR, "h1"),
-               timeout=30, what="Redoc")
+    wait_until(
+        lambda: "pricing_data" in browser.page_source and browser.find_elements(By.CSS_SELECTOR, "h1"),
+        timeout=30,
+        what="Redoc",
+    )
     browser.save_screenshot(str(artifacts / "api-redoc.png"))

@@ -1,4 +1,5 @@
 """An operator's replay of a failed group reaches the client's /job_status (issue 14, item 3)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,4 +1,5 @@
 """The whole way: HTTP client -> offchain -> proving -> SQS -> real Celery worker -> back."""
+
 from __future__ import annotations
 
 import copy
@@ -29,7 +30,9 @@ def status_of(live_server, key, job_id):
     return requests.get(f"{live_server.url}/job_status/{job_id}", headers={"X-API-Key": key}, timeout=30).json()
 
 
-def test_readme_example_reaches_completed_with_three_verified_results(live_server, celery_worker, chain, api_key, tmp_path):
+def test_readme_example_reaches_completed_with_three_verified_results(
+    live_server, celery_worker, chain, api_key, tmp_path
+):
     response = post(live_server, api_key, EXAMPLE_REQUEST)
     assert response.status_code == 201, response.text
     job_id = response.json()["job_id"]
@@ -94,13 +97,16 @@ def test_request_over_missing_block_data_fails_with_the_reason(live_server, cele
 
 
 @pytest.mark.parametrize("round_seconds", [90, 720])
-def test_vault_round_shape_down_to_the_shortest_round_completes(live_server, celery_worker, chain, api_key,
-                                                                round_seconds):
+def test_vault_round_shape_down_to_the_shortest_round_completes(
+    live_server, celery_worker, chain, api_key, round_seconds
+):
     """TWAP over one round, max return and reserve price over three rounds ending together (block buckets)."""
     body = copy.deepcopy(EXAMPLE_REQUEST)
-    body["params"] = {"twap": [EXAMPLE_END - round_seconds, EXAMPLE_END],
-                      "volatility": [EXAMPLE_END - 3 * round_seconds, EXAMPLE_END],
-                      "reserve_price": [EXAMPLE_END - 3 * round_seconds, EXAMPLE_END]}
+    body["params"] = {
+        "twap": [EXAMPLE_END - round_seconds, EXAMPLE_END],
+        "volatility": [EXAMPLE_END - 3 * round_seconds, EXAMPLE_END],
+        "reserve_price": [EXAMPLE_END - 3 * round_seconds, EXAMPLE_END],
+    }
     response = post(live_server, api_key, body)
     assert response.status_code == 201, response.text
     job_id = response.json()["job_id"]
@@ -113,7 +119,9 @@ def test_vault_round_shape_down_to_the_shortest_round_completes(live_server, cel
     results = wait_until(completed, timeout=120, interval=0.5, what="the vault-round request to complete")["results"]
     assert results["twap"]["bucket_seconds"] == 12 and results["twap"]["points"] == round_seconds // 12
     assert results["reserve_price"]["points"] == 3 * round_seconds // 12
-    assert results["reserve_price"]["model"] == "lognormal" and "12s buckets" in results["reserve_price"]["model_reason"]
+    assert (
+        results["reserve_price"]["model"] == "lognormal" and "12s buckets" in results["reserve_price"]["model_reason"]
+    )
     assert 0 < float(results["reserve_price"]["value"]) < 0.3 * results["reserve_price"]["strike"]
     assert results["max_return"]["window"] == results["max_return"]["period"] == round_seconds // 12
 
@@ -122,8 +130,11 @@ def test_vault_round_ending_off_the_bucket_grid_completes(live_server, celery_wo
     """A settlement time 30 s past a minute: partial first and last buckets, attested like any other."""
     end, round_seconds = EXAMPLE_END + 30, 3 * 3600
     body = copy.deepcopy(EXAMPLE_REQUEST)
-    body["params"] = {"twap": [end - round_seconds, end], "volatility": [end - 3 * round_seconds, end],
-                      "reserve_price": [end - 3 * round_seconds, end]}
+    body["params"] = {
+        "twap": [end - round_seconds, end],
+        "volatility": [end - 3 * round_seconds, end],
+        "reserve_price": [end - 3 * round_seconds, end],
+    }
     job_id = post(live_server, api_key, body).json()["job_id"]
 
     def completed():

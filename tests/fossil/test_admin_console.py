@@ -1,16 +1,17 @@
 """The operator console: styled, filterable pages, human-readable values, the chart, and
 actions that go through the services behind a confirmation page (issue 14, items 1-2)."""
+
 from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
-from proving.runner import job_run
 from offchain.models import ApiKey
 from offchain.services import api_key_create
 from proving import services
 from proving.models import Job, JobGroup, Proof
+from proving.runner import job_run
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,10 @@ def completed_group(chain):
 def failed_group(db):
     group, _ = services.job_group_create(job_group_id="b" * 64, ranges=RANGES)
     Job.objects.filter(group=group, metric="twap").update(
-        status="failed", attempts=4, error_code="missing_block_data", error_message="no block in bucket 1672531200",
+        status="failed",
+        attempts=4,
+        error_code="missing_block_data",
+        error_message="no block in bucket 1672531200",
         finished_at=timezone.now(),
     )
     Job.objects.filter(group=group).exclude(metric="twap").update(status="succeeded")
@@ -51,12 +55,22 @@ def failed_group(db):
     return group
 
 
-@pytest.mark.parametrize("url", [
-    "/admin/", "/admin/dashboard/", "/admin/proving/job/", "/admin/proving/jobgroup/", "/admin/proving/proof/",
-    "/admin/offchain/pricingrequest/", "/admin/offchain/apikey/", "/admin/handler/blockheader/",
-    "/admin/proving/job/?status__exact=failed&error_code=missing_block_data&metric__exact=twap",
-    "/admin/proving/jobgroup/?status__exact=failed&q=bbbb", "/admin/offchain/apikey/?revoked_at__isempty=1",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/",
+        "/admin/dashboard/",
+        "/admin/proving/job/",
+        "/admin/proving/jobgroup/",
+        "/admin/proving/proof/",
+        "/admin/offchain/pricingrequest/",
+        "/admin/offchain/apikey/",
+        "/admin/handler/blockheader/",
+        "/admin/proving/job/?status__exact=failed&error_code=missing_block_data&metric__exact=twap",
+        "/admin/proving/jobgroup/?status__exact=failed&q=bbbb",
+        "/admin/offchain/apikey/?revoked_at__isempty=1",
+    ],
+)
 def test_console_pages_render_for_staff(staff, failed_group, url):
     response = staff.get(url)
     assert response.status_code == 200, url
@@ -103,7 +117,7 @@ def test_completed_group_page_has_the_chart_with_every_mark(staff, completed_gro
 def test_proof_record_is_pretty_printed(staff, completed_group):
     proof = Proof.objects.first()
     body = staff.get(f"/admin/proving/proof/{proof.pk}/change/").content.decode()
-    assert "<pre" in body and '&quot;claim_digest&quot;: ' in body
+    assert "<pre" in body and "&quot;claim_digest&quot;: " in body
 
 
 def test_retry_action_asks_first_then_calls_the_service(staff, failed_group, sqs_queues):
@@ -180,7 +194,9 @@ def test_vault_filter_and_address_search(staff, failed_group):
 
     vault = EXAMPLE_REQUEST["client_info"]["vault_address"]
     PricingRequest.objects.create(
-        job_id=failed_group.pk, identifiers=EXAMPLE_REQUEST["identifiers"], params=EXAMPLE_REQUEST["params"],
+        job_id=failed_group.pk,
+        identifiers=EXAMPLE_REQUEST["identifiers"],
+        params=EXAMPLE_REQUEST["params"],
         client_info=EXAMPLE_REQUEST["client_info"],
     )
     services.job_group_create(job_group_id="c" * 64, ranges=RANGES)  # another vault's (no request)

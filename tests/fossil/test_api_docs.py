@@ -1,4 +1,5 @@
 """Swagger UI and Redoc served offline, with the README's example (issue 14, item 4)."""
+
 from __future__ import annotations
 
 import json

@@ -3,11 +3,13 @@
 Requests go through the whole Django stack (middleware, auth, throttling, validation)
 against the real test database; none may end in a 5xx.
 """
+
 from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 
 from fossil.wsgi import application
 

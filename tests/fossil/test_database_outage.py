@@ -1,4 +1,5 @@
 """Postgres unreachable: every endpoint answers JSON 503 with Retry-After, never an HTML 500."""
+
 from __future__ import annotations
 
 import json

@@ -1,6 +1,7 @@
 """The deployment files lint clean and keep their promises (issue 14, item 7). Docker
 cannot run here: these are static checks, plus the compose client's own validation when
 one is installed."""
+
 from __future__ import annotations
 
 import re
@@ -20,14 +21,24 @@ COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text())
 
 
 def test_hadolint_passes():
-    result = subprocess.run([str(BIN / "hadolint"), "--failure-threshold", "info", "Dockerfile"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(BIN / "hadolint"), "--failure-threshold", "info", "Dockerfile"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_compose_file_matches_the_compose_specification():
-    result = subprocess.run([str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
-                            cwd=REPO, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec", "docker-compose.yml"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -37,7 +48,9 @@ def test_compose_client_accepts_the_file(tmp_path):
     shutil.copytree(REPO / "deploy", project / "deploy", ignore=shutil.ignore_patterns("secrets"))
     shutil.copy(REPO / "docker-compose.yml", project)
     subprocess.run([str(project / "deploy" / "make-secrets.sh")], check=True, capture_output=True, timeout=60)
-    result = subprocess.run(["docker-compose", "config", "--quiet"], cwd=project, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["docker-compose", "config", "--quiet"], cwd=project, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
 
 

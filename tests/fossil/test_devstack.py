@@ -1,4 +1,5 @@
 """make run's helpers: the free-port check and the supervisor of web, worker and beat."""
+
 from __future__ import annotations
 
 import importlib.util

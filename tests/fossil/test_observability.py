@@ -1,4 +1,5 @@
 """/metrics (Prometheus, multiprocess) and the log context (issue 14, item 5)."""
+
 from __future__ import annotations
 
 import json
@@ -57,8 +58,12 @@ def test_production_settings_refuse_to_start_without_a_metrics_token():
     env = dict(os.environ, FOSSIL_REQUIRE_SECRETS="true", SECRET_KEY="x" * 50, SERVICE_SHARED_SECRET="y" * 40)
     env.pop("METRICS_TOKEN", None)
     result = subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"], env={**env, "DJANGO_SETTINGS_MODULE": "fossil.settings"},
-        cwd=REPO, capture_output=True, text=True, timeout=60,
+        [sys.executable, "-c", "import django; django.setup()"],
+        env={**env, "DJANGO_SETTINGS_MODULE": "fossil.settings"},
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0 and "METRICS_TOKEN must be set" in result.stderr
 
@@ -72,9 +77,13 @@ def test_reconciler_actions_are_counted(client, sqs_queues):
     ranges = {metric: (100, 200) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = services.job_group_create(job_group_id="m" * 64, ranges=ranges)
     Job.objects.filter(group=group).update(dispatched_at=None, created_at=timezone.now() - timedelta(minutes=5))
-    before = value(samples(client.get("/metrics").content.decode()), "fossil_reconciler_actions_total", action="jobs_resent")
+    before = value(
+        samples(client.get("/metrics").content.decode()), "fossil_reconciler_actions_total", action="jobs_resent"
+    )
     reconcile()
-    after = value(samples(client.get("/metrics").content.decode()), "fossil_reconciler_actions_total", action="jobs_resent")
+    after = value(
+        samples(client.get("/metrics").content.decode()), "fossil_reconciler_actions_total", action="jobs_resent"
+    )
     assert after - before == 3
 
 
@@ -95,7 +104,9 @@ def test_json_logs_follow_one_request_into_the_workers_and_jobs_are_measured(liv
     # a job id of its own: other tests' leftover messages for the README example's id must not answer
     body = {**EXAMPLE_REQUEST, "client_info": {**EXAMPLE_REQUEST["client_info"], "timestamp": 1741243060}}
     response = requests.post(
-        f"{live_server.url}/pricing_data", json=body, timeout=30,
+        f"{live_server.url}/pricing_data",
+        json=body,
+        timeout=30,
         headers={"X-API-Key": api_key, "X-Request-ID": "e2e-request-0001"},
     )
     job_id = response.json()["job_id"]
@@ -110,7 +121,9 @@ def test_json_logs_follow_one_request_into_the_workers_and_jobs_are_measured(liv
         records = [json.loads(line) for line in lines]  # every log line is one JSON object
         return [record for record in records if record.get("outcome")] if len(records) else None
 
-    outcomes = wait_until(lambda: (found := outcome_lines()) and len(found) >= 3 and found, timeout=30, what="outcome lines")
+    outcomes = wait_until(
+        lambda: (found := outcome_lines()) and len(found) >= 3 and found, timeout=30, what="outcome lines"
+    )
     assert sorted(record["metric"] for record in outcomes) == ["max_return", "reserve_price", "twap"]
     for record in outcomes:
         assert record["outcome"] == "succeeded" and record["group_id"] == job_id
@@ -132,7 +145,9 @@ def test_celery_received_line_carries_the_job_id():
 
     from fossil.log_context import ContextFilter
 
-    record = logging.LogRecord("celery.worker.strategy", logging.INFO, __file__, 1, "Task %(name)s[%(id)s] received", None, None)
+    record = logging.LogRecord(
+        "celery.worker.strategy", logging.INFO, __file__, 1, "Task %(name)s[%(id)s] received", None, None
+    )
     record.data = {"id": "x", "name": "handler.prove_job", "args": "(42,)", "kwargs": "{}"}
     ContextFilter().filter(record)
     assert record.job_id == 42

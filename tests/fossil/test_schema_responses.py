@@ -197,26 +197,50 @@ def test_every_endpoint_answers_as_the_schema_says(chain, services_here, key_cli
 
 def groth16_request(job_id: str, vault_address: str, calldata: dict, raw_key: str) -> None:
     """A completed request with Groth16 receipts and what was stored with each proof."""
-    record = ProofRecord(kind="groth16", image_id=b"\1" * 32, journal=b"not a metric journal", claim_digest=b"\2" * 32,
-                         seal=bytes(260), selector=bytes(4)).to_json()  # fmt: skip
+    record = ProofRecord(
+        kind="groth16",
+        image_id=b"\1" * 32,
+        journal=b"not a metric journal",
+        claim_digest=b"\2" * 32,
+        seal=bytes(260),
+        selector=bytes(4),
+    ).to_json()
     metrics = {
         metric: {"result": result_of(metric), "receipt": record, "starknet_calldata": calldata[metric]}
         for metric in ("twap", "reserve_price", "max_return")
     }
     PricingRequest.objects.create(
-        job_id=job_id, api_key=ApiKey.objects.get(key_hash=hash_api_key(raw_key)), status="Completed", identifiers=EXAMPLE_REQUEST["identifiers"], params=EXAMPLE_REQUEST["params"],
+        job_id=job_id,
+        api_key=ApiKey.objects.get(key_hash=hash_api_key(raw_key)),
+        status="Completed",
+        identifiers=EXAMPLE_REQUEST["identifiers"],
+        params=EXAMPLE_REQUEST["params"],
         client_info=dict(EXAMPLE_REQUEST["client_info"], vault_address=vault_address),
-        results={"metrics": metrics, "vault_result": ["0x1"] * 9, "composition_journal": None, "composition_proof": None},
-    )  # fmt: skip
+        results={
+            "metrics": metrics,
+            "vault_result": ["0x1"] * 9,
+            "composition_journal": None,
+            "composition_proof": None,
+        },
+    )
 
 
 def result_of(metric: str) -> dict:
-    return {"metric": metric, "value": "1.0", "felt": "0x" + "0" * 64, "bucket_seconds": 60, "points": 720,
-            "first_bucket": START, "last_bucket": END - 60, "data_commitment": [0] * 8}  # fmt: skip
+    return {
+        "metric": metric,
+        "value": "1.0",
+        "felt": "0x" + "0" * 64,
+        "bucket_seconds": 60,
+        "points": 720,
+        "first_bucket": START,
+        "last_bucket": END - 60,
+        "data_commitment": [0] * 8,
+    }
 
 
-def test_starknet_blocks_and_the_key_ring_answer_as_the_schema_says(services_here, api_key, key_client, check,
-                                                                    tmp_path):
+def test_starknet_blocks_and_the_key_ring_answer_as_the_schema_says(
+    services_here, api_key, key_client, check, tmp_path
+):
     """The shapes issue #13 adds: per-metric calldata or its error, a status with no Starknet
     block at all, and a key ring with a retired key."""
     stored = {

@@ -16,7 +16,11 @@ GOOD_METRICS = "m" * 20 + "Tz8Rb2Yq5Nw1Xc7Ls"
 
 
 def manage_check(**overrides: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "SERVICE_SHARED_SECRET", "METRICS_TOKEN", "DEBUG")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "SERVICE_SHARED_SECRET", "METRICS_TOKEN", "DEBUG")
+    }
     env.update(overrides)
     return subprocess.run(
         [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
@@ -50,8 +54,11 @@ def manage_check(**overrides: str) -> subprocess.CompletedProcess:
             "SERVICE_SHARED_SECRET_PREVIOUS",
             "old1",
         ),
-        ({"SECRET_KEY": GOOD_KEY, "SERVICE_SHARED_SECRET": GOOD_SERVICE, "METRICS_TOKEN": "tok3n"}, "METRICS_TOKEN",
-         "tok3n"),
+        (
+            {"SECRET_KEY": GOOD_KEY, "SERVICE_SHARED_SECRET": GOOD_SERVICE, "METRICS_TOKEN": "tok3n"},
+            "METRICS_TOKEN",
+            "tok3n",
+        ),
     ],
 )
 def test_production_mode_refuses_missing_default_and_short_secrets(env, variable, secret):
@@ -64,8 +71,12 @@ def test_production_mode_refuses_missing_default_and_short_secrets(env, variable
 
 
 def test_production_mode_accepts_good_secrets():
-    result = manage_check(FOSSIL_REQUIRE_SECRETS="true", SECRET_KEY=GOOD_KEY, SERVICE_SHARED_SECRET=GOOD_SERVICE,
-                          METRICS_TOKEN=GOOD_METRICS)
+    result = manage_check(
+        FOSSIL_REQUIRE_SECRETS="true",
+        SECRET_KEY=GOOD_KEY,
+        SERVICE_SHARED_SECRET=GOOD_SERVICE,
+        METRICS_TOKEN=GOOD_METRICS,
+    )
     assert result.returncode == 0, result.stderr
 
 

@@ -43,8 +43,14 @@ def test_rate_limit_is_per_key(client, settings):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("post", "/pricing_data"), ("get", "/job_status/x"), ("post", "/api/job"), ("get", "/api/job/x"),
-     ("get", "/api/prover_key"), ("post", "/internal/job_groups/x/finished")],
+    [
+        ("post", "/pricing_data"),
+        ("get", "/job_status/x"),
+        ("post", "/api/job"),
+        ("get", "/api/job/x"),
+        ("get", "/api/prover_key"),
+        ("post", "/internal/job_groups/x/finished"),
+    ],
 )
 def test_every_endpoint_but_health_and_schema_needs_credentials(method, path):
     response = getattr(APIClient(), method)(path, {}, format="json")

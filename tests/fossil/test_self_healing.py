@@ -1,5 +1,6 @@
 """Lost SQS queues come back by themselves; readiness sees them missing; concurrent
 readiness probes agree; the worker watchdog tells a stalled consumer from a busy one."""
+
 from __future__ import annotations
 
 import json

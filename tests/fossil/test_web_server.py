@@ -1,5 +1,6 @@
 """The web server as `make run` and production start it (gunicorn -c gunicorn.conf.py):
 slow or short-bodied clients are cut off by the read timeout and never block /health."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,10 @@ def web_server(worker_env, tmp_path):
     log = open(tmp_path / "gunicorn.log", "w")
     proc = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
 
     def answering():

@@ -1,4 +1,5 @@
 """The ``price`` command's contract: JSON shape, exit status 2 with one stderr line on bad input."""
+
 from __future__ import annotations
 
 import json
@@ -23,16 +24,20 @@ def run_json(*args) -> dict:
 
 
 def run_cli(*args):
-    return subprocess.run([sys.executable, "manage.py", "price", *map(str, args)], cwd=REPO_ROOT,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", "price", *map(str, args)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_max_return_json_and_commitment():
     report = run_json("--series", str(MAX_RETURN_CSV), "--metric", "max_return")
     assert report["max_return"]["value"] == "1.544626972559826"
     assert float(report["max_return"]["value"]) == 1.544626972559826
-    assert report["max_return"]["hex"] == "0x" + format(
-        (1 << 128) | int((1.544626972559826 - 1) * 2.0**128), "064x")
+    assert report["max_return"]["hex"] == "0x" + format((1 << 128) | int((1.544626972559826 - 1) * 2.0**128), "064x")
     assert len(report["data_commitment"]) == 8 and all(0 <= w < 2**32 for w in report["data_commitment"])
     assert "twap" not in report and "reserve_price" not in report
 
@@ -51,6 +56,7 @@ def test_felt_input_commits_to_the_given_felts(tmp_path):
     report = run_json("--series", str(path), "--metric", "twap")
     hashing = json.loads((VECTORS / "hashing_vectors.json").read_text())["vectors"][0]
     from handler.pricing.commitment import data_commitment
+
     assert report["data_commitment"] == data_commitment([int(felt, 16)] * 180)
     assert float(report["twap"]["value"]) == float(0x6322CF2B)
     assert hashing["input"]["felt_hex"] == felt
@@ -86,19 +92,24 @@ HOURLY_ROWS_2_DAYS = "".join(f"{1663221600 + 3600 * i},{1e9 + i}\n" for i in ran
 BLOCK_ROWS = "".join(f"{1663221600 + 12 * i},{1e9 + 1e7 * (i % 5)}\n" for i in range(23))  # 1.5-minute round x 3
 
 
-@pytest.mark.parametrize("content, fragment", [
-    (None, "not found"),
-    ("time,fee\n" + GOOD_ROWS, "expected columns"),
-    ("timestamp,base_fee\n" + GOOD_ROWS.replace(",1000000005.0", ",0"), "non-positive"),
-    ("timestamp,base_fee\n" + GOOD_ROWS.replace(",1000000005.0", ",-3"), "non-positive"),
-    ("timestamp,base_fee\n" + "".join(ln for k, ln in enumerate(GOOD_ROWS.splitlines(True)) if k != 7),
-     "missing bucket 2022-09-15T13:00:00Z"),
-    ("timestamp,base_fee\n" + GOOD_ROWS.replace(",1000000005.0", ",abc"), "neither decimal"),
-    ("timestamp,base_fee\n", "no rows"),
-    ("timestamp,base_fee\n" + MS_ROWS, "timestamp 1663221600000 is not unix seconds (milliseconds?)"),
-    ("timestamp,base_fee\n" + MINUTE_ROWS_8_DAYS, "bucket spacing 60s, but a range of 8 days is priced on 3600s"),
-    ("timestamp,base_fee\n" + HOURLY_ROWS_2_DAYS, "bucket spacing 3600s, but a range of 2 days is priced on 60s"),
-])
+@pytest.mark.parametrize(
+    "content, fragment",
+    [
+        (None, "not found"),
+        ("time,fee\n" + GOOD_ROWS, "expected columns"),
+        ("timestamp,base_fee\n" + GOOD_ROWS.replace(",1000000005.0", ",0"), "non-positive"),
+        ("timestamp,base_fee\n" + GOOD_ROWS.replace(",1000000005.0", ",-3"), "non-positive"),
+        (
+            "timestamp,base_fee\n" + "".join(ln for k, ln in enumerate(GOOD_ROWS.splitlines(True)) if k != 7),
+            "missing bucket 2022-09-15T13:00:00Z",
+        ),
+        ("timestamp,base_fee\n" + GOOD_ROWS.replace(",1000000005.0", ",abc"), "neither decimal"),
+        ("timestamp,base_fee\n", "no rows"),
+        ("timestamp,base_fee\n" + MS_ROWS, "timestamp 1663221600000 is not unix seconds (milliseconds?)"),
+        ("timestamp,base_fee\n" + MINUTE_ROWS_8_DAYS, "bucket spacing 60s, but a range of 8 days is priced on 3600s"),
+        ("timestamp,base_fee\n" + HOURLY_ROWS_2_DAYS, "bucket spacing 3600s, but a range of 2 days is priced on 60s"),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(tmp_path, content, fragment):
     path = tmp_path / "absent.csv" if content is None else _write(tmp_path, content)
     proc = run_cli("--series", path, "--metric", "twap")

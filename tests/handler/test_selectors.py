@@ -1,4 +1,5 @@
 """bucket_averages / block_range_bounds over our table and over a Fossil indexer table."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,8 +44,11 @@ def test_hourly_and_minute_buckets_match_numpy():
     minutes = bucket_averages(START + 30, START + HOUR + 90, 60)  # unaligned edges: partial buckets
     _assert_series_equal(minutes, _numpy_buckets(headers, START + 30, START + HOUR + 90, 60))
     assert minutes[0][0] == START and minutes[0][2] == 2  # blocks at +36 and +48 only
-    for lo, hi, bucket in [(START - 7000, START + 5000, 900), (START + 1, START + 2 * HOUR - 1, 7200),
-                           (START - 10 * HOUR, START + 10 * HOUR, 86400)]:  # range-scan path, odd edges
+    for lo, hi, bucket in [
+        (START - 7000, START + 5000, 900),
+        (START + 1, START + 2 * HOUR - 1, 7200),
+        (START - 10 * HOUR, START + 10 * HOUR, 86400),
+    ]:  # range-scan path, odd edges
         _assert_series_equal(bucket_averages(lo, hi, bucket), _numpy_buckets(headers, lo, hi, bucket))
     assert block_range_bounds().count == 1500
     assert bucket_averages(START + 10 * HOUR, START + 11 * HOUR, HOUR) == []
@@ -129,8 +133,11 @@ def test_indexer_source_gives_the_same_series(indexer_db, settings):
     with connection.cursor() as cursor:
         cursor.execute(COPY_TO_INDEXER)
         # a pre-London row the indexer may hold: no base fee, left out like our table would
-        cursor.execute(f"INSERT INTO {INDEXER_SCHEMA}.blockheaders (number, block_hash, timestamp) "
-                       f"VALUES (1, '0x' || repeat('0', 64), %s)", [str(START)])
+        cursor.execute(
+            f"INSERT INTO {INDEXER_SCHEMA}.blockheaders (number, block_hash, timestamp) "
+            f"VALUES (1, '0x' || repeat('0', 64), %s)",
+            [str(START)],
+        )
     cases = [(START - 3 * HOUR, START + 3 * HOUR, HOUR), (START - 100, START + 200, 60), (START, START + 7, 1)]
     settings.BLOCK_SOURCE = "fossil"
     ours = [bucket_averages(*case) for case in cases]
@@ -146,9 +153,8 @@ def test_indexer_source_gives_the_same_series(indexer_db, settings):
 
 
 def test_indexer_connection_is_read_only(indexer_db):
-    with pytest.raises(DatabaseError, match="read-only"):
-        with connections[INDEXER_ALIAS].cursor() as cursor:
-            cursor.execute("DELETE FROM blockheaders")
+    with pytest.raises(DatabaseError, match="read-only"), connections[INDEXER_ALIAS].cursor() as cursor:
+        cursor.execute("DELETE FROM blockheaders")
     router = IndexerRouter()
     assert router.allow_migrate(INDEXER_ALIAS, "handler") is False
     assert router.allow_migrate("default", "handler") is None

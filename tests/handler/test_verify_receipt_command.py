@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -13,8 +14,6 @@ from handler.proofs.providers import build_provider, metric_journal_bytes
 from handler.proofs.receipt import encode_receipt, parse_receipt
 from handler.proofs.records import ProofInputs, ProofRecord
 from handler.proofs.starknet import PITCH_LAKE_V1  # noqa: F401  (import check: no garaga needed)
-
-from pathlib import Path
 
 pytestmark = pytest.mark.django_db  # attested records are checked against the key ring in the database
 
@@ -78,7 +77,10 @@ def test_record_nested_in_job_status_payload(tmp_path, attested_record, capsys):
         (lambda d: flip(d, "journal"), "claim digest"),
         (lambda d: flip(d, "claim_digest"), "claim digest"),
         (lambda d: flip(d, "seal"), "seal"),
-        (lambda d: {**flip(d, "signature"), "seal": d["selector"] + flip(d, "signature")["signature"][2:]}, "signature"),
+        (
+            lambda d: {**flip(d, "signature"), "seal": d["selector"] + flip(d, "signature")["signature"][2:]},
+            "signature",
+        ),
         (lambda d: {**d, "public_key": "0x" + "11" * 32}, "public key"),
         (lambda d: {**d, "journal": "0x" + bytes.fromhex(d["journal"][2:])[:-4].hex()}, "claim digest"),
     ],
@@ -94,10 +96,18 @@ def test_forged_journal_with_matching_digest_fails_signature(tmp_path, attested_
     from handler.proofs.claim import claim_digest
 
     rec = ProofRecord.from_json(attested_record)
-    forged = MetricJournal.build(data_commitment=JOB.data_commitment, metric="twap", window_start=JOB.window_start,
-                                 window_end=JOB.window_end, value=9.9e9).encode()
-    d = {**attested_record, "journal": "0x" + forged.hex(),
-         "claim_digest": "0x" + claim_digest(rec.image_id, forged).hex()}  # fmt: skip
+    forged = MetricJournal.build(
+        data_commitment=JOB.data_commitment,
+        metric="twap",
+        window_start=JOB.window_start,
+        window_end=JOB.window_end,
+        value=9.9e9,
+    ).encode()
+    d = {
+        **attested_record,
+        "journal": "0x" + forged.hex(),
+        "claim_digest": "0x" + claim_digest(rec.image_id, forged).hex(),
+    }
     code, _, err = run(tmp_path, d, capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED signature")
 
@@ -116,10 +126,13 @@ SELECTORS = json.loads((VECTORS / "receipts" / "control_roots.json").read_text()
 def genuine_record(vector: dict) -> dict:
     selector = SELECTORS[vector["version"]][:8]
     return {
-        "kind": "groth16", "image_id": "0x" + vector["image_id"], "journal": "0x" + vector["journal"],
-        "claim_digest": "0x" + vector["claim_digest"], "seal": "0x" + selector + vector["seal"][-512:],
+        "kind": "groth16",
+        "image_id": "0x" + vector["image_id"],
+        "journal": "0x" + vector["journal"],
+        "claim_digest": "0x" + vector["claim_digest"],
+        "seal": "0x" + selector + vector["seal"][-512:],
         "selector": "0x" + selector,
-    }  # fmt: skip
+    }
 
 
 def with_claim(d: dict) -> dict:
@@ -137,7 +150,9 @@ def test_genuine_groth16_records_of_every_version_verify(tmp_path, capsys, vecto
     assert shown["ok"] and shown["zero_knowledge"] and shown["verifier"]["version"] == vector["version"]
 
 
-@pytest.mark.parametrize("name", ["risc0_v5_groth16_do_nothing.bin", "pitchlake_coprocessor_groth16_receipt.bin", "garaga_proof_risc0.json"])
+@pytest.mark.parametrize(
+    "name", ["risc0_v5_groth16_do_nothing.bin", "pitchlake_coprocessor_groth16_receipt.bin", "garaga_proof_risc0.json"]
+)
 def test_real_receipt_files_verify(tmp_path, capsys, name):
     code = 0
     try:
@@ -173,7 +188,10 @@ FORGERIES = {
     "journal without claim update": (lambda d: {**d, "journal": "0x00"}, "claim digest"),
     "off-curve point": (_off_curve, "seal"),
     "coordinate above the modulus": (lambda d: _forged_seal(d, b"\xff" * 32 + bytes.fromhex(d["seal"][74:])), "seal"),
-    "selector of another version": (lambda d: {**d, "selector": "0x9f39696c", "seal": "0x9f39696c" + d["seal"][10:]}, "pairing"),
+    "selector of another version": (
+        lambda d: {**d, "selector": "0x9f39696c", "seal": "0x9f39696c" + d["seal"][10:]},
+        "pairing",
+    ),
     "unknown selector": (lambda d: {**d, "selector": "0x01020304", "seal": "0x01020304" + d["seal"][10:]}, "selector"),
     "short seal": (lambda d: {**d, "seal": d["seal"][:-2]}, "seal"),
 }
@@ -202,15 +220,24 @@ def test_embedded_receipt_must_match_the_record(tmp_path, capsys):
     raw = (VECTORS / "receipts" / "risc0_v5_groth16_do_nothing.bin").read_bytes()
     rc = parse_receipt(raw)
     record = ProofRecord(
-        kind="groth16", image_id=bytes.fromhex(DO_NOTHING_IMAGE_ID), journal=rc.journal,
-        claim_digest=rc.claim_digest(), seal=rc.encoded_seal, selector=rc.selector, receipt=raw,
-    ).to_json()  # fmt: skip
+        kind="groth16",
+        image_id=bytes.fromhex(DO_NOTHING_IMAGE_ID),
+        journal=rc.journal,
+        claim_digest=rc.claim_digest(),
+        seal=rc.encoded_seal,
+        selector=rc.selector,
+        receipt=raw,
+    ).to_json()
     code, _, err = run(tmp_path, record, capsys=capsys)
     assert code == 0, err
     code, _, err = run(tmp_path, flip(record, "receipt", at=100), capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED receipt")
     forged = encode_receipt(rc.with_journal(metric_journal_bytes(JOB)))
-    code, _, err = run(tmp_path, with_claim({**record, "receipt": "0x" + forged.hex(), "journal": "0x" + metric_journal_bytes(JOB).hex()}), capsys=capsys)
+    code, _, err = run(
+        tmp_path,
+        with_claim({**record, "receipt": "0x" + forged.hex(), "journal": "0x" + metric_journal_bytes(JOB).hex()}),
+        capsys=capsys,
+    )
     assert code == 1 and err.startswith("verify_receipt: FAILED pairing")
 
 

@@ -1,4 +1,5 @@
 """Every round length the vault allows is accepted; a range shorter than a metric's minimum gets a 400 naming it."""
+
 from __future__ import annotations
 
 import copy
@@ -12,14 +13,19 @@ from tests.conftest import EXAMPLE_REQUEST
 
 pytestmark = pytest.mark.django_db
 END = 1672574400
-VAULT_EXAMPLE = json.loads((Path(__file__).resolve().parents[2] / "docs" / "example_request_vault_round.json").read_text())
+VAULT_EXAMPLE = json.loads(
+    (Path(__file__).resolve().parents[2] / "docs" / "example_request_vault_round.json").read_text()
+)
 
 
 def vault_request(round_seconds: int) -> dict:
     """The vault's shape: TWAP over one round, max return and reserve price over three, ending together."""
     body = copy.deepcopy(EXAMPLE_REQUEST)
-    body["params"] = {"twap": [END - round_seconds, END], "volatility": [END - 3 * round_seconds, END],
-                      "reserve_price": [END - 3 * round_seconds, END]}
+    body["params"] = {
+        "twap": [END - round_seconds, END],
+        "volatility": [END - 3 * round_seconds, END],
+        "reserve_price": [END - 3 * round_seconds, END],
+    }
     return body
 
 
@@ -36,9 +42,14 @@ def test_vault_round_example_has_the_vault_shape(key_client):
     assert key_client.post("/pricing_data", VAULT_EXAMPLE, format="json").status_code == 201
 
 
-@pytest.mark.parametrize("field, seconds, minimum", [
-    ("twap", 11, 12), ("volatility", 191, 192), ("reserve_price", 191, 192),
-])
+@pytest.mark.parametrize(
+    "field, seconds, minimum",
+    [
+        ("twap", 11, 12),
+        ("volatility", 191, 192),
+        ("reserve_price", 191, 192),
+    ],
+)
 def test_too_short_range_is_400_naming_the_minimum(key_client, field, seconds, minimum):
     body = vault_request(90)
     body["params"][field] = [END - seconds, END]

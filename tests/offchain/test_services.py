@@ -1,4 +1,5 @@
 """The callback/polling path: the offchain request takes the proving group's final word."""
+
 from __future__ import annotations
 
 import base64

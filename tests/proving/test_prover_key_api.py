@@ -1,4 +1,5 @@
 """The managed signing key: configuration, key ring, rotation, /api/prover_key."""
+
 from __future__ import annotations
 
 import json
@@ -123,9 +124,17 @@ def test_rotation_retires_the_old_key_and_old_records_still_verify(key_settings,
 
 def test_production_refuses_to_start_without_a_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVER_")}
-    env.update(FOSSIL_REQUIRE_SECRETS="true", SECRET_KEY="x" * 50, SERVICE_SHARED_SECRET="q" * 40, DEBUG="false",
-               PROVER_BACKEND="attested", ALLOWED_HOSTS="localhost")  # fmt: skip
-    proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    env.update(
+        FOSSIL_REQUIRE_SECRETS="true",
+        SECRET_KEY="x" * 50,
+        SERVICE_SHARED_SECRET="q" * 40,
+        DEBUG="false",
+        PROVER_BACKEND="attested",
+        ALLOWED_HOSTS="localhost",
+    )
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "check"], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode != 0 and "PROVER_PRIVATE_KEY or PROVER_KEY_FILE" in proc.stderr
 
 
@@ -136,12 +145,19 @@ def test_the_documented_client_script_verifies_a_record(tmp_path):
     record = AttestedProofProvider(key, run_checks=False).prove(JOB, deadline=time.monotonic() + 1).to_json()
     pub = public_key_bytes(key)
     (tmp_path / "record.json").write_text(json.dumps(record))
-    (tmp_path / "keys.json").write_text(json.dumps({"keys": [{"key_id": key_id(pub), "public_key": "0x" + pub.hex(),
-                                                             "public_key_pem": public_key_pem(pub)}]}))  # fmt: skip
+    (tmp_path / "keys.json").write_text(
+        json.dumps(
+            {"keys": [{"key_id": key_id(pub), "public_key": "0x" + pub.hex(), "public_key_pem": public_key_pem(pub)}]}
+        )
+    )
     script = REPO / "docs" / "verify_attested_record.py"
-    ok = subprocess.run([sys.executable, str(script), "record.json", "keys.json"], cwd=tmp_path, capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, str(script), "record.json", "keys.json"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert ok.returncode == 0 and ok.stdout.startswith("ok: signed by prover key " + key_id(pub))
     forged = {**record, "journal": record["journal"][:-2] + "00"}
     (tmp_path / "record.json").write_text(json.dumps(forged))
-    bad = subprocess.run([sys.executable, str(script), "record.json", "keys.json"], cwd=tmp_path, capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, str(script), "record.json", "keys.json"], cwd=tmp_path, capture_output=True, text=True
+    )
     assert bad.returncode != 0

@@ -106,12 +106,14 @@ def test_notify_holds_no_lock_or_transaction_during_the_call_and_delivers_once(m
     seen = []
 
     def fake_post(url, payload):
-        seen.append({
-            "in_transaction": connection.in_atomic_block,
-            "row_lockable": _row_lockable_elsewhere(group_id),
-            # a second notifier (a retry, a reconciler re-send) while this call is in flight
-            "second_notifier": services.job_group_notify(group_id=group_id),
-        })
+        seen.append(
+            {
+                "in_transaction": connection.in_atomic_block,
+                "row_lockable": _row_lockable_elsewhere(group_id),
+                # a second notifier (a retry, a reconciler re-send) while this call is in flight
+                "second_notifier": services.job_group_notify(group_id=group_id),
+            }
+        )
         return {"status": "accepted"}
 
     monkeypatch.setattr(services, "post_signed_json", fake_post)

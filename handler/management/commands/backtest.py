@@ -53,11 +53,13 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--series", metavar="FILE.csv", help="bucket series, columns timestamp,base_fee")
-        source.add_argument("--demo-days", type=int, metavar="N",
-                            help="generate N days of the demo chain in memory (per block)")
+        source.add_argument(
+            "--demo-days", type=int, metavar="N", help="generate N days of the demo chain in memory (per block)"
+        )
         parser.add_argument("--demo-seed", type=int, default=None)
-        parser.add_argument("--round-seconds", type=int, action="append", required=True,
-                            help="round length; repeat for several")
+        parser.add_argument(
+            "--round-seconds", type=int, action="append", required=True, help="round length; repeat for several"
+        )
         parser.add_argument("--paths", type=int, default=2000, help="Monte-Carlo paths per price (default 2000)")
         parser.add_argument("--step-seconds", type=int, default=None, help="slide step (default one round)")
         parser.add_argument("--max-rounds", type=int, default=60, help="at most this many rounds, evenly spread")
@@ -82,13 +84,22 @@ class Command(BaseCommand):
                 round_bucket_seconds(bucket, round_seconds)
             if not options["json"]:
                 self.stdout.write(f"{label}: {len(values)} buckets of {bucket}s, {options['paths']} paths per price")
-                self.stdout.write(f"{'round':>7} {'bucket':>6} {'rounds':>6} {'predicted':>9} {'realised':>9} "
-                                  f"{'ratio':>6} {'zeros':>5} {'at cap':>6}  {'models':<22} {'grad ok':>7}  named")
+                self.stdout.write(
+                    f"{'round':>7} {'bucket':>6} {'rounds':>6} {'predicted':>9} {'realised':>9} "
+                    f"{'ratio':>6} {'zeros':>5} {'at cap':>6}  {'models':<22} {'grad ok':>7}  named"
+                )
             coarser = False
             for round_seconds in options["round_seconds"]:
-                summary = backtest(ts, values, bucket, round_seconds, num_paths=options["paths"],
-                                   step_seconds=options["step_seconds"], max_rounds=options["max_rounds"],
-                                   model=model)
+                summary = backtest(
+                    ts,
+                    values,
+                    bucket,
+                    round_seconds,
+                    num_paths=options["paths"],
+                    step_seconds=options["step_seconds"],
+                    max_rounds=options["max_rounds"],
+                    model=model,
+                )
                 coarser |= summary.coarser
                 self.stdout.write(json.dumps(summary.to_json()) if options["json"] else self._line(summary))
             if coarser and not options["json"]:
@@ -96,13 +107,15 @@ class Command(BaseCommand):
         except PricingError as exc:
             sys.stderr.write(f"backtest: error: {exc}\n")
             sys.stderr.flush()
-            raise SystemExit(2)
+            raise SystemExit(2) from None
 
     @staticmethod
     def _line(s) -> str:
         models = ", ".join(f"{name} {count}" for name, count in sorted(s.models.items()))
         rate = "n/a" if s.gradient_pass_rate is None else f"{s.gradient_pass_rate:.0%}"
         bucket = f"{s.bucket_seconds}s" + ("*" if s.coarser else "")
-        return (f"{_duration(s.round_seconds):>7} {bucket:>6} {s.rounds:>6} {s.mean_predicted:>9.4f} "
-                f"{s.mean_realised:>9.4f} {s.ratio:>6.2f} {s.zero_fraction:>5.0%} {s.cap_fraction:>6.0%}  "
-                f"{models:<22} {rate:>7}  {'yes' if s.named_or_passed else 'NO'}")
+        return (
+            f"{_duration(s.round_seconds):>7} {bucket:>6} {s.rounds:>6} {s.mean_predicted:>9.4f} "
+            f"{s.mean_realised:>9.4f} {s.ratio:>6.2f} {s.zero_fraction:>5.0%} {s.cap_fraction:>6.0%}  "
+            f"{models:<22} {rate:>7}  {'yes' if s.named_or_passed else 'NO'}"
+        )

@@ -7,6 +7,7 @@ content as PROVER_PRIVATE_KEY, to every proof machine. Refuses to overwrite an e
 (exit 1) unless ``--if-missing``, which keeps it and prints its id (what ``make run`` uses).
 Prints the key id on stdout.
 """
+
 from __future__ import annotations
 
 import sys

@@ -8,6 +8,7 @@ gaps below it (a backfill). Every header's hash is recomputed (keccak-256 of its
 before storing; a mismatch stores nothing from its batch and exits with status 2. Blocks of
 the range still missing afterwards exit with status 1: nothing is reported done that was not.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,18 +48,20 @@ class Command(ChainCommand):
     def add_arguments(self, parser):
         source = parser.add_mutually_exclusive_group(required=True)
         source.add_argument("--rpc-url", help="JSON-RPC endpoint (http/https)")
-        source.add_argument("--from-file", metavar="FILE",
-                            help='JSON file of block objects: a list, or {"blocks": [...]}')
+        source.add_argument(
+            "--from-file", metavar="FILE", help='JSON file of block objects: a list, or {"blocks": [...]}'
+        )
         parser.add_argument("--from", dest="start", type=_block_number, help="first block (with --rpc-url)")
-        parser.add_argument("--to", dest="end", type=_block_number,
-                            help="last block, inclusive (default: the node's latest)")
+        parser.add_argument(
+            "--to", dest="end", type=_block_number, help="last block, inclusive (default: the node's latest)"
+        )
         parser.add_argument("--batch-size", type=_positive, default=500, help="blocks per verified batch")
-        parser.add_argument("--rpc-batch-size", type=_positive, default=100,
-                            help="calls per JSON-RPC batch request")
+        parser.add_argument("--rpc-batch-size", type=_positive, default=100, help="calls per JSON-RPC batch request")
         parser.add_argument("--retries", type=_block_number, default=None, help="retries per request")
         parser.add_argument("--timeout", type=float, default=None, help="read timeout in seconds")
-        parser.add_argument("--no-resume", action="store_true",
-                            help="fetch the whole range again, even blocks already stored")
+        parser.add_argument(
+            "--no-resume", action="store_true", help="fetch the whole range again, even blocks already stored"
+        )
         parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     def handle(self, *args, **options):
@@ -76,9 +79,12 @@ class Command(ChainCommand):
                     raise bad_argument("--from is required with --rpc-url")
                 client = RpcClient(
                     url,
-                    timeout=(getattr(settings, "HTTP_CONNECT_TIMEOUT", 3.05),
-                             options["timeout"] or getattr(settings, "HTTP_READ_TIMEOUT", 30.0)),
-                    max_retries=options["retries"] if options["retries"] is not None
+                    timeout=(
+                        getattr(settings, "HTTP_CONNECT_TIMEOUT", 3.05),
+                        options["timeout"] or getattr(settings, "HTTP_READ_TIMEOUT", 30.0),
+                    ),
+                    max_retries=options["retries"]
+                    if options["retries"] is not None
                     else getattr(settings, "HTTP_MAX_RETRIES", 5),
                     max_batch=options["rpc_batch_size"],
                 )
@@ -86,8 +92,14 @@ class Command(ChainCommand):
                     end = options["end"] if options["end"] is not None else client.block_number()
                     if end < options["start"]:
                         raise bad_argument(f"--to {end} is below --from {options['start']}")
-                    stats = ingest_range(client, options["start"], end, batch_size=options["batch_size"],
-                                         resume=not options["no_resume"], progress=progress)
+                    stats = ingest_range(
+                        client,
+                        options["start"],
+                        end,
+                        batch_size=options["batch_size"],
+                        resume=not options["no_resume"],
+                        progress=progress,
+                    )
                 finally:
                     client.close()
         except HeaderMismatch as exc:

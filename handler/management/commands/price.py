@@ -15,11 +15,19 @@ import json
 import sys
 
 import numpy as np
-
 from django.core.management.base import BaseCommand
 
-from handler.pricing import (PricingError, cap_level, cap_level_bps, data_commitment, felt_hex, max_return,
-                             reserve_price, twap, volatility)
+from handler.pricing import (
+    PricingError,
+    cap_level,
+    cap_level_bps,
+    data_commitment,
+    felt_hex,
+    max_return,
+    reserve_price,
+    twap,
+    volatility,
+)
 from handler.pricing.commitment import BATCH_SIZE
 from handler.pricing.csvio import read_series_csv
 
@@ -39,15 +47,26 @@ class Command(BaseCommand):
     help = "Compute TWAP, max return, volatility and/or reserve price for a bucket series CSV (timestamp,base_fee)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--series", required=True, metavar="FILE.csv",
-                            help="CSV with columns timestamp,base_fee; base_fee in decimal wei or a 0x felt")
+        parser.add_argument(
+            "--series",
+            required=True,
+            metavar="FILE.csv",
+            help="CSV with columns timestamp,base_fee; base_fee in decimal wei or a 0x felt",
+        )
         parser.add_argument("--metric", choices=METRICS + ("all",), default="all")
-        parser.add_argument("--seed", type=int, default=None,
-                            help="Monte-Carlo seed (default: derived from the data commitment and the request)")
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=None,
+            help="Monte-Carlo seed (default: derived from the data commitment and the request)",
+        )
         parser.add_argument("--paths", type=int, default=15000, help="Monte-Carlo paths (default 15000)")
-        parser.add_argument("--n-periods", type=int, default=None,
-                            help="simulated steps, one per bucket (default: a third of the series, at most 720 "
-                                 "for hourly buckets)")
+        parser.add_argument(
+            "--n-periods",
+            type=int,
+            default=None,
+            help="simulated steps, one per bucket (default: a third of the series, at most 720 for hourly buckets)",
+        )
         parser.add_argument("--alpha-bps", type=int, default=None, help="with --k-bps, also report the cap level")
         parser.add_argument("--k-bps", type=int, default=None)
         parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -90,9 +109,15 @@ class Command(BaseCommand):
                 entry["cap_level"] = {**_number(cl), "bps": cap_level_bps(cl)}
             report["volatility"] = entry
         if "reserve_price" in wanted:
-            r = reserve_price(series.values, series.timestamps, seed=options["seed"], num_paths=options["paths"],
-                              n_periods=options["n_periods"], commitment=commitment,
-                              bucket_seconds=series.bucket_seconds)
+            r = reserve_price(
+                series.values,
+                series.timestamps,
+                seed=options["seed"],
+                num_paths=options["paths"],
+                n_periods=options["n_periods"],
+                commitment=commitment,
+                bucket_seconds=series.bucket_seconds,
+            )
             full = r.to_json()
             report["reserve_price"] = {
                 **_number(r.price),
@@ -116,8 +141,10 @@ class Command(BaseCommand):
 
     @staticmethod
     def _table(report: dict) -> str:
-        lines = [f"rows {report['rows']} ({report['bucket_seconds']}s buckets, "
-                 f"{report['first_timestamp']}..{report['last_timestamp']})"]
+        lines = [
+            f"rows {report['rows']} ({report['bucket_seconds']}s buckets, "
+            f"{report['first_timestamp']}..{report['last_timestamp']})"
+        ]
         if report["data_commitment"] is not None:
             lines.append("commitment " + " ".join(str(w) for w in report["data_commitment"]))
         for name in METRICS:
@@ -127,8 +154,10 @@ class Command(BaseCommand):
         if "reserve_price" in report:
             r = report["reserve_price"]
             gradient = f", max |gradient| {max(abs(g) for g in r['gradient']):.3g}" if r["mrj_fitted"] else ""
-            lines.append(f"{'':<14}standard error {float(r['standard_error']):.6g}, seed {r['seed']}, "
-                         f"{r['num_paths']} paths x {r['n_periods']} steps{gradient}")
+            lines.append(
+                f"{'':<14}standard error {float(r['standard_error']):.6g}, seed {r['seed']}, "
+                f"{r['num_paths']} paths x {r['n_periods']} steps{gradient}"
+            )
             lines.append(f"{'':<14}model {r['model']}" + (f" ({r['model_reason']})" if r["model_reason"] else ""))
         if "volatility" in report and "cap_level" in report["volatility"]:
             c = report["volatility"]["cap_level"]

@@ -10,6 +10,7 @@ give every proof machine the new key (PROVER_KEY_FILE or PROVER_PRIVATE_KEY) and
 machine still configured with a retired key refuses to start signing. Prints the retired and the
 current key ids.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,9 @@ import sys
 
 from django.core.management.base import BaseCommand
 
-from handler.prover_keys import prover_key_rotate
 from handler.proofs.errors import ProofConfigurationError
 from handler.proofs.keys import create_private_key_file, load_private_key_file, private_key_from_text, public_key_bytes
+from handler.prover_keys import prover_key_rotate
 
 
 class Command(BaseCommand):
@@ -46,4 +47,6 @@ class Command(BaseCommand):
             sys.stderr.write(f"rotate_prover_key: {exc}\n")
             raise SystemExit(1) from None
         self.stdout.write(f"current {current.key_id}; retired {', '.join(retired) if retired else 'none'}")
-        self.stdout.write("now give every proof machine this key (PROVER_KEY_FILE or PROVER_PRIVATE_KEY) and restart it")
+        self.stdout.write(
+            "now give every proof machine this key (PROVER_KEY_FILE or PROVER_PRIVATE_KEY) and restart it"
+        )

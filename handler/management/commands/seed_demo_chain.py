@@ -1,7 +1,8 @@
 """Store the deterministic demo chain (see handler.chain.demo) unless it is there already.
 
-    manage.py seed_demo_chain [--start 2022-12-01T00:00Z] [--end 2023-01-02T00:00Z] [--seed N] [--force]
+manage.py seed_demo_chain [--start 2022-12-01T00:00Z] [--end 2023-01-02T00:00Z] [--seed N] [--force]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,13 +33,17 @@ class Command(ChainCommand):
     help = "Generate and store the synthetic, hash-verified demo chain (12 s blocks, EIP-1559 base fees)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--start", type=_time, default=demo.DEFAULT_START,
-                            help="first timestamp, unix seconds or ISO-8601 (default 2022-12-01T00:00Z)")
-        parser.add_argument("--end", type=_time, default=demo.DEFAULT_END,
-                            help="end timestamp, exclusive (default 2023-01-02T00:00Z)")
+        parser.add_argument(
+            "--start",
+            type=_time,
+            default=demo.DEFAULT_START,
+            help="first timestamp, unix seconds or ISO-8601 (default 2022-12-01T00:00Z)",
+        )
+        parser.add_argument(
+            "--end", type=_time, default=demo.DEFAULT_END, help="end timestamp, exclusive (default 2023-01-02T00:00Z)"
+        )
         parser.add_argument("--seed", type=_seed, default=demo.DEFAULT_SEED, help="RNG seed")
-        parser.add_argument("--force", action="store_true",
-                            help="replace whatever the block table holds")
+        parser.add_argument("--force", action="store_true", help="replace whatever the block table holds")
 
     def handle(self, *args, **options):
         try:

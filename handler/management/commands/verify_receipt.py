@@ -58,21 +58,36 @@ def _record_from_receipt(raw: bytes) -> dict:
     if rc.claim.is_pruned:
         raise ProofVerificationError("receipt", "the receipt's claim is pruned: no image id to check")
     return ProofRecord(
-        kind="groth16", image_id=rc.claim.value.image_id, journal=rc.journal, claim_digest=rc.claim_digest(),
-        seal=rc.encoded_seal, selector=rc.selector, receipt=raw,
-    ).to_json()  # fmt: skip
+        kind="groth16",
+        image_id=rc.claim.value.image_id,
+        journal=rc.journal,
+        claim_digest=rc.claim_digest(),
+        seal=rc.encoded_seal,
+        selector=rc.selector,
+        receipt=raw,
+    ).to_json()
 
 
 def _record_from_seal_object(data: dict) -> dict:
     """risc0-ethereum / garaga ``{seal, image_id, journal}``; a bare 256-byte seal gets its version found."""
-    seal, image_id, journal = _hex(data["seal"], "seal"), _hex(data["image_id"], "image_id"), _hex(data["journal"], "journal")
+    seal, image_id, journal = (
+        _hex(data["seal"], "seal"),
+        _hex(data["image_id"], "image_id"),
+        _hex(data["journal"], "journal"),
+    )
     if len(image_id) != 32:
         raise ProofVerificationError("record format", "image_id must be 32 bytes")
     digest = claim_digest(image_id, journal)
     if len(seal) == groth16.SEAL_LEN:
         seal = groth16.find_version(seal, digest).selector + seal
-    return {"kind": "groth16", "image_id": "0x" + image_id.hex(), "journal": "0x" + journal.hex(),
-            "claim_digest": "0x" + digest.hex(), "seal": "0x" + seal.hex(), "selector": "0x" + seal[:4].hex()}  # fmt: skip
+    return {
+        "kind": "groth16",
+        "image_id": "0x" + image_id.hex(),
+        "journal": "0x" + journal.hex(),
+        "claim_digest": "0x" + digest.hex(),
+        "seal": "0x" + seal.hex(),
+        "selector": "0x" + seal[:4].hex(),
+    }
 
 
 def _load(path: str):
@@ -111,11 +126,21 @@ class Command(BaseCommand):
     help = "Verify a proof record or a Groth16 receipt; prints the decoded journal, exits 1 naming the failed check."
 
     def add_arguments(self, parser):
-        parser.add_argument("file", help="proof record JSON, {seal, image_id, journal} JSON, or a bincode receipt ('-' for stdin)")
-        parser.add_argument("--public-key", help="Ed25519 public key (hex) for attested records; default: the published key ring")
-        parser.add_argument("--image-id", help="expected image id (hex) for Groth16 records; default: BONSAI_IMAGE_ID if set")
-        parser.add_argument("--selector", help="expected Groth16 selector (hex); default: any known RISC Zero verifier version")
-        parser.add_argument("--pairing", action="store_true", help="accepted for compatibility: the pairing check always runs")
+        parser.add_argument(
+            "file", help="proof record JSON, {seal, image_id, journal} JSON, or a bincode receipt ('-' for stdin)"
+        )
+        parser.add_argument(
+            "--public-key", help="Ed25519 public key (hex) for attested records; default: the published key ring"
+        )
+        parser.add_argument(
+            "--image-id", help="expected image id (hex) for Groth16 records; default: BONSAI_IMAGE_ID if set"
+        )
+        parser.add_argument(
+            "--selector", help="expected Groth16 selector (hex); default: any known RISC Zero verifier version"
+        )
+        parser.add_argument(
+            "--pairing", action="store_true", help="accepted for compatibility: the pairing check always runs"
+        )
 
     def handle(self, *args, **options):
         source, data = _load(options["file"])

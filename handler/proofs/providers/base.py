@@ -45,7 +45,9 @@ def job_journal(inputs: ProofInputs, journal_format: str = "fossil") -> tuple[st
     if journal_format not in JOURNAL_FORMATS:
         raise ValueError(f"unknown journal format {journal_format!r}")
     if journal_format == "pitchlake" and inputs.metric == "twap":
-        return "twap-error-bound-floating", TwapErrorBoundInput(tuple(inputs.series_values), TWAP_TOLERANCE_PERCENT, inputs.value).encode()
+        return "twap-error-bound-floating", TwapErrorBoundInput(
+            tuple(inputs.series_values), TWAP_TOLERANCE_PERCENT, inputs.value
+        ).encode()
     if journal_format == "pitchlake" and inputs.metric == "max_return":
         return "max-return-floating", MaxReturnJournal(tuple(inputs.series_values), inputs.value).encode()
     return inputs.metric, metric_journal_bytes(inputs)

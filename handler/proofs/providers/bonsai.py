@@ -52,7 +52,9 @@ def guest_input_bytes(inputs: ProofInputs) -> bytes:
 
 def _check_fossil(inputs: ProofInputs, journal: bytes) -> None:
     if journal != metric_journal_bytes(inputs):
-        raise ReceiptRejected("journal: the receipt's journal is not this job's (metric, window, value, data commitment)")
+        raise ReceiptRejected(
+            "journal: the receipt's journal is not this job's (metric, window, value, data commitment)"
+        )
 
 
 def _twap_input(inputs: ProofInputs) -> bytes:

@@ -25,7 +25,8 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     """Build a provider from settings-like options.
 
     * ``dev``: optional ``latency_seconds`` (simulated proving time).
-    * ``attested``: ``private_key`` (an Ed25519 key) or ``key_file`` (an existing PEM, never created here); optional ``run_checks``, ``num_paths``.
+    * ``attested``: ``private_key`` (an Ed25519 key) or ``key_file`` (an existing PEM, never created
+      here); optional ``run_checks``, ``num_paths``.
     * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
       ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
       ``stop_margin``, and the coprocessor's guests ``twap_image_id``/``twap_elf_path``,
@@ -35,7 +36,8 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
         from .dev import DevProofProvider
 
         return DevProofProvider(
-            latency_seconds=float(options.get("latency_seconds", 0.0)), journal_format=options.get("journal_format", "fossil")
+            latency_seconds=float(options.get("latency_seconds", 0.0)),
+            journal_format=options.get("journal_format", "fossil"),
         )
     if backend == "attested":
         from ..keys import load_private_key_file
@@ -78,7 +80,9 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             metric_guests["twap"] = pitchlake_twap_guest(twap_id, options.get("twap_elf_path") or None)
         max_return_id = _hex_bytes(options.get("max_return_image_id"), "BONSAI_MAX_RETURN_IMAGE_ID", 32)
         if max_return_id is not None:
-            metric_guests["max_return"] = pitchlake_max_return_guest(max_return_id, options.get("max_return_elf_path") or None)
+            metric_guests["max_return"] = pitchlake_max_return_guest(
+                max_return_id, options.get("max_return_elf_path") or None
+            )
         return BonsaiProofProvider(
             client,
             metric_guests=metric_guests,

@@ -8,6 +8,7 @@
 QUEUE is a work queue name (proofs, results, default). The logic lives in
 proving.dead_letters, shared with the operator console.
 """
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """Helpers for the chain tests: demo headers, forks, a fake JSON-RPC node."""
+
 from __future__ import annotations
 
 import json

@@ -90,12 +90,15 @@ def test_seeded_chain_passes_ingest_verification(write_blocks):
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args,message", [
-    (["--start", "yesterday"], "neither unix seconds nor an ISO-8601 time"),
-    (["--start", "2023-01-02", "--end", "2023-01-01"], "must be after start"),
-    (["--start", "2019-01-01"], "the demo chain starts at"),
-    (["--seed", "-1"], "between 0"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--start", "yesterday"], "neither unix seconds nor an ISO-8601 time"),
+        (["--start", "2023-01-02", "--end", "2023-01-01"], "must be after start"),
+        (["--start", "2019-01-01"], "the demo chain starts at"),
+        (["--seed", "-1"], "between 0"),
+    ],
+)
 def test_seed_command_bad_arguments(args, message):
     with pytest.raises(CommandError) as info:
         seed(*args)

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-
 from chainkit import demo_headers
+
 from handler.chain.header import (
     FORK_FIELDS,
     HeaderMismatch,
@@ -101,13 +101,32 @@ def test_indexer_row_shape_normalises_to_the_same_header(sepolia_blocks):
     rpc = sepolia_blocks[0]
     header = verify_header(rpc)
     row = {
-        "number": header["number"], "block_hash": rpc["hash"], "transaction_root": rpc["transactionsRoot"],
-        "timestamp": str(header["timestamp"]), "base_fee_per_gas": rpc["baseFeePerGas"],
-        "gas_limit": header["gas_limit"], "gas_used": header["gas_used"], "totaldifficulty": "0x0",
+        "number": header["number"],
+        "block_hash": rpc["hash"],
+        "transaction_root": rpc["transactionsRoot"],
+        "timestamp": str(header["timestamp"]),
+        "base_fee_per_gas": rpc["baseFeePerGas"],
+        "gas_limit": header["gas_limit"],
+        "gas_used": header["gas_used"],
+        "totaldifficulty": "0x0",
     }
-    for field in ("parent_hash", "sha3_uncles", "miner", "state_root", "receipts_root", "logs_bloom", "difficulty",
-                  "extra_data", "mix_hash", "nonce", "withdrawals_root", "blob_gas_used", "excess_blob_gas",
-                  "parent_beacon_block_root", "requests_hash"):
+    for field in (
+        "parent_hash",
+        "sha3_uncles",
+        "miner",
+        "state_root",
+        "receipts_root",
+        "logs_bloom",
+        "difficulty",
+        "extra_data",
+        "mix_hash",
+        "nonce",
+        "withdrawals_root",
+        "blob_gas_used",
+        "excess_blob_gas",
+        "parent_beacon_block_root",
+        "requests_hash",
+    ):
         value = header[field]
         row[field] = hex(value) if isinstance(value, int) else value.upper().replace("0X", "0x")
     assert verify_header(row) == header

@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from chainkit import demo_headers, refork
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from chainkit import demo_headers, refork
 from handler.chain.header import HeaderMismatch
 from handler.chain.ingest import Ingestor, ingest_range
 from handler.chain.rpc import RpcClient, RpcError
@@ -52,8 +52,9 @@ def test_sepolia_through_json_rpc(sepolia_blocks, node):
     assert stored_hashes() == {8006481: sepolia_blocks[0]["hash"], 8006482: sepolia_blocks[1]["hash"]}
 
 
-@pytest.mark.parametrize("field,value", [
-    ("baseFeePerGas", "0xa0ba16"), ("timestamp", "0x67e7deb1"), ("receiptsRoot", "0x" + "ab" * 32)])
+@pytest.mark.parametrize(
+    "field,value", [("baseFeePerGas", "0xa0ba16"), ("timestamp", "0x67e7deb1"), ("receiptsRoot", "0x" + "ab" * 32)]
+)
 def test_tampered_file_is_rejected_naming_the_block(sepolia_blocks, write_blocks, field, value):
     blocks = [dict(b) for b in sepolia_blocks]
     blocks[1][field] = value
@@ -87,8 +88,18 @@ def test_rpc_ingest_in_batches_and_resume(node):
     chain = demo_headers(300)
     node.serve(chain)
     first, last = chain[0]["number"], chain[-1]["number"]
-    ingest("--rpc-url", node.url, "--from", str(first), "--to", str(first + 199), "--batch-size", "64",
-           "--rpc-batch-size", "25")
+    ingest(
+        "--rpc-url",
+        node.url,
+        "--from",
+        str(first),
+        "--to",
+        str(first + 199),
+        "--batch-size",
+        "64",
+        "--rpc-batch-size",
+        "25",
+    )
     assert len(stored_hashes()) == 200
     node.requested_numbers.clear()
     out = ingest("--rpc-url", node.url, "--from", str(first), "--batch-size", "64")  # --to: node's latest
@@ -155,14 +166,17 @@ def test_ingestor_refuses_two_different_blocks_with_one_number():
         Ingestor().ingest_batch([a[0], b[0]])
 
 
-@pytest.mark.parametrize("args,message", [
-    ([], "one of the arguments --rpc-url --from-file is required"),
-    (["--rpc-url", "http://127.0.0.1:9", "--from", "abc"], "'abc' is not a block number"),
-    (["--rpc-url", "http://127.0.0.1:9"], "--from is required"),
-    (["--rpc-url", "ftp://x", "--from", "1"], "not an http(s) URL"),
-    (["--from-file", "/nonexistent.json"], "cannot read"),
-    (["--from-file", "x.json", "--from", "3"], "--from/--to go with --rpc-url"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        ([], "one of the arguments --rpc-url --from-file is required"),
+        (["--rpc-url", "http://127.0.0.1:9", "--from", "abc"], "'abc' is not a block number"),
+        (["--rpc-url", "http://127.0.0.1:9"], "--from is required"),
+        (["--rpc-url", "ftp://x", "--from", "1"], "not an http(s) URL"),
+        (["--from-file", "/nonexistent.json"], "cannot read"),
+        (["--from-file", "x.json", "--from", "3"], "--from/--to go with --rpc-url"),
+    ],
+)
 def test_bad_arguments_exit_2(args, message):
     with pytest.raises(CommandError) as info:
         ingest(*args)
@@ -173,11 +187,18 @@ def test_bad_arguments_exit_2(args, message):
 def test_bad_argument_is_one_line_on_stderr():
     proc = subprocess.run(
         [sys.executable, "manage.py", "ingest_headers", "--rpc-url", "http://127.0.0.1:9", "--from", "x"],
-        cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=60,
+        cwd=REPO,
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 2
-    lines = [line for line in proc.stderr.splitlines() if line.strip() and "Warning" not in line
-             and "return Path" not in line]
+    lines = [
+        line
+        for line in proc.stderr.splitlines()
+        if line.strip() and "Warning" not in line and "return Path" not in line
+    ]
     assert len(lines) == 1 and "'x' is not a block number" in lines[0]
 
 

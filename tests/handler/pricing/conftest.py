@@ -31,11 +31,12 @@ def max_return_input(pricing_vectors):
 def load_vector(pricing_vectors):
     def load(name: str) -> dict:
         return json.loads((pricing_vectors / name).read_text())
+
     return load
 
 
 @pytest.fixture(scope="session")
 def dataset_a_result(dataset_a):
     from handler.pricing import reserve_price
-    return reserve_price(dataset_a.values, dataset_a.timestamps)
 
+    return reserve_price(dataset_a.values, dataset_a.timestamps)

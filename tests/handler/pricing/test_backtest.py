@@ -1,4 +1,5 @@
 """The backtest: rounds priced from the three before them, against the realised capped payoff."""
+
 from __future__ import annotations
 
 import json
@@ -73,9 +74,21 @@ def test_backtest_needs_four_rounds():
 
 def test_command_on_the_hourly_data_prints_the_table():
     from django.core.management import call_command
+
     out = StringIO()
-    call_command("backtest", "--series", str(REPO_ROOT / "tests/data/max_return_input_hourly_avg_base_fee.csv"),
-                 "--round-seconds", "604800", "--paths", "500", "--max-rounds", "4", "--json", stdout=out)
+    call_command(
+        "backtest",
+        "--series",
+        str(REPO_ROOT / "tests/data/max_return_input_hourly_avg_base_fee.csv"),
+        "--round-seconds",
+        "604800",
+        "--paths",
+        "500",
+        "--max-rounds",
+        "4",
+        "--json",
+        stdout=out,
+    )
     row = json.loads(out.getvalue().strip().splitlines()[-1])
     assert row["rounds"] == 4 and row["models"] == {"mrj": 4} and row["gradient_pass_rate"] == 1.0
 
@@ -83,8 +96,13 @@ def test_command_on_the_hourly_data_prints_the_table():
 def test_command_bad_input_exits_2_with_one_line(tmp_path):
     path = tmp_path / "s.csv"
     path.write_text("timestamp,base_fee\n" + "".join(f"{T0 + 3600 * i},1e9\n" for i in range(200)))
-    proc = subprocess.run([sys.executable, "manage.py", "backtest", "--series", str(path), "--round-seconds", "5400"],
-                          cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "manage.py", "backtest", "--series", str(path), "--round-seconds", "5400"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "round length 5400s is not a whole number of 3600s buckets" in lines[0], proc.stderr
@@ -92,9 +110,23 @@ def test_command_bad_input_exits_2_with_one_line(tmp_path):
 
 def test_command_generates_the_demo_chain_in_memory():
     from django.core.management import call_command
+
     out = StringIO()
-    call_command("backtest", "--demo-days", "2", "--round-seconds", "720", "--round-seconds", "10800",
-                 "--paths", "500", "--max-rounds", "5", "--json", stdout=out)
+    call_command(
+        "backtest",
+        "--demo-days",
+        "2",
+        "--round-seconds",
+        "720",
+        "--round-seconds",
+        "10800",
+        "--paths",
+        "500",
+        "--max-rounds",
+        "5",
+        "--json",
+        stdout=out,
+    )
     rows = [json.loads(line) for line in out.getvalue().strip().splitlines()]
     assert [(r["round_seconds"], r["bucket_seconds"]) for r in rows] == [(720, 12), (10800, 60)]
     for r in rows:

@@ -7,6 +7,7 @@ minute buckets), and the attested provider's checks (``handler.proofs.checks``) 
 claims. Needs Django
 settings only (pytest-django's ``settings`` fixture when the plugin is active), never the database.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -65,11 +66,15 @@ def test_demo_chain_reserve_price_passes_the_attested_checks(case):
         assert 0.0 < outcome.value < CAP * claims["strike"] * DISCOUNT
         assert claims["standard_error"] > 0
         inputs = ProofInputs(
-            job_id="1", metric="reserve_price", window_start=int(series.timestamps[0]),
-            window_end=int(series.timestamps[-1]) + series.bucket_seconds, value=outcome.value,
+            job_id="1",
+            metric="reserve_price",
+            window_start=int(series.timestamps[0]),
+            window_end=int(series.timestamps[-1]) + series.bucket_seconds,
+            value=outcome.value,
             data_commitment=tuple(outcome.result["data_commitment"]),
             series_timestamps=tuple(int(t) for t in series.timestamps),
-            series_values=tuple(float(v) for v in series.values), claims=claims,
+            series_values=tuple(float(v) for v in series.values),
+            claims=claims,
         )
         checked = checks.check_metric(inputs)
     assert all(c["passed"] for c in checked)

@@ -5,8 +5,15 @@ import struct
 
 import pytest
 
-from handler.pricing import (InvalidParameters, data_commitment, felt_hex, felt_to_float, float_to_felt,
-                             format_felt, parse_felt)
+from handler.pricing import (
+    InvalidParameters,
+    data_commitment,
+    felt_hex,
+    felt_to_float,
+    float_to_felt,
+    format_felt,
+    parse_felt,
+)
 
 
 def test_felt_to_float_reference_vector(load_vector):
@@ -67,19 +74,23 @@ def test_hashing_vectors(load_vector):
     felt = int(batch["input"]["felt_hex"], 16)
     assert _single_batch([felt] * 180) == batch["expected_u32"]
     inner = hash_of_hashes["input"]
-    assert data_commitment([felt] * inner["batch_digest_of"]["repeat"] * inner["digest_repeat"]) \
+    assert (
+        data_commitment([felt] * inner["batch_digest_of"]["repeat"] * inner["digest_repeat"])
         == hash_of_hashes["expected_u32"]
+    )
     assert data_commitment([felt] * full["input"]["repeat"]) == full["expected_u32"]
 
 
 def _single_batch(felts):
     from handler.pricing.commitment import batch_digest, digest_to_words
+
     return digest_to_words(batch_digest(felts))
 
 
 def test_partial_last_chunk_is_hashed_like_a_batch():
     felts = [(i + 1) << 128 for i in range(200)]
     from handler.pricing.commitment import batch_digest
+
     outer = hashlib.sha256(batch_digest(felts[:180]) + batch_digest(felts[180:])).digest()
     assert data_commitment(felts) == list(struct.unpack(">8I", outer))
     with pytest.raises(InvalidParameters):

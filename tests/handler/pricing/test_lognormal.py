@@ -1,4 +1,5 @@
 """The log-normal model: volatility estimator and simulation against the closed form."""
+
 from __future__ import annotations
 
 import math
@@ -14,9 +15,11 @@ from handler.pricing.simulate import CAP, DISCOUNT
 
 def capped_call(s0: float, v: float, strike: float) -> float:
     """E[min((S - K)+, 0.3 K)] for ln S ~ N(ln s0, v), discounted."""
+
     def call(k):
         d1 = (math.log(s0 / k) + v) / math.sqrt(v)
         return s0 * math.exp(v / 2) * norm.cdf(d1) - k * norm.cdf(d1 - math.sqrt(v))
+
     return DISCOUNT * (call(strike) - call((1 + CAP) * strike))
 
 
@@ -24,7 +27,7 @@ def capped_call(s0: float, v: float, strike: float) -> float:
 def test_single_row_window_matches_the_closed_form(s0, strike, sigma, n):
     inputs = LognormalInputs(start_level=s0, sigma_step=sigma, strike=strike, n_periods=n, twap_window=1)
     sim = simulate_lognormal(inputs, 200_000, np.random.default_rng(11))
-    expected = capped_call(s0, sigma ** 2 * n, strike)
+    expected = capped_call(s0, sigma**2 * n, strike)
     assert abs(sim.price - expected) < 4 * sim.standard_error, (sim.price, expected, sim.standard_error)
 
 
@@ -36,7 +39,7 @@ def test_zero_volatility_is_the_intrinsic_value():
 
 def test_step_volatility_is_the_lagged_mean_square():
     x = np.exp(np.array([0.0, 0.1, -0.1, 0.2, 0.0]))
-    assert step_volatility(x, 2) == pytest.approx(math.sqrt(np.mean([(-0.1) ** 2, 0.1 ** 2, 0.1 ** 2]) / 2), rel=1e-12)
+    assert step_volatility(x, 2) == pytest.approx(math.sqrt(np.mean([(-0.1) ** 2, 0.1**2, 0.1**2]) / 2), rel=1e-12)
     assert step_volatility(x, 1) == pytest.approx(math.sqrt(np.mean([0.01, 0.04, 0.09, 0.04])), rel=1e-12)
     with pytest.raises(InsufficientData):
         step_volatility(x, 4)

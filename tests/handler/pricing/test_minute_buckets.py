@@ -1,5 +1,6 @@
 """Minute buckets (ranges < 7 days): bucket-sized simulation steps, identifiable seasonality,
 overflow-free bounded prices, and the fit/verifier gradient agreement. Pure (no Django)."""
+
 from __future__ import annotations
 
 import math
@@ -9,17 +10,31 @@ import numpy as np
 import pytest
 
 from handler.pricing import reserve_price, verify_result
-from handler.pricing.mrj import (GRADIENT_TOLERANCE, bounded_gradient, fit_mrj, gradient_test, neg_log_likelihood,
-                                 reference_gradient)
-from handler.pricing.reserve_price import (coverage_hours, infer_bucket_seconds, remove_trend_and_seasonality,
-                                           seasonal_terms, simulation_inputs, trend_volatility)
+from handler.pricing.mrj import (
+    GRADIENT_TOLERANCE,
+    bounded_gradient,
+    fit_mrj,
+    gradient_test,
+    neg_log_likelihood,
+    reference_gradient,
+)
+from handler.pricing.reserve_price import (
+    coverage_hours,
+    infer_bucket_seconds,
+    remove_trend_and_seasonality,
+    seasonal_terms,
+    simulation_inputs,
+    trend_volatility,
+)
 from handler.pricing.simulate import CAP, DISCOUNT, HOURS_PER_STEP, SimulationInputs, simulate_payoff
 from handler.pricing.twap import trailing_mean
 
 START = 1672531200  # 2023-01-01T00:00Z
 
 
-def synthetic(hours: float, bucket_seconds: int = 60, seed: int = 0, level: float = 2.0e10) -> tuple[np.ndarray, np.ndarray]:
+def synthetic(
+    hours: float, bucket_seconds: int = 60, seed: int = 0, level: float = 2.0e10
+) -> tuple[np.ndarray, np.ndarray]:
     """Base fee with a daily cycle (busy mid-afternoon), a weekly cycle, AR(1) noise and occasional jumps."""
     n = int(round(hours * 3600 / bucket_seconds))
     ts = START + bucket_seconds * np.arange(n, dtype=np.int64)
@@ -30,8 +45,13 @@ def synthetic(hours: float, bucket_seconds: int = 60, seed: int = 0, level: floa
     shocks = 0.03 * rng.standard_normal(n) + (rng.random(n) < 0.01) * rng.normal(0.0, 0.2, n)
     for i in range(1, n):
         noise[i] = phi * noise[i - 1] + shocks[i]
-    log_fee = (math.log(level) + 0.25 * np.sin(2 * np.pi * (t - 9) / 24) + 0.1 * np.sin(2 * np.pi * t / 168)
-               + 0.002 * t + noise)
+    log_fee = (
+        math.log(level)
+        + 0.25 * np.sin(2 * np.pi * (t - 9) / 24)
+        + 0.1 * np.sin(2 * np.pi * t / 168)
+        + 0.002 * t
+        + noise
+    )
     return ts, np.exp(log_fee)
 
 
@@ -48,6 +68,7 @@ def test_identifiable_harmonics_rule():
     # column order: daily 24 h, 12 h, 6 h, weekly 168 h, 84 h, 42 h; sin and cos each
     def kept(hours):
         return seasonal_terms(hours).reshape(6, 2)[:, 0].tolist()
+
     assert kept(6) == [False, False, True, False, False, False]
     assert kept(12) == [False, True, True, False, False, False]
     assert kept(48) == [True, True, True, False, False, True]
@@ -88,7 +109,7 @@ def test_minute_step_mapping():
     rho = np.diff(np.log(twap_7d))
     assert inputs.sigma_t == pytest.approx(np.std(rho, ddof=1) * math.sqrt(168 * 60), rel=1e-14)
     # per-step trend variance sigma_t^2 delta = 7 sd_step^2 for any bucket size (as for hourly)
-    assert inputs.sigma_t ** 2 * inputs.delta == pytest.approx(7 * np.std(rho, ddof=1) ** 2, rel=1e-12)
+    assert inputs.sigma_t**2 * inputs.delta == pytest.approx(7 * np.std(rho, ddof=1) ** 2, rel=1e-12)
 
 
 def test_hourly_step_mapping_is_the_reference_bit_for_bit():
@@ -126,10 +147,18 @@ def test_price_bounded_no_warnings_gradient_and_verifier_agree(name):
 
 
 def test_payoff_clip_is_neutral_and_overflow_free():
-    base = SimulationInputs(params=np.array([0.0, 0.5, 0.0, 1e-4, 0.0, 0.0]), z0=0.0,
-                            season_params=np.array([0, 0, 0, 0, 0, 0, 5e3, -7e3, 0, 0, 0, 0], dtype=float),
-                            season_offset_hours=11.98, final_trend=math.log(1e10), sigma_t=0.1, strike=1e10,
-                            n_periods=240, twap_window=56, step_hours=60.0)
+    base = SimulationInputs(
+        params=np.array([0.0, 0.5, 0.0, 1e-4, 0.0, 0.0]),
+        z0=0.0,
+        season_params=np.array([0, 0, 0, 0, 0, 0, 5e3, -7e3, 0, 0, 0, 0], dtype=float),
+        season_offset_hours=11.98,
+        final_trend=math.log(1e10),
+        sigma_t=0.1,
+        strike=1e10,
+        n_periods=240,
+        twap_window=56,
+        step_hours=60.0,
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
         sim = simulate_payoff(base, 1000, np.random.default_rng(0))

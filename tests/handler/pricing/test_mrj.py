@@ -8,8 +8,14 @@ from handler.pricing.mrj import check_simulation_params, initial_params, nll_and
 
 # The reference optimiser (steepest descent, Armijo, gtol 5e-3, repeated to a
 # fixed point: 2000 + 2000 + 47 iterations) run on Dataset A's residuals.
-REFERENCE_DESCENT_PARAMS = [-0.01762758053392695, 0.8891315724261829, 0.04932079729333588,
-                            0.013823639250185725, 0.15252748093379231, 0.3366716610411729]
+REFERENCE_DESCENT_PARAMS = [
+    -0.01762758053392695,
+    0.8891315724261829,
+    0.04932079729333588,
+    0.013823639250185725,
+    0.15252748093379231,
+    0.3366716610411729,
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +61,9 @@ def test_fit_on_dataset_a_passes_reference_gradient_test(dataset_a_result):
 
 def test_fit_lands_on_the_reference_optimum(dataset_a_result):
     assert dataset_a_result.params == pytest.approx(REFERENCE_DESCENT_PARAMS, rel=1e-3)
-    assert neg_log_likelihood(dataset_a_result.params, dataset_a_result.pt, dataset_a_result.pt_1) <= \
-        neg_log_likelihood(np.array(REFERENCE_DESCENT_PARAMS), dataset_a_result.pt, dataset_a_result.pt_1)
+    assert neg_log_likelihood(
+        dataset_a_result.params, dataset_a_result.pt, dataset_a_result.pt_1
+    ) <= neg_log_likelihood(np.array(REFERENCE_DESCENT_PARAMS), dataset_a_result.pt, dataset_a_result.pt_1)
 
 
 def test_fit_stays_in_simulation_domain(generate_inputs):
@@ -67,9 +74,16 @@ def test_fit_stays_in_simulation_domain(generate_inputs):
     assert fit.gradient.shape == (6,)
 
 
-@pytest.mark.parametrize("theta", [[0, 0.5, 0, 0.01, 0.01, 1.2], [0, 0.5, 0, 0.01, 0.01, -0.1],
-                                   [0, 0.5, 0, -0.01, 0.01, 0.3], [0, 0.5, 0, 0.01, -0.01, 0.3],
-                                   [0, 0.5, 0, float("nan"), 0.01, 0.3]])
+@pytest.mark.parametrize(
+    "theta",
+    [
+        [0, 0.5, 0, 0.01, 0.01, 1.2],
+        [0, 0.5, 0, 0.01, 0.01, -0.1],
+        [0, 0.5, 0, -0.01, 0.01, 0.3],
+        [0, 0.5, 0, 0.01, -0.01, 0.3],
+        [0, 0.5, 0, float("nan"), 0.01, 0.3],
+    ],
+)
 def test_simulation_rejects_params_with_a_clear_error(theta):
     with pytest.raises(InvalidParameters):
         check_simulation_params(theta)

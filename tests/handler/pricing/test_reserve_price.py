@@ -84,5 +84,6 @@ def test_to_json_is_plain(dataset_a_result):
 
 def test_millisecond_timestamps_are_refused(dataset_a):
     from handler.pricing import InvalidSeries
+
     with pytest.raises(InvalidSeries, match="not unix seconds"):
         reserve_price(dataset_a.values, dataset_a.timestamps * 1000, num_paths=100)

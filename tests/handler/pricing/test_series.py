@@ -3,8 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from handler.pricing import (InvalidSeries, MissingBucket, bucket_seconds_for, bucketize, check_contiguous,
-                             expected_bucket_starts)
+from handler.pricing import (
+    InvalidSeries,
+    MissingBucket,
+    bucket_seconds_for,
+    bucketize,
+    check_contiguous,
+    expected_bucket_starts,
+)
 
 DAY = 86400
 T0 = 1_700_000_000 - (1_700_000_000 % 3600)  # an hour boundary
@@ -30,6 +36,7 @@ def test_minimum_ranges_give_enough_block_buckets():
     from handler.pricing.max_return import MIN_POINTS as MR_MIN
     from handler.pricing.reserve_price import MIN_POINTS as RP_MIN
     from handler.pricing.series import MIN_RANGE_SECONDS
+
     assert MIN_RANGE_SECONDS == {"twap": 12, "max_return": 192, "reserve_price": 192}
     for offset in range(12):  # whatever the phase of the range against the 12 s grid
         start = T0 + offset
@@ -114,13 +121,16 @@ def _without(k):
     return [t for t in HOUR_OF_MINUTES if t != T0 + 60 * k]
 
 
-@pytest.mark.parametrize("ts, values, first_missing", [
-    (_without(1), [1.0] * 59, T0 + 60),
-    (_without(0), [1.0] * 59, T0),
-    (_without(59), [1.0] * 59, T0 + 59 * 60),
-    (HOUR_OF_MINUTES, [1.0, None] + [3.0] * 58, T0 + 60),
-    (HOUR_OF_MINUTES, [1.0, float("nan")] + [3.0] * 58, T0 + 60),
-])
+@pytest.mark.parametrize(
+    "ts, values, first_missing",
+    [
+        (_without(1), [1.0] * 59, T0 + 60),
+        (_without(0), [1.0] * 59, T0),
+        (_without(59), [1.0] * 59, T0 + 59 * 60),
+        (HOUR_OF_MINUTES, [1.0, None] + [3.0] * 58, T0 + 60),
+        (HOUR_OF_MINUTES, [1.0, float("nan")] + [3.0] * 58, T0 + 60),
+    ],
+)
 def test_check_contiguous_reports_first_missing(ts, values, first_missing):
     with pytest.raises(MissingBucket) as info:
         check_contiguous(ts, values, T0, T0 + 3600)
@@ -162,11 +172,20 @@ def test_off_grid_range_passes_the_attested_window_check(settings):
     from handler import pricing
     from handler.proofs import checks
     from handler.proofs.records import ProofInputs
+
     start, end = T0 + 30, T0 + 7230
     values = [1e9 + k for k in range(121)]
     series = check_contiguous([T0 + 60 * k for k in range(121)], values, start, end)
     commitment = pricing.data_commitment([pricing.float_to_felt(v) for v in series.values])
-    checks.check_commitment(ProofInputs(
-        job_id="1", metric="twap", window_start=start, window_end=end, value=pricing.twap(series.values),
-        data_commitment=tuple(commitment), series_timestamps=tuple(int(t) for t in series.timestamps),
-        series_values=tuple(float(v) for v in series.values)))
+    checks.check_commitment(
+        ProofInputs(
+            job_id="1",
+            metric="twap",
+            window_start=start,
+            window_end=end,
+            value=pricing.twap(series.values),
+            data_commitment=tuple(commitment),
+            series_timestamps=tuple(int(t) for t in series.timestamps),
+            series_values=tuple(float(v) for v in series.values),
+        )
+    )

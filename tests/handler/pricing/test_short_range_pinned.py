@@ -5,6 +5,7 @@ The demo chain's base fees are integers, so the bucket series is exact; the pric
 ``log``/``exp``, whose last bits differ between numpy builds and CPUs, so floats are pinned to 1e-6
 relative and only the seed and the integers exactly.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -14,12 +15,39 @@ REL = 1e-6
 START, END = 1672531200, 1672574400  # docs/example_request.json
 PINNED = {
     # range: (bucket, points, horizon, window, seed, price, standard error, strike, sigma_step)
-    (START, END): (60, 720, 240, 56, 17617527991347411157, 4352390392.615132, 4176037.236608066,
-                   29119635406.264286, 0.034367495168823696),
-    (END - 270, END): (12, 22, 7, 1, 17375833518845082811, 1385151139.411545, 12431973.716363695,
-                       32443287986.0, 0.040012696021843853),
-    (END - 2160, END): (12, 180, 60, 14, 12711101151902562017, 2319579700.269952, 22008018.71349575,
-                        34584169393.5, 0.0369340355436803),
+    (START, END): (
+        60,
+        720,
+        240,
+        56,
+        17617527991347411157,
+        4352390392.615132,
+        4176037.236608066,
+        29119635406.264286,
+        0.034367495168823696,
+    ),
+    (END - 270, END): (
+        12,
+        22,
+        7,
+        1,
+        17375833518845082811,
+        1385151139.411545,
+        12431973.716363695,
+        32443287986.0,
+        0.040012696021843853,
+    ),
+    (END - 2160, END): (
+        12,
+        180,
+        60,
+        14,
+        12711101151902562017,
+        2319579700.269952,
+        22008018.71349575,
+        34584169393.5,
+        0.0369340355436803,
+    ),
 }
 
 
@@ -32,20 +60,28 @@ def _django_settings(request):
 @pytest.fixture(scope="module")
 def blocks():
     from handler.chain.demo import generate_chain
+
     headers = list(generate_chain(START - 60, END + 60))
-    return (np.array([h["timestamp"] for h in headers], dtype=np.int64),
-            np.array([int(h["base_fee_per_gas"]) for h in headers], dtype=object))
+    return (
+        np.array([h["timestamp"] for h in headers], dtype=np.int64),
+        np.array([int(h["base_fee_per_gas"]) for h in headers], dtype=object),
+    )
 
 
 @pytest.mark.parametrize("span", sorted(PINNED))
 def test_lognormal_price_is_pinned(blocks, span):
     from handler import pricing
+
     bucket, points, horizon, window, seed, price, se, strike, sigma = PINNED[span]
     series = pricing.bucketize(*blocks, *span)
     assert (series.bucket_seconds, len(series)) == (bucket, points)
     r = pricing.reserve_price(series.values, series.timestamps)
     assert r.model == "lognormal" and (r.n_periods, r.twap_window, r.volatility_lag, r.seed) == (
-        horizon, window, window, seed)
+        horizon,
+        window,
+        window,
+        seed,
+    )
     assert r.price == pytest.approx(price, rel=REL) and r.standard_error == pytest.approx(se, rel=REL)
     assert r.strike == pytest.approx(strike, rel=REL) and r.sigma_step == pytest.approx(sigma, rel=REL)
     assert r.start_level == float(series.values[-1])

@@ -5,6 +5,7 @@ window start, see simulate.py) with the plain full-path transcription, using
 two-sample Kolmogorov-Smirnov tests at fixed seeds. A perturbed model is
 included to show the test has the power to reject.
 """
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,9 +14,16 @@ import numpy as np
 import pytest
 from scipy.stats import ks_2samp
 
-from handler.pricing.reserve_price import simulation_inputs, remove_trend_and_seasonality
-from handler.pricing.simulate import (HOURS_PER_STEP, TREND_DRIFT, _truncation_steps, simulate_payoff,
-                                      simulate_payoff_full, window_averages, window_start_state)
+from handler.pricing.reserve_price import remove_trend_and_seasonality, simulation_inputs
+from handler.pricing.simulate import (
+    HOURS_PER_STEP,
+    TREND_DRIFT,
+    _truncation_steps,
+    simulate_payoff,
+    simulate_payoff_full,
+    window_averages,
+    window_start_state,
+)
 from handler.pricing.twap import trailing_mean
 
 PATHS = 6000
@@ -53,16 +61,23 @@ def test_window_shortcut_matches_full_simulation(base_inputs, case):
 def _stepped_state(inputs, s0, paths, rng):
     a, phi, mu_j, s2, sj2, lam = inputs.params
     z = np.full(paths, inputs.z0)
-    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t ** 2) * HOURS_PER_STEP
+    drift = (TREND_DRIFT - 0.5 * inputs.sigma_t**2) * HOURS_PER_STEP
     trend = drift + inputs.sigma_t * np.sqrt(HOURS_PER_STEP) * rng.standard_normal(paths)
     for _ in range(s0):
         jump = rng.random(paths) < lam
-        z = a + phi * z + np.sqrt(s2) * rng.standard_normal(paths) + jump * (mu_j + np.sqrt(sj2) * rng.standard_normal(paths))
+        z = (
+            a
+            + phi * z
+            + np.sqrt(s2) * rng.standard_normal(paths)
+            + jump * (mu_j + np.sqrt(sj2) * rng.standard_normal(paths))
+        )
         trend = trend + drift + inputs.sigma_t * np.sqrt(HOURS_PER_STEP) * rng.standard_normal(paths)
     return z, trend
 
 
-@pytest.mark.parametrize("params", [None, [0.001, 0.995, 0.05, 0.004, 0.02, 0.3], [-0.01, -0.6, 0.08, 0.002, 0.05, 0.9]])
+@pytest.mark.parametrize(
+    "params", [None, [0.001, 0.995, 0.05, 0.004, 0.02, 0.3], [-0.01, -0.6, 0.08, 0.002, 0.05, 0.9]]
+)
 def test_state_at_window_start_matches_stepping(base_inputs, params):
     inputs = base_inputs if params is None else replace(base_inputs, params=np.array(params))
     z_ref, w_ref = _stepped_state(inputs, 552, 8000, np.random.default_rng(21))

@@ -1,4 +1,5 @@
 """The verifier takes the model from the claims (or re-derives it) and tolerates last-bit differences."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,8 +48,9 @@ def test_mrj_claims_with_an_explosive_phi_fail_the_model_check(dataset_a_result,
     assert verify_claims(dataset_a.values, claims, timestamps=dataset_a.timestamps).ok
     claims["params"] = {**claims["params"], "phi": 1.01}
     result = verify_claims(dataset_a.values, claims, timestamps=dataset_a.timestamps)
-    assert "model_check" in result.failed and "explosive" in next(c.detail for c in result.checks
-                                                                   if c.name == "model_check")
+    assert "model_check" in result.failed and "explosive" in next(
+        c.detail for c in result.checks if c.name == "model_check"
+    )
 
 
 def test_fitted_vectors_tolerate_last_bit_differences_near_zero():
@@ -65,8 +67,18 @@ def test_mrj_claims_survive_a_one_part_per_million_perturbation(dataset_a_result
     r = dataset_a_result
     bump = 1 + 1e-9
     result = verify_reserve_price(
-        dataset_a.values, slope=r.slope * bump, intercept=r.intercept * bump, season_params=r.season_params * bump,
-        residuals=r.residuals * bump, twap_7d=r.twap_7d * bump, params=r.params * bump,
-        reserve_price=r.price * (1 + 1e-6), twap_result=r.twap, timestamps=dataset_a.timestamps, seed=r.seed,
-        num_paths=r.num_paths, model="mrj")
+        dataset_a.values,
+        slope=r.slope * bump,
+        intercept=r.intercept * bump,
+        season_params=r.season_params * bump,
+        residuals=r.residuals * bump,
+        twap_7d=r.twap_7d * bump,
+        params=r.params * bump,
+        reserve_price=r.price * (1 + 1e-6),
+        twap_result=r.twap,
+        timestamps=dataset_a.timestamps,
+        seed=r.seed,
+        num_paths=r.num_paths,
+        model="mrj",
+    )
     assert result.ok, result.to_json()

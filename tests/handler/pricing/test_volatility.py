@@ -8,7 +8,7 @@ from handler.pricing.volatility import volatility_windows
 
 
 def naive_volatility(x, tw, vw):
-    rolling = [sum(x[t - tw + 1:t + 1]) / tw for t in range(tw - 1, len(x))]
+    rolling = [sum(x[t - tw + 1 : t + 1]) / tw for t in range(tw - 1, len(x))]
     returns = [rolling[i] / rolling[i - tw] - 1 for i in range(tw, len(rolling))]
     return float(np.std(returns[-vw:], ddof=1))
 

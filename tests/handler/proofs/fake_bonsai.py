@@ -45,7 +45,9 @@ class FakeBonsai:
     snarks: dict = field(default_factory=dict)
     stopped: list = field(default_factory=list)
     faults: dict = field(default_factory=dict)
-    session_script: list = field(default_factory=lambda: [{"status": "RUNNING", "state": "Executor"}, {"status": "SUCCEEDED"}])
+    session_script: list = field(
+        default_factory=lambda: [{"status": "RUNNING", "state": "Executor"}, {"status": "SUCCEEDED"}]
+    )
     snark_script: list = field(default_factory=lambda: [{"status": "RUNNING"}, {"status": "SUCCEEDED"}])
     seen: list = field(default_factory=list)
     stop_supported: bool = True
@@ -55,7 +57,9 @@ class FakeBonsai:
     receipt_for_input: object = None
 
     def calls(self, method: str, route: str, server: str = "api") -> list[Seen]:
-        return [s for s in self.seen if s.server == server and s.method == method and s.path.lstrip("/").startswith(route)]
+        return [
+            s for s in self.seen if s.server == server and s.method == method and s.path.lstrip("/").startswith(route)
+        ]
 
 
 def _handler(state: FakeBonsai, server_name: str):
@@ -83,7 +87,9 @@ def _handler(state: FakeBonsai, server_name: str):
             body = self.rfile.read(length) if length else b""
             path = self.path
             with state.lock:
-                state.seen.append(Seen(server_name, method, path, {k.lower(): v for k, v in self.headers.items()}, body))
+                state.seen.append(
+                    Seen(server_name, method, path, {k.lower(): v for k, v in self.headers.items()}, body)
+                )
             parts = path.strip("/").split("/")
             route = "storage" if server_name == "storage" else "/".join(parts[:2])
             with state.lock:
@@ -205,7 +211,10 @@ class FakeBonsaiServer:
         self.api.daemon_threads = self.storage.daemon_threads = True
         state.api_url = f"http://127.0.0.1:{self.api.server_address[1]}"
         state.storage_url = f"http://localhost:{self.storage.server_address[1]}"
-        self._threads = [threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True) for s in (self.api, self.storage)]
+        self._threads = [
+            threading.Thread(target=s.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+            for s in (self.api, self.storage)
+        ]
 
     def __enter__(self) -> FakeBonsai:
         for t in self._threads:

@@ -3,8 +3,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from proofs_support import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
+from proofs_support import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
 
 from handler.proofs.bonsai import BonsaiClient
 from handler.proofs.errors import BonsaiHttpError, BonsaiSessionFailed, ProofDeadlineExceeded, ReceiptRejected
@@ -74,7 +74,10 @@ def test_existing_image_is_not_uploaded_again(bonsai):
 
 
 def test_5xx_then_success_is_retried(bonsai):
-    bonsai.faults[("POST", "sessions/create")] = [(502, "bad gateway"), (500, {"type": "InternalErr", "msg": "internal error"})]
+    bonsai.faults[("POST", "sessions/create")] = [
+        (502, "bad gateway"),
+        (500, {"type": "InternalErr", "msg": "internal error"}),
+    ]
     bonsai.faults[("GET", "storage")] = [(503, "slow down")]
     result = prove(make_client(bonsai))
     assert result.receipt.claim_digest() == DO_NOTHING_CLAIM
@@ -83,7 +86,9 @@ def test_5xx_then_success_is_retried(bonsai):
 
 
 def test_concurrency_limit_is_retried(bonsai):
-    bonsai.faults[("POST", "sessions/create")] = [(400, {"type": "SessionCreateErr", "msg": "concurrent proof limit reached"})]
+    bonsai.faults[("POST", "sessions/create")] = [
+        (400, {"type": "SessionCreateErr", "msg": "concurrent proof limit reached"})
+    ]
     prove(make_client(bonsai))
     assert len(bonsai.calls("POST", "sessions/create")) == 2
 
@@ -105,7 +110,9 @@ def test_other_4xx_is_not_retried(bonsai):
     assert len(bonsai.calls("GET", "images/upload")) == 1
 
 
-@pytest.mark.parametrize("status,msg", [("FAILED", "guest panicked: index out of bounds"), ("TIMED_OUT", "session exceeded 3600s")])
+@pytest.mark.parametrize(
+    "status,msg", [("FAILED", "guest panicked: index out of bounds"), ("TIMED_OUT", "session exceeded 3600s")]
+)
 def test_session_failure_carries_status_and_message(bonsai, status, msg):
     bonsai.session_script = [{"status": "RUNNING"}, {"status": status, "error_msg": msg}]
     with pytest.raises(BonsaiSessionFailed) as ei:
@@ -160,9 +167,13 @@ def test_wrong_selector_and_garbage_receipt_rejected(bonsai):
     client = make_client(bonsai)
     with pytest.raises(ReceiptRejected, match="selector"):
         client.prove_groth16(
-            image_id=DO_NOTHING_IMAGE_ID, input_bytes=b"", deadline=time.monotonic() + 10, poll_interval=0.01,
-            elf=ELF, expected_selector=bytes.fromhex("bb001d44"),
-        )  # fmt: skip
+            image_id=DO_NOTHING_IMAGE_ID,
+            input_bytes=b"",
+            deadline=time.monotonic() + 10,
+            poll_interval=0.01,
+            elf=ELF,
+            expected_selector=bytes.fromhex("bb001d44"),
+        )
     bonsai.receipt_bytes = b"\x01\0\0\0" + bonsai.receipt_bytes[4:]
     with pytest.raises(ReceiptRejected, match="Succinct"):
         prove(client)
@@ -175,7 +186,12 @@ def test_deadline_stops_session_and_is_retryable(bonsai):
     deadline = t0 + 0.5
     with pytest.raises(ProofDeadlineExceeded) as ei:
         client.prove_groth16(
-            image_id=DO_NOTHING_IMAGE_ID, input_bytes=b"", deadline=deadline, poll_interval=0.02, elf=ELF, stop_margin=0.1
+            image_id=DO_NOTHING_IMAGE_ID,
+            input_bytes=b"",
+            deadline=deadline,
+            poll_interval=0.02,
+            elf=ELF,
+            stop_margin=0.1,
         )
     assert time.monotonic() < deadline + 0.05  # stopped (and raised) by the deadline
     assert ei.value.retryable
@@ -226,17 +242,31 @@ from handler.proofs.records import ProofInputs  # noqa: E402
 from handler.proofs.verify import verify_record  # noqa: E402
 
 JOB = ProofInputs(
-    job_id="job-1", metric="twap", window_start=1_700_000_000, window_end=1_700_003_600, value=1.5e9,
-    data_commitment=(1, 2, 3, 4, 5, 6, 7, 8), series_timestamps=(1_700_000_000,), series_values=(1.5e9,),
-)  # fmt: skip
+    job_id="job-1",
+    metric="twap",
+    window_start=1_700_000_000,
+    window_end=1_700_003_600,
+    value=1.5e9,
+    data_commitment=(1, 2, 3, 4, 5, 6, 7, 8),
+    series_timestamps=(1_700_000_000,),
+    series_values=(1.5e9,),
+)
 
 
 def bonsai_provider(state: FakeBonsai, elf_path: str | None):
     return build_provider(
-        "bonsai", api_url=state.api_url, api_key=state.api_key, image_id=DO_NOTHING_IMAGE_ID.hex(),
-        risc0_version="2.3.2", poll_interval=0.01, request_timeout=5, selector="c27d1bc0", elf_path=elf_path,
-        backoff_base=0.01, stop_margin=0.1,
-    )  # fmt: skip
+        "bonsai",
+        api_url=state.api_url,
+        api_key=state.api_key,
+        image_id=DO_NOTHING_IMAGE_ID.hex(),
+        risc0_version="2.3.2",
+        poll_interval=0.01,
+        request_timeout=5,
+        selector="c27d1bc0",
+        elf_path=elf_path,
+        backoff_base=0.01,
+        stop_margin=0.1,
+    )
 
 
 def _flip(d: dict, key: str) -> dict:
@@ -276,10 +306,19 @@ def test_bonsai_provider_end_to_end(bonsai, tmp_path):
 def test_real_receipt_through_the_client_verifies(bonsai):
     result = prove(make_client(bonsai))
     rc = result.receipt
-    d = {"kind": "groth16", "image_id": "0x" + DO_NOTHING_IMAGE_ID.hex(), "journal": "0x" + rc.journal.hex(),
-         "claim_digest": "0x" + rc.claim_digest().hex(), "seal": "0x" + rc.encoded_seal.hex(),
-         "selector": "0x" + rc.selector.hex(), "receipt": "0x" + result.receipt_bytes.hex()}  # fmt: skip
-    assert verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR, journal_required=False) is None
+    d = {
+        "kind": "groth16",
+        "image_id": "0x" + DO_NOTHING_IMAGE_ID.hex(),
+        "journal": "0x" + rc.journal.hex(),
+        "claim_digest": "0x" + rc.claim_digest().hex(),
+        "seal": "0x" + rc.encoded_seal.hex(),
+        "selector": "0x" + rc.selector.hex(),
+        "receipt": "0x" + result.receipt_bytes.hex(),
+    }
+    assert (
+        verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR, journal_required=False)
+        is None
+    )
     with pytest.raises(ProofVerificationError) as ei:
         verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID)
     assert ei.value.check == "journal"  # a valid proof, but not of a journal this service produces

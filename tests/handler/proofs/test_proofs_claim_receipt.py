@@ -35,7 +35,10 @@ def test_parse_real_groth16_receipt(do_nothing_receipt):
     assert rc.claim_digest() == DO_NOTHING_CLAIM == claim_digest(DO_NOTHING_IMAGE_ID, b"")
     assert rc.encoded_seal[:4] == rc.selector and len(rc.encoded_seal) == 260
     assert encode_receipt(rc) == do_nothing_receipt
-    assert check_groth16_receipt(rc, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=bytes.fromhex("c27d1bc0")) == DO_NOTHING_CLAIM
+    assert (
+        check_groth16_receipt(rc, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=bytes.fromhex("c27d1bc0"))
+        == DO_NOTHING_CLAIM
+    )
 
 
 def test_parse_rejects_truncated_trailing_and_other_kinds(do_nothing_receipt):
@@ -53,7 +56,9 @@ def test_checks_reject_wrong_image_selector_seal_and_journal(do_nothing_receipt)
         check_groth16_receipt(rc, expected_image_id=b"\x01" * 32)
     with pytest.raises(ReceiptRejected, match="selector"):
         check_groth16_receipt(rc, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=bytes.fromhex("bb001d44"))
-    short = parse_receipt(do_nothing_receipt[:4] + (255).to_bytes(8, "little") + do_nothing_receipt[12:267] + do_nothing_receipt[268:])
+    short = parse_receipt(
+        do_nothing_receipt[:4] + (255).to_bytes(8, "little") + do_nothing_receipt[12:267] + do_nothing_receipt[268:]
+    )
     with pytest.raises(ReceiptRejected, match="seal length"):
         check_groth16_receipt(short, expected_image_id=DO_NOTHING_IMAGE_ID)
     # journal changed outside the claim: claim digest no longer matches ok(image id, journal)
@@ -68,7 +73,9 @@ def test_with_journal_keeps_receipt_consistent(do_nothing_receipt):
     rc = parse_receipt(do_nothing_receipt).with_journal(b"abcd")
     again = parse_receipt(encode_receipt(rc))
     assert again.journal == b"abcd"
-    assert check_groth16_receipt(again, expected_image_id=DO_NOTHING_IMAGE_ID) == claim_digest(DO_NOTHING_IMAGE_ID, b"abcd")
+    assert check_groth16_receipt(again, expected_image_id=DO_NOTHING_IMAGE_ID) == claim_digest(
+        DO_NOTHING_IMAGE_ID, b"abcd"
+    )
 
 
 def test_every_truncation_and_byte_flip_is_a_typed_error_or_detected(do_nothing_receipt):
@@ -80,7 +87,9 @@ def test_every_truncation_and_byte_flip_is_a_typed_error_or_detected(do_nothing_
         flipped[i] ^= 0x01
         try:
             rc = parse_receipt(bytes(flipped))
-            check_groth16_receipt(rc, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=bytes.fromhex("c27d1bc0"))
+            check_groth16_receipt(
+                rc, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=bytes.fromhex("c27d1bc0")
+            )
         except ReceiptRejected:
             continue
         # only the Groth16 seal bytes are not checkable without a pairing check

@@ -11,8 +11,8 @@ pytest.importorskip(
 )
 
 from handler.proofs.claim import claim_digest  # noqa: E402
-from handler.proofs.records import ProofRecord  # noqa: E402
 from handler.proofs.errors import ProofVerificationError  # noqa: E402
+from handler.proofs.records import ProofRecord  # noqa: E402
 from handler.proofs.starknet import (  # noqa: E402
     garaga_calldata,
     groth16_pairing_check,
@@ -26,9 +26,13 @@ def _record(proof: dict) -> ProofRecord:
     image_id = bytes.fromhex(proof["image_id"][2:])
     journal = bytes.fromhex(proof["journal"][2:])
     return ProofRecord(
-        kind="groth16", image_id=image_id, journal=journal, claim_digest=claim_digest(image_id, journal),
-        seal=seal, selector=seal[:4],
-    )  # fmt: skip
+        kind="groth16",
+        image_id=image_id,
+        journal=journal,
+        claim_digest=claim_digest(image_id, journal),
+        seal=seal,
+        selector=seal[:4],
+    )
 
 
 def test_garaga_calldata_for_its_risc0_example(garaga_proof):

@@ -1,4 +1,5 @@
 """BN254 Groth16 seal verification on the real receipts of every verifier version, with both engines."""
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,8 @@ def test_version_table_is_risc0_ethereums():
         assert version.bn254_control_id == int(entry["bn254_control_id_solidity"], 16)
         assert version.verifier_parameters.hex() == CONTROL["groth16_verifier_parameters"][entry["version"]]
     vk = json.loads((RECEIPTS / "garaga_vk_risc0.json").read_text())["verifying_key"]
-    assert risc0_params.ALPHA_G1 == (int(vk["alpha_g1"]["x"]), int(vk["alpha_g1"]["y"]))
-    assert risc0_params.IC == tuple((int(p["x"]), int(p["y"])) for p in vk["ic"])
+    assert (int(vk["alpha_g1"]["x"]), int(vk["alpha_g1"]["y"])) == risc0_params.ALPHA_G1
+    assert tuple((int(p["x"]), int(p["y"])) for p in vk["ic"]) == risc0_params.IC
     assert risc0_params.DELTA_G2[0] == tuple(int(c) for c in vk["delta_g2"]["x"])
 
 
@@ -56,7 +57,10 @@ def test_a_bare_seal_finds_its_version():
     [
         (lambda s: bytes(32) + s[32:], "point A is not on the BN254 curve"),
         (lambda s: s[:64] + b"\x01" + s[65:], "B"),
-        (lambda s: s[:192] + (groth16.FIELD_MODULUS).to_bytes(32, "big") + s[224:], "C.x is not below the BN254 field modulus"),
+        (
+            lambda s: s[:192] + (groth16.FIELD_MODULUS).to_bytes(32, "big") + s[224:],
+            "C.x is not below the BN254 field modulus",
+        ),
         (lambda s: s[:-1], "255 bytes"),
     ],
 )

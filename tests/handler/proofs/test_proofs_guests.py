@@ -1,5 +1,6 @@
 """The Pitch Lake coprocessor's guest formats: serde layouts, strict decoding, the Bonsai provider's
 per-metric guests, and the coprocessor's recorded journal."""
+
 from __future__ import annotations
 
 import json
@@ -63,24 +64,61 @@ def test_strict_decoding(bad):
 
 def test_composition_input_round_trip():
     ci = ProofCompositionInput(
-        (1.0, 2.0), tuple(range(8)), 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, (0.5,), (0.1,), (0.2,), 0.05, (0.3,), 720, 4000,
-        (0.4,) * 24, (1.5,), 0.01, 2.0, 3.5, 1e-5, 5.0, 1.0, 1.25, 0.75,
-    )  # fmt: skip
+        (1.0, 2.0),
+        tuple(range(8)),
+        1,
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+        8,
+        9,
+        10,
+        (0.5,),
+        (0.1,),
+        (0.2,),
+        0.05,
+        (0.3,),
+        720,
+        4000,
+        (0.4,) * 24,
+        (1.5,),
+        0.01,
+        2.0,
+        3.5,
+        1e-5,
+        5.0,
+        1.0,
+        1.25,
+        0.75,
+    )
     assert ProofCompositionInput.decode(ci.encode()) == ci
 
 
 def test_the_coprocessors_recorded_journal_decodes():
-    vector = next(v for v in json.loads((RECEIPTS / "groth16_vectors.json").read_text()) if v["name"].startswith("pitchlake"))
+    vector = next(
+        v for v in json.loads((RECEIPTS / "groth16_vectors.json").read_text()) if v["name"].startswith("pitchlake")
+    )
     journal = bytes.fromhex(vector["journal"])
     decoded = decode_any_journal(journal)
     assert isinstance(decoded, CompositionJournalV1)
-    assert decoded.data_8_months_hash[0] == 0x12345678 and (decoded.start_timestamp, decoded.end_timestamp) == (0x63B0CD00, 0x65920080)
+    assert decoded.data_8_months_hash[0] == 0x12345678 and (decoded.start_timestamp, decoded.end_timestamp) == (
+        0x63B0CD00,
+        0x65920080,
+    )
     assert decoded.encode() == journal
     felts = decoded.verifier_data()
     assert felts[0::3] == [0x63B0CD00] * 3 and felts[2] == int(decoded.reserve_price, 16)
-    values = {k: fixed_felt_to_f64(int(getattr(decoded, k), 16)) for k in ("reserve_price", "twap_result", "max_return", "twap_tolerance")}
+    values = {
+        k: fixed_felt_to_f64(int(getattr(decoded, k), 16))
+        for k in ("reserve_price", "twap_result", "max_return", "twap_tolerance")
+    }
     # the values the Pitch Lake verifier's Cairo fixtures expect from this journal
-    assert values == pytest.approx({"reserve_price": 2.5, "twap_result": 1.25, "max_return": 0.3, "twap_tolerance": 0.05}, rel=1e-12)
+    assert values == pytest.approx(
+        {"reserve_price": 2.5, "twap_result": 1.25, "max_return": 0.3, "twap_tolerance": 0.05}, rel=1e-12
+    )
     receipt = parse_receipt((RECEIPTS / "pitchlake_coprocessor_groth16_receipt.bin").read_bytes())
     assert receipt.journal == journal
 
@@ -91,8 +129,16 @@ SERIES = (1.5e9, 1.7e9, 1.6e9, 1.9e9)
 
 
 def job(metric: str, value: float) -> ProofInputs:
-    return ProofInputs(job_id="j", metric=metric, window_start=0, window_end=4 * 3600, value=value,
-                       data_commitment=(1,) * 8, series_timestamps=(0, 3600, 7200, 10800), series_values=SERIES)  # fmt: skip
+    return ProofInputs(
+        job_id="j",
+        metric=metric,
+        window_start=0,
+        window_end=4 * 3600,
+        value=value,
+        data_commitment=(1,) * 8,
+        series_timestamps=(0, 3600, 7200, 10800),
+        series_values=SERIES,
+    )
 
 
 @pytest.fixture
@@ -107,10 +153,19 @@ def bento():
 
 def provider(state: FakeBonsai):
     return build_provider(
-        "bonsai", api_url=state.api_url, api_key=state.api_key, image_id="ab" * 32, risc0_version="2.3.2",
-        poll_interval=0.01, request_timeout=5, selector="c27d1bc0", backoff_base=0.01, stop_margin=0.1,
-        twap_image_id=DO_NOTHING_IMAGE_ID.hex(), max_return_image_id=DO_NOTHING_IMAGE_ID.hex(),
-    )  # fmt: skip
+        "bonsai",
+        api_url=state.api_url,
+        api_key=state.api_key,
+        image_id="ab" * 32,
+        risc0_version="2.3.2",
+        poll_interval=0.01,
+        request_timeout=5,
+        selector="c27d1bc0",
+        backoff_base=0.01,
+        stop_margin=0.1,
+        twap_image_id=DO_NOTHING_IMAGE_ID.hex(),
+        max_return_image_id=DO_NOTHING_IMAGE_ID.hex(),
+    )
 
 
 def test_twap_job_goes_to_the_twap_guest_with_the_hosts_input(bento):
@@ -122,8 +177,11 @@ def test_twap_job_goes_to_the_twap_guest_with_the_hosts_input(bento):
     assert record.image_id == DO_NOTHING_IMAGE_ID and record.stats["guest"] == "twap-error-bound-floating"
     # the seal is the do-nothing run's: the pairing refuses it whatever the journal
     with pytest.raises(ProofVerificationError) as ei:
-        verify_record(record.to_json(), expected_image_id=frozenset({DO_NOTHING_IMAGE_ID}),
-                      journal_decoders={DO_NOTHING_IMAGE_ID: TwapErrorBoundInput.decode})  # fmt: skip
+        verify_record(
+            record.to_json(),
+            expected_image_id=frozenset({DO_NOTHING_IMAGE_ID}),
+            journal_decoders={DO_NOTHING_IMAGE_ID: TwapErrorBoundInput.decode},
+        )
     assert ei.value.check == "pairing"
     bento.receipt_for_input = lambda data: committed(TwapErrorBoundInput(SERIES, 1.0, 9.0).encode())
     with pytest.raises(ReceiptRejected, match="TwapErrorBoundInput"):
@@ -145,7 +203,9 @@ def test_max_return_job_checks_the_guests_own_value(bento):
 
 def test_other_metrics_keep_the_fossil_guest(bento):
     p = provider(bento)
-    assert p.guest_for("reserve_price").name == "fossil" and p.guest_for("reserve_price").image_id == bytes.fromhex("ab" * 32)
+    assert p.guest_for("reserve_price").name == "fossil" and p.guest_for("reserve_price").image_id == bytes.fromhex(
+        "ab" * 32
+    )
     assert p.image_ids == {DO_NOTHING_IMAGE_ID, bytes.fromhex("ab" * 32)}
 
 
@@ -182,10 +242,24 @@ def test_settings_keep_the_journal_format_and_the_guest_ids_consistent():
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BONSAI_", "PROOF_JOURNAL", "PROVER_BACKEND"))}
     cases = [
         ({"BONSAI_TWAP_IMAGE_ID": "ab" * 32}, "need PROOF_JOURNAL_FORMAT=pitchlake"),
-        ({"PROOF_JOURNAL_FORMAT": "pitchlake", "PROVER_BACKEND": "bonsai", "BONSAI_API_URL": "http://127.0.0.1:1",
-          "BONSAI_API_KEY": "k", "BONSAI_IMAGE_ID": "cd" * 32}, "needs BONSAI_TWAP_IMAGE_ID"),
-    ]  # fmt: skip
+        (
+            {
+                "PROOF_JOURNAL_FORMAT": "pitchlake",
+                "PROVER_BACKEND": "bonsai",
+                "BONSAI_API_URL": "http://127.0.0.1:1",
+                "BONSAI_API_KEY": "k",
+                "BONSAI_IMAGE_ID": "cd" * 32,
+            },
+            "needs BONSAI_TWAP_IMAGE_ID",
+        ),
+    ]
     for env, message in cases:
-        proc = subprocess.run([sys.executable, "manage.py", "check"], cwd=REPO, env={**base, **env},
-                              capture_output=True, text=True, timeout=60)  # fmt: skip
+        proc = subprocess.run(
+            [sys.executable, "manage.py", "check"],
+            cwd=REPO,
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert proc.returncode != 0 and message in proc.stderr, proc.stderr[-500:]

@@ -73,7 +73,9 @@ def test_metric_journal_round_trip_and_layout():
 
 
 def test_metric_journal_rejects_missing_and_trailing_bytes():
-    b = MetricJournal.build(data_commitment=COMMIT, metric="max_return", window_start=1, window_end=2, value=1.5).encode()
+    b = MetricJournal.build(
+        data_commitment=COMMIT, metric="max_return", window_start=1, window_end=2, value=1.5
+    ).encode()
     with pytest.raises(JournalDecodeError, match="trailing"):
         MetricJournal.decode(b + b"\0\0\0\0")
     with pytest.raises(JournalDecodeError, match="ends early"):
@@ -111,11 +113,22 @@ def _reference_composition_bytes() -> tuple[bytes, dict]:
         "max_return_end_timestamp": 9_000,
     }
     order = [
-        "start_timestamp", "end_timestamp", "reserve_price_start_timestamp", "reserve_price_end_timestamp",
-        "reserve_price", "twap_start_timestamp", "twap_end_timestamp", "twap_result",
-        "max_return_start_timestamp", "max_return_end_timestamp", "max_return", "floating_point_tolerance",
-        "reserve_price_tolerance", "twap_tolerance", "gradient_tolerance",
-    ]  # fmt: skip
+        "start_timestamp",
+        "end_timestamp",
+        "reserve_price_start_timestamp",
+        "reserve_price_end_timestamp",
+        "reserve_price",
+        "twap_start_timestamp",
+        "twap_end_timestamp",
+        "twap_result",
+        "max_return_start_timestamp",
+        "max_return_end_timestamp",
+        "max_return",
+        "floating_point_tolerance",
+        "reserve_price_tolerance",
+        "twap_tolerance",
+        "gradient_tolerance",
+    ]
     out = b"".join(struct.pack("<I", w) for w in COMMIT)
     for name in order:
         if name in hx:
@@ -134,10 +147,16 @@ def test_composition_decodes_reference_layout_exactly():
         assert getattr(j, name) == value, name
     assert j.encode() == raw
     assert j.verifier_data() == [
-        1_000, 9_000, int(expected["reserve_price"], 16),
-        7_000, 9_000, int(expected["twap_result"], 16),
-        -5, 9_000, int(expected["max_return"], 16),
-    ]  # fmt: skip
+        1_000,
+        9_000,
+        int(expected["reserve_price"], 16),
+        7_000,
+        9_000,
+        int(expected["twap_result"], 16),
+        -5,
+        9_000,
+        int(expected["max_return"], 16),
+    ]
 
 
 def test_composition_build_round_trip():

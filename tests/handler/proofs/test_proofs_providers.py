@@ -7,8 +7,8 @@ import time
 from dataclasses import replace
 
 import pytest
-from proofs_support import VECTORS
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from proofs_support import VECTORS
 
 from handler import pricing
 from handler.pricing.csvio import read_series_csv
@@ -139,9 +139,13 @@ def test_dev_record_is_fake_and_labelled():
 
 def test_composition_record(attested):
     j = CompositionJournal.build(
-        data_commitment=(3,) * 8, start_timestamp=0, end_timestamp=10,
-        reserve_price=(0, 10, 2e9), twap=(5, 10, 1e9), max_return=(0, 10, 0.25),
-    )  # fmt: skip
+        data_commitment=(3,) * 8,
+        start_timestamp=0,
+        end_timestamp=10,
+        reserve_price=(0, 10, 2e9),
+        twap=(5, 10, 1e9),
+        max_return=(0, 10, 0.25),
+    )
     record = attested.compose(j, deadline=time.monotonic() + 1)
     assert record.image_id == program_image_id("composition")
     assert verify_record(record.to_json(), attested.public_key) == j
@@ -162,8 +166,14 @@ def test_verify_rejects_tampering(attested):
         verify_record(_tamper(d, "journal"), pub)
     assert ei.value.check == "claim digest"
     # journal re-signed consistently but with a different digest recorded: still caught
-    forged_journal = MetricJournal.build(data_commitment=(7,) * 8, metric="twap", window_start=0, window_end=3600, value=9e9).encode()
-    forged = {**d, "journal": "0x" + forged_journal.hex(), "claim_digest": "0x" + claim_digest(program_image_id("twap"), forged_journal).hex()}
+    forged_journal = MetricJournal.build(
+        data_commitment=(7,) * 8, metric="twap", window_start=0, window_end=3600, value=9e9
+    ).encode()
+    forged = {
+        **d,
+        "journal": "0x" + forged_journal.hex(),
+        "claim_digest": "0x" + claim_digest(program_image_id("twap"), forged_journal).hex(),
+    }
     with pytest.raises(ProofVerificationError) as ei:
         verify_record(forged, pub)
     assert ei.value.check == "signature"
@@ -215,5 +225,7 @@ def test_build_provider_errors(tmp_path):
         build_provider("bonsai", api_url="http://x", api_key="k", risc0_version="2.3.2")
     with pytest.raises(ProofConfigurationError, match="BONSAI_API_KEY"):
         build_provider("bonsai", api_url="http://x", image_id="ab" * 32, risc0_version="2.3.2")
-    p = build_provider("bonsai", api_url="http://x", api_key="k", image_id="0x" + "ab" * 32, risc0_version="2.3.2", selector="bb001d44")
+    p = build_provider(
+        "bonsai", api_url="http://x", api_key="k", image_id="0x" + "ab" * 32, risc0_version="2.3.2", selector="bb001d44"
+    )
     assert p.kind == "groth16" and p.expected_selector == bytes.fromhex("bb001d44")

@@ -1,5 +1,6 @@
 """A bad seal from a Bento-compatible server fails the job with a reason; status never fails
 because of a proof, and never runs garaga on a poll."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,7 @@ from handler.proofs.journal import MetricJournal, SerdeReader
 from handler.proofs.receipt import encode_receipt, parse_receipt
 from handler.proofs.records import ProofRecord
 from offchain.models import ApiKey, PricingRequest
-from offchain.services import hash_api_key
-from offchain.services import pricing_request_sync
+from offchain.services import hash_api_key, pricing_request_sync
 from proving import runner
 from proving import services as proving_services
 from proving.models import Job, Proof
@@ -35,7 +35,9 @@ def journal_for_guest_input(data: bytes) -> bytes:
     r = SerdeReader(data + b"\0" * (-len(data) % 4))
     metric, start, end, value = r.string("metric"), r.i64("start"), r.i64("end"), r.f64("value")
     commitment = r.u32_array(8, "commitment")
-    return MetricJournal.build(data_commitment=commitment, metric=metric, window_start=start, window_end=end, value=value).encode()
+    return MetricJournal.build(
+        data_commitment=commitment, metric=metric, window_start=start, window_end=end, value=value
+    ).encode()
 
 
 @pytest.fixture
@@ -43,7 +45,9 @@ def bento_with_bad_seals(settings, tmp_path):
     real = (RECEIPTS / "risc0_v5_groth16_do_nothing.bin").read_bytes()
     state = FakeBonsai(receipt_bytes=real)
     # the right journal, but the seal proves the do-nothing run, not this one
-    state.receipt_for_input = lambda data: encode_receipt(parse_receipt(real).with_journal(journal_for_guest_input(data)))
+    state.receipt_for_input = lambda data: encode_receipt(
+        parse_receipt(real).with_journal(journal_for_guest_input(data))
+    )
     elf = tmp_path / "guest.elf"
     elf.write_bytes(b"\x7fELF fake guest")
     with FakeBonsaiServer(state) as running:
@@ -62,8 +66,13 @@ def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
 ):
     call_command("seed_demo_chain", "--start", str(START - 3600), "--end", str(END + 600))
     settings.PROVING_SERVICE_URL = live_server.url
-    PricingRequest.objects.create(api_key=owner_of(api_key), job_id=JOB_ID, identifiers=EXAMPLE_REQUEST["identifiers"],
-                                  params=EXAMPLE_REQUEST["params"], client_info=EXAMPLE_REQUEST["client_info"])  # fmt: skip
+    PricingRequest.objects.create(
+        api_key=owner_of(api_key),
+        job_id=JOB_ID,
+        identifiers=EXAMPLE_REQUEST["identifiers"],
+        params=EXAMPLE_REQUEST["params"],
+        client_info=EXAMPLE_REQUEST["client_info"],
+    )
     ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
     job = Job.objects.get(group=group, metric="twap")
@@ -88,8 +97,14 @@ def _genuine(version: str) -> dict:
     selectors = json.loads((RECEIPTS / "control_roots.json").read_text())["groth16_verifier_parameters"]
     v = next(v for v in vectors if v["version"] == version and v["name"].startswith("risc0-ethereum"))
     sel = selectors[version][:8]
-    return {"kind": "groth16", "image_id": "0x" + v["image_id"], "journal": "0x" + v["journal"],
-            "claim_digest": "0x" + v["claim_digest"], "seal": "0x" + sel + v["seal"][-512:], "selector": "0x" + sel}  # fmt: skip
+    return {
+        "kind": "groth16",
+        "image_id": "0x" + v["image_id"],
+        "journal": "0x" + v["journal"],
+        "claim_digest": "0x" + v["claim_digest"],
+        "seal": "0x" + sel + v["seal"][-512:],
+        "selector": "0x" + sel,
+    }
 
 
 def test_calldata_is_computed_once_for_stored_proofs():
@@ -110,20 +125,42 @@ def stored_record(version: str) -> dict:
 
 
 def result_of(metric: str) -> dict:
-    return {"metric": metric, "value": "1.0", "felt": "0x" + "0" * 64, "bucket_seconds": 60, "points": 720,
-            "first_bucket": 1672531200, "last_bucket": 1672574340, "data_commitment": [0] * 8}  # fmt: skip
+    return {
+        "metric": metric,
+        "value": "1.0",
+        "felt": "0x" + "0" * 64,
+        "bucket_seconds": 60,
+        "points": 720,
+        "first_bucket": 1672531200,
+        "last_bucket": 1672574340,
+        "data_commitment": [0] * 8,
+    }
 
 
 @pytest.mark.django_db
 def test_status_reports_proofs_without_calldata_in_the_body_and_never_runs_garaga(api_key, key_client, monkeypatch):
-    stored = {"twap": starknet.proof_calldata(_genuine("V2_2")), "max_return": {"error": {"code": "proof_verification", "message": "pairing: …"}},
-              "reserve_price": None}  # fmt: skip
-    metrics = {m: {"result": result_of(m), "receipt": stored_record("V2_2"), "starknet_calldata": stored[m]} for m in stored}
-    PricingRequest.objects.create(api_key=owner_of(api_key), 
-        job_id=JOB_ID, status="Completed", identifiers=EXAMPLE_REQUEST["identifiers"], params=EXAMPLE_REQUEST["params"],
+    stored = {
+        "twap": starknet.proof_calldata(_genuine("V2_2")),
+        "max_return": {"error": {"code": "proof_verification", "message": "pairing: …"}},
+        "reserve_price": None,
+    }
+    metrics = {
+        m: {"result": result_of(m), "receipt": stored_record("V2_2"), "starknet_calldata": stored[m]} for m in stored
+    }
+    PricingRequest.objects.create(
+        api_key=owner_of(api_key),
+        job_id=JOB_ID,
+        status="Completed",
+        identifiers=EXAMPLE_REQUEST["identifiers"],
+        params=EXAMPLE_REQUEST["params"],
         client_info=EXAMPLE_REQUEST["client_info"],
-        results={"metrics": metrics, "vault_result": ["0x1"] * 9, "composition_journal": None, "composition_proof": None},
-    )  # fmt: skip
+        results={
+            "metrics": metrics,
+            "vault_result": ["0x1"] * 9,
+            "composition_journal": None,
+            "composition_proof": None,
+        },
+    )
 
     def no_garaga(*args, **kwargs):
         raise AssertionError("garaga must not run on a status read")
@@ -141,7 +178,9 @@ def test_status_reports_proofs_without_calldata_in_the_body_and_never_runs_garag
 
 
 @pytest.mark.django_db(transaction=True)
-def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(settings, live_server, sqs_queues, api_key, key_client):
+def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(
+    settings, live_server, sqs_queues, api_key, key_client
+):
     from handler.proofs.guests import MaxReturnJournal, TwapErrorBoundInput
 
     call_command("seed_demo_chain", "--start", str(START - 3600), "--end", str(END + 600))
@@ -149,8 +188,13 @@ def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(settings
     settings.PROVING_SERVICE_URL = live_server.url
     django_glue.reset_caches()
     try:
-        PricingRequest.objects.create(api_key=owner_of(api_key), job_id=JOB_ID, identifiers=EXAMPLE_REQUEST["identifiers"],
-                                      params=EXAMPLE_REQUEST["params"], client_info=EXAMPLE_REQUEST["client_info"])  # fmt: skip
+        PricingRequest.objects.create(
+            api_key=owner_of(api_key),
+            job_id=JOB_ID,
+            identifiers=EXAMPLE_REQUEST["identifiers"],
+            params=EXAMPLE_REQUEST["params"],
+            client_info=EXAMPLE_REQUEST["client_info"],
+        )
         ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
         group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
         for job in Job.objects.filter(group=group):
@@ -159,12 +203,16 @@ def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(settings
         proofs = {p.job.metric: p for p in Proof.objects.filter(job__group=group).select_related("job")}
         twap = TwapErrorBoundInput.decode(bytes(proofs["twap"].journal))
         assert twap.twap_tolerance == 1.0 and twap.twap_result == float(proofs["twap"].job.result["value"])
-        assert MaxReturnJournal.decode(bytes(proofs["max_return"].journal)).max_return == float(proofs["max_return"].job.result["value"])
+        assert MaxReturnJournal.decode(bytes(proofs["max_return"].journal)).max_return == float(
+            proofs["max_return"].job.result["value"]
+        )
         assert all(p.starknet is None for p in proofs.values())  # attested: nothing for the on-chain verifier
         assert pricing_request_sync(job_id=JOB_ID) == "completed"
         resp = key_client.get(f"/job_status/{JOB_ID}")
         assert resp.status_code == 200
         body = resp.json()
-        assert body["status"] == "Completed" and body["starknet"]["verifier_data"] == [hex(int(f, 16)) for f in body["vault_result"]]
+        assert body["status"] == "Completed" and body["starknet"]["verifier_data"] == [
+            hex(int(f, 16)) for f in body["vault_result"]
+        ]
     finally:
         django_glue.reset_caches()
