@@ -195,13 +195,7 @@ def pricing_request_sync(*, job_id: str) -> str:
     )
     now = timezone.now()
     if group.get("status") == "completed":
-        changed = pending.update(
-            status=PricingRequest.Status.COMPLETED,
-            results=results_from_group(group),
-            completed_at=now,
-            updated_at=now,
-            error="",
-        )
+        changed = _mark_completed(pending, group, now)
         return "completed" if changed else "ignored"
     if group.get("status") == "failed":
         code, detail = errors.client_code_for_jobs(group.get("jobs") or [])
@@ -228,13 +222,7 @@ def pricing_request_sync_after_replay(*, job_id: str) -> str:
     group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
     now = timezone.now()
     if group.get("status") == "completed":
-        changed = failed.update(
-            status=PricingRequest.Status.COMPLETED,
-            results=results_from_group(group),
-            completed_at=now,
-            updated_at=now,
-            error="",
-        )
+        changed = _mark_completed(failed, group, now)
         if changed:
             logger.info("pricing request %s completed by a replay of its job group", job_id)
         return "completed" if changed else "ignored"
@@ -243,6 +231,19 @@ def pricing_request_sync_after_replay(*, job_id: str) -> str:
         changed = failed.exclude(error=error).update(error=error, updated_at=now)
         return "failed" if changed else "ignored"
     return "running"
+
+
+def _mark_completed(requests, group: dict, now) -> int:
+    """The guarded move of the given requests to Completed with the group's results."""
+    return requests.update(
+        status=PricingRequest.Status.COMPLETED,
+        results=results_from_group(group),
+        completed_at=now,
+        updated_at=now,
+        error="",
+        error_code="",
+        client_error="",
+    )
 
 
 def results_from_group(group: dict) -> dict:
