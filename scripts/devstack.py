@@ -287,56 +287,22 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     return 1
 
 
+CELERY = [PYTHON, "-m", "celery", "-A", "celery_app"]
+
+
+def celery_worker(queues: str, name: str, concurrency: int) -> list[str]:
+    return [*CELERY, "worker", "-l", "INFO", "-c", str(concurrency), "-Q", queues, "-n", f"{name}@%h"]
+
+
 def app_processes(stack: Stack, port: int, worker_concurrency: int) -> dict[str, list[str]]:
     """The web server, a proofs worker, a worker for the light queues, and beat (the reconciler's clock)."""
     return {
         "web": [str(Path(PYTHON).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
         # proofs on their own worker; the light tasks (outcomes, notifications, forwarding,
         # syncs, the reconciler) on another, so they never queue behind a backlog of proofs
-        "worker": [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "celery_app",
-            "worker",
-            "-l",
-            "INFO",
-            "-c",
-            str(worker_concurrency),
-            "-Q",
-            "proofs",
-            "-n",
-            "proofs@%h",
-        ],
-        "light-worker": [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "celery_app",
-            "worker",
-            "-l",
-            "INFO",
-            "-c",
-            "2",
-            "-Q",
-            "results,default",
-            "-n",
-            "light@%h",
-        ],
-        "beat": [
-            PYTHON,
-            "-m",
-            "celery",
-            "-A",
-            "celery_app",
-            "beat",
-            "-l",
-            "INFO",
-            "--schedule",
-            str(stack.dir / "celerybeat-schedule"),
-        ],
+        "worker": celery_worker("proofs", "proofs", worker_concurrency),
+        "light-worker": celery_worker("results,default", "light", 2),
+        "beat": [*CELERY, "beat", "-l", "INFO", "--schedule", str(stack.dir / "celerybeat-schedule")],
     }
 
 

@@ -81,18 +81,7 @@ class Broker:
         subprocess.run(
             [PYTHON, "manage.py", "ensure_queues"], cwd=REPO, env=self.env(worker_env), check=True, capture_output=True
         )
-        client = boto3.client(
-            "sqs",
-            endpoint_url=self.url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
-        urls = {}
-        for name in ("proofs", "results", "default"):
-            for full in (name, f"{name}-dlq"):
-                urls[full] = client.get_queue_url(QueueName=self.prefix + full)["QueueUrl"]
-        return Queues(client, urls)
+        return self.existing_queues()
 
 
 @pytest.fixture
