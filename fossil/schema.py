@@ -18,8 +18,14 @@ METRIC_CHOICES = ["twap", "reserve_price", "max_return"]
 
 class LognormalParamsSerializer(serializers.Serializer):
     sigma_step = serializers.FloatField(help_text="log volatility per bucket")
-    volatility_lag = serializers.IntegerField(help_text="buckets over which the volatility is measured")
-    start_level = serializers.FloatField(help_text="the last observed bucket value (wei)")
+    volatility_lag = serializers.IntegerField(help_text="buckets over which the dispersion is measured (the horizon)")
+    start_level = serializers.FloatField(help_text="where the simulated walk starts: the strike (wei)")
+    horizon_variance = serializers.FloatField(
+        help_text="mean square log change of the averaging window over the horizon, as measured on the range"
+    )
+    volatility_floored = serializers.BooleanField(
+        help_text="the range moved less than the volatility floor and the floor priced it"
+    )
 
 
 class MetricResultSerializer(serializers.Serializer):

@@ -142,7 +142,8 @@ def round_bucket_seconds(series_bucket_seconds: int, round_seconds: int) -> int:
 
     A job always uses the implied bucket; a backtest on, say, a minute series of
     12-minute rounds (implied: blocks) runs on the minutes it has, and says so
-    (``BacktestSummary.coarser``).
+    (``BacktestSummary.coarser``). On blocks a round is its whole slots: the vault's
+    1.5-minute round is 7 blocks, as its three-round range is 22 or 23.
     """
     round_seconds = int(round_seconds)
     series_bucket_seconds = int(series_bucket_seconds)
@@ -151,8 +152,10 @@ def round_bucket_seconds(series_bucket_seconds: int, round_seconds: int) -> int:
     bucket = max(bucket_seconds_for(0, 3 * round_seconds), series_bucket_seconds)
     if bucket % series_bucket_seconds:
         raise InvalidSeries(f"a {series_bucket_seconds}s series cannot be averaged into {bucket}s buckets")
-    if round_seconds % bucket:
+    if round_seconds % bucket and bucket != BLOCK:
         raise InvalidParameters(f"round length {round_seconds}s is not a whole number of {bucket}s buckets")
+    if round_seconds < bucket:
+        raise InvalidParameters(f"round length {round_seconds}s is shorter than one {bucket}s bucket")
     return bucket
 
 

@@ -50,7 +50,7 @@ import numpy as np
 from .commitment import data_commitment
 from .errors import InsufficientData, InvalidParameters, InvalidSeries
 from .felts import float_to_felt
-from .lognormal import lognormal_inputs, simulate_lognormal, volatility_lag
+from .lognormal import lognormal_inputs, simulate_lognormal
 from .model_choice import LOGNORMAL, MODELS, MRJ, mrj_fit_problem, mrj_price_problem, mrj_unidentifiable
 from .mrj import GRADIENT_TOLERANCE, PARAM_NAMES, fit_mrj
 from .series import check_unix_seconds
@@ -216,8 +216,10 @@ class ReservePriceResult:
     model_reason: str = ""  # why the jump model did not price it (empty for "mrj")
     mrj_fitted: bool = True  # False when the jump model was not even fitted (params, gradient are zeros)
     sigma_step: float = 0.0  # log-normal model: per-bucket volatility
-    volatility_lag: int = 0  # log-normal model: the lag it was measured at, in buckets
-    start_level: float = 0.0  # log-normal model: the last observed bucket value
+    volatility_lag: int = 0  # log-normal model: the lag its dispersion was measured at, in buckets
+    start_level: float = 0.0  # log-normal model: where the walk starts (the strike)
+    horizon_variance: float = 0.0  # log-normal model: mean square log change of the window average over the horizon
+    volatility_floored: bool = False  # log-normal model: the range moved less than the floor and the floor priced it
 
     @property
     def pt(self) -> np.ndarray:
@@ -263,6 +265,8 @@ class ReservePriceResult:
                 "sigma_step": float(self.sigma_step),
                 "volatility_lag": int(self.volatility_lag),
                 "start_level": float(self.start_level),
+                "horizon_variance": float(self.horizon_variance),
+                "volatility_floored": bool(self.volatility_floored),
             }
         if include_series:
             out["residuals"] = [float(v) for v in self.residuals]
@@ -400,7 +404,7 @@ def reserve_price(
                     model=MRJ,
                     **common,
                 )
-    ln = lognormal_inputs(x, twap_7d[-1], horizon, window)
+    ln, dispersion = lognormal_inputs(x, twap_7d[-1], horizon, window, b)
     sim = simulate_lognormal(ln, num_paths, np.random.Generator(np.random.PCG64(seed)), antithetic=antithetic)
     return ReservePriceResult(
         price=sim.price,
@@ -418,7 +422,9 @@ def reserve_price(
         model_reason=reason or "requested",
         mrj_fitted=mrj is not None,
         sigma_step=ln.sigma_step,
-        volatility_lag=volatility_lag(window),
+        volatility_lag=dispersion.lag,
         start_level=ln.start_level,
+        horizon_variance=dispersion.variance,
+        volatility_floored=dispersion.floored,
         **common,
     )

@@ -62,7 +62,9 @@ class Command(BaseCommand):
         )
         parser.add_argument("--paths", type=int, default=2000, help="Monte-Carlo paths per price (default 2000)")
         parser.add_argument("--step-seconds", type=int, default=None, help="slide step (default one round)")
-        parser.add_argument("--max-rounds", type=int, default=60, help="at most this many rounds, evenly spread")
+        parser.add_argument(
+            "--max-rounds", type=int, default=None, help="at most this many rounds, evenly spread (default: every one)"
+        )
         parser.add_argument("--model", choices=("auto", "mrj", "lognormal"), default="auto")
         parser.add_argument("--json", action="store_true", help="one JSON object per round length")
 

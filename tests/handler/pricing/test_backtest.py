@@ -66,6 +66,39 @@ def test_backtest_on_a_random_walk_reports_every_column():
     assert hourly.bucket_seconds == 60 and hourly.rounds == 1
 
 
+def test_the_vaults_shortest_round_is_whole_blocks():
+    rng = np.random.default_rng(4)
+    n = 3600 // 12
+    ts = T0 + 12 * np.arange(n)
+    x = 2e10 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    s = backtest(ts, x, 12, 90, num_paths=200, max_rounds=5)  # 1.5 minutes: 7 blocks, a 21-block range
+    assert (s.bucket_seconds, s.rounds, s.zero_fraction) == (12, 5, 0.0)
+
+
+def test_a_random_walk_is_priced_at_what_it_pays():
+    """Calibration on a process whose law the model assumes: the ratio of means is about 1.
+
+    Fixed seed, so the outcome is a fixed number (0.88 with these 357 rounds); the band is
+    wide enough for the last-bit differences between machines, not for a miscalibration.
+    """
+    rng = np.random.default_rng(21)
+    n = 3 * 86400 // 12
+    ts = T0 + 12 * np.arange(n)
+    x = 2e10 * np.exp(np.cumsum(rng.normal(0, 0.004, n)))
+    s = backtest(ts, x, 12, 720, num_paths=1000)
+    assert s.rounds > 300 and 0.8 < s.ratio < 1.25, s.to_json()
+
+
+def test_a_step_series_never_prices_zero():
+    """Minutes that repeat each hour's value: ranges inside one hour do not move at all."""
+    rng = np.random.default_rng(9)
+    hours = 2e10 * np.exp(np.cumsum(rng.normal(0, 0.1, 7 * 24)))
+    ts = T0 + 60 * np.arange(7 * 24 * 60)
+    s = backtest(ts, np.repeat(hours, 60), 60, 720, num_paths=500)
+    assert s.rounds > 800 and s.zero_fraction == 0.0 and s.cap_fraction == 0.0
+    assert 0.5 < s.ratio < 2.0, s.to_json()
+
+
 def test_backtest_needs_four_rounds():
     ts = T0 + 60 * np.arange(100)
     with pytest.raises(InvalidSeries, match="shorter than four rounds"):

@@ -82,7 +82,13 @@ def test_engine_falls_back_and_says_why(monkeypatch, dataset_a, phi, sigma_sq_j,
     assert 0 < r.price < CAP * r.strike * DISCOUNT
     out = r.to_json()
     assert out["model"] == "lognormal" and fragment in out["model_reason"]
-    assert set(out["lognormal"]) == {"sigma_step", "volatility_lag", "start_level"}
+    assert set(out["lognormal"]) == {
+        "sigma_step",
+        "volatility_lag",
+        "start_level",
+        "horizon_variance",
+        "volatility_floored",
+    }
 
 
 def test_forced_models_and_unknown_model(dataset_a):

@@ -14,17 +14,18 @@ import pytest
 REL = 1e-6
 START, END = 1672531200, 1672574400  # docs/example_request.json
 PINNED = {
-    # range: (bucket, points, horizon, window, seed, price, standard error, strike, sigma_step)
+    # range: (bucket, points, horizon, window, seed, price, standard error, strike, sigma_step, horizon variance)
     (START, END): (
         60,
         720,
         240,
         56,
         17617527991347411157,
-        4352390392.615132,
-        4176037.236608066,
+        3081448020.4547467,
+        15843873.084767828,
         29119635406.264286,
-        0.034367495168823696,
+        0.0279600209786193,
+        0.15883046341478158,
     ),
     (END - 270, END): (
         12,
@@ -32,10 +33,11 @@ PINNED = {
         7,
         1,
         17375833518845082811,
-        1385151139.411545,
-        12431973.716363695,
+        961568984.819845,
+        8686020.86655666,
         32443287986.0,
-        0.040012696021843853,
+        0.028169490642546383,
+        0.005554641421423557,
     ),
     (END - 2160, END): (
         12,
@@ -43,10 +45,11 @@ PINNED = {
         60,
         14,
         12711101151902562017,
-        2319579700.269952,
-        22008018.71349575,
+        2484164354.382044,
+        18767788.228423543,
         34584169393.5,
-        0.0369340355436803,
+        0.026272324626723898,
+        0.03532524336326368,
     ),
 }
 
@@ -72,18 +75,19 @@ def blocks():
 def test_lognormal_price_is_pinned(blocks, span):
     from handler import pricing
 
-    bucket, points, horizon, window, seed, price, se, strike, sigma = PINNED[span]
+    bucket, points, horizon, window, seed, price, se, strike, sigma, variance = PINNED[span]
     series = pricing.bucketize(*blocks, *span)
     assert (series.bucket_seconds, len(series)) == (bucket, points)
     r = pricing.reserve_price(series.values, series.timestamps)
     assert r.model == "lognormal" and (r.n_periods, r.twap_window, r.volatility_lag, r.seed) == (
         horizon,
         window,
-        window,
+        horizon,
         seed,
     )
     assert r.price == pytest.approx(price, rel=REL) and r.standard_error == pytest.approx(se, rel=REL)
     assert r.strike == pytest.approx(strike, rel=REL) and r.sigma_step == pytest.approx(sigma, rel=REL)
-    assert r.start_level == float(series.values[-1])
-    # calibrated, not an auction floor of nothing: 4-15 % of the strike, far from 0 and from the cap
-    assert 0.04 < r.price / r.strike < 0.2
+    assert r.horizon_variance == pytest.approx(variance, rel=REL) and not r.volatility_floored
+    assert r.start_level == r.strike
+    # calibrated, not an auction floor of nothing: 3-11 % of the strike, far from 0 and from the cap
+    assert 0.02 < r.price / r.strike < 0.2
