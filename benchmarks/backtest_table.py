@@ -33,7 +33,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HOURLY = REPO_ROOT / "tests" / "data" / "max_return_input_hourly_avg_base_fee.csv"
 DAY = 86400
-SHORT_ROUNDS = ["--round-seconds", "720", "--round-seconds", "10800", "--round-seconds", "43200", "--round-seconds", str(DAY)]
+SHORT_ROUNDS = [arg for seconds in (720, 10800, 43200, DAY) for arg in ("--round-seconds", str(seconds))]
 MINUTE_PERIODS = {"first 30 days": 0, "last 30 days": 210}
 
 
