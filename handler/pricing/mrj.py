@@ -298,15 +298,17 @@ def _fit_from(x0: np.ndarray, pt, pt_1, tol: float):
 
 
 def _analytic_hessian(theta: np.ndarray, pt, pt_1, free: np.ndarray) -> np.ndarray:
-    """Central differences of the analytic gradient, free parameters only."""
+    """Differences of the analytic gradient, free parameters only: central, or one-sided
+    where a step would leave the bounds (a variance at its floor has no valid point below)."""
     idx = np.flatnonzero(free)
     hess = np.empty((len(idx), len(idx)))
     for col, k in enumerate(idx.tolist()):
         eps = 1e-6 * max(abs(float(theta[k])), 1e-4)
         up, down = theta.copy(), theta.copy()
-        up[k] += eps
-        down[k] -= eps
-        hess[:, col] = (nll_and_gradient(up, pt, pt_1)[1][idx] - nll_and_gradient(down, pt, pt_1)[1][idx]) / (2 * eps)
+        up[k] = min(float(theta[k]) + eps, float(_UPPER[k]))
+        down[k] = max(float(theta[k]) - eps, float(_LOWER[k]))
+        width = float(up[k] - down[k])
+        hess[:, col] = (nll_and_gradient(up, pt, pt_1)[1][idx] - nll_and_gradient(down, pt, pt_1)[1][idx]) / width
     return 0.5 * (hess + hess.T)
 
 

@@ -87,3 +87,28 @@ def test_fit_stays_in_simulation_domain(generate_inputs):
 def test_simulation_rejects_params_with_a_clear_error(theta):
     with pytest.raises(InvalidParameters):
         check_simulation_params(theta)
+
+
+def test_hessian_at_the_variance_floor_stays_in_the_domain():
+    """The Newton polish differentiates at a variance on its floor; a central step below it is invalid."""
+    from handler.pricing.mrj import MIN_VARIANCE, _analytic_hessian
+
+    rng = np.random.default_rng(2)
+    pt_1 = rng.normal(0, 0.01, 200)
+    pt = 0.5 * pt_1 + rng.normal(0, 0.01, 200)
+    theta = np.array([0.0, 0.5, 0.0, MIN_VARIANCE, 1e-4, 1.0])
+    hess = _analytic_hessian(theta, pt, pt_1, np.ones(6, dtype=bool))
+    assert hess.shape == (6, 6) and np.all(np.isfinite(hess))
+
+
+def test_forced_jump_model_on_a_demo_chain_window_that_once_crashed_the_fit():
+    """A 36-minute block range whose fit ran its variance to the floor (a math domain error before)."""
+    from handler.chain.demo import DEFAULT_START, generate_chain
+    from handler.pricing import reserve_price
+
+    headers = list(generate_chain(DEFAULT_START, 1670413680))[-180:]  # the chain depends on where it starts
+    ts = np.array([h["timestamp"] for h in headers], dtype=np.int64)
+    fees = np.array([float(h["base_fee_per_gas"]) for h in headers])
+    assert ts[0] == 1670411520
+    r = reserve_price(fees, ts, num_paths=200, bucket_seconds=12, model="mrj")
+    assert r.model == "mrj" and np.all(np.isfinite(r.params))
