@@ -20,11 +20,13 @@ class LognormalParamsSerializer(serializers.Serializer):
     sigma_step = serializers.FloatField(help_text="log volatility per bucket")
     volatility_lag = serializers.IntegerField(help_text="buckets over which the dispersion is measured (the horizon)")
     start_level = serializers.FloatField(help_text="where the simulated walk starts: the strike (wei)")
+    # not required: results stored before the horizon-dispersion estimator do not carry them
     horizon_variance = serializers.FloatField(
-        help_text="mean square log change of the averaging window over the horizon, as measured on the range"
+        required=False,
+        help_text="mean square log change of the averaging window over the horizon, as measured on the range",
     )
     volatility_floored = serializers.BooleanField(
-        help_text="the range moved less than the volatility floor and the floor priced it"
+        required=False, help_text="the range moved less than the volatility floor and the floor priced it"
     )
 
 

@@ -263,3 +263,10 @@ def test_starknet_blocks_and_the_key_ring_answer_as_the_schema_says(
     call_command("rotate_prover_key", "--generate", str(tmp_path / "next.pem"))
     ring = check(key_client.get("/api/prover_key"), "/api/prover_key")
     assert {k["key_id"]: k["status"] for k in ring["keys"]} == {ring["key_id"]: "current", old: "retired"}
+
+
+def test_a_lognormal_result_stored_before_the_dispersion_fields_still_renders():
+    from fossil.schema import LognormalParamsSerializer
+
+    old = {"sigma_step": 0.03, "volatility_lag": 14, "start_level": 3e10}
+    assert LognormalParamsSerializer(old).data == old
