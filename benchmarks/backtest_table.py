@@ -5,7 +5,8 @@
 Runs ``manage.py backtest`` on:
 
 * the real hourly data (tests/data, 5760 hours): 7- and 30-day rounds, the latter also
-  sliding by a week;
+  sliding by a week; then the same hours in reverse order (a falling market, 62 to 13 gwei,
+  where the data itself rises from 13 to 62);
 * 32 days of the demo chain generated in memory, one value per block: 12-minute,
   3-hour, 12-hour and 1-day rounds;
 * minute series built from the real hourly data, 30 days from 2022-09-15 and 30 days
@@ -69,6 +70,13 @@ def main() -> int:
         runs = [
             ["--series", str(HOURLY), "--round-seconds", str(7 * DAY), "--round-seconds", str(30 * DAY)],
             ["--series", str(HOURLY), "--round-seconds", str(30 * DAY), "--step-seconds", str(7 * DAY)],
+        ]
+        reversed_hours = Path(tmp) / "hourly-reversed.csv"
+        ts, fees = _hourly()
+        _write(reversed_hours, ts, fees[::-1])
+        runs += [
+            ["--series", str(reversed_hours), "--round-seconds", str(7 * DAY), "--round-seconds", str(30 * DAY)],
+            ["--series", str(reversed_hours), "--round-seconds", str(30 * DAY), "--step-seconds", str(7 * DAY)],
             ["--demo-days", "32", *SHORT_ROUNDS],
         ]
         for label, first_day in MINUTE_PERIODS.items():
