@@ -121,20 +121,27 @@ class BacktestSummary:
 
 
 def rebucket(timestamps, values, from_seconds: int, to_seconds: int) -> tuple[np.ndarray, np.ndarray]:
-    """Average contiguous ``from_seconds`` buckets into UTC-aligned ``to_seconds`` buckets (complete ones only)."""
+    """Average ``from_seconds`` rows into UTC-aligned ``to_seconds`` buckets by timestamp.
+
+    Grouping by timestamp (not by position) keeps the buckets aligned through a block series'
+    missed slots; a bucket at either end that the series covers only in part is left out.
+    """
     ts = np.asarray(timestamps, dtype=np.int64)
     x = as_series(values)
     if to_seconds == from_seconds:
         return ts, x
     if to_seconds < from_seconds or to_seconds % from_seconds:
         raise InvalidSeries(f"a {from_seconds}s series cannot be averaged into {to_seconds}s buckets")
-    k = to_seconds // from_seconds
-    first = int(np.flatnonzero(ts % to_seconds == 0)[0]) if np.any(ts % to_seconds == 0) else None
-    if first is None:
-        raise InvalidSeries(f"no {to_seconds}s bucket boundary in the series")
-    usable = (len(x) - first) // k
-    groups = x[first : first + usable * k].reshape(usable, k)
-    return ts[first : first + usable * k : k], groups.mean(axis=1)
+    labels = ts - ts % to_seconds
+    starts = np.flatnonzero(np.r_[True, labels[1:] != labels[:-1]])
+    sums = np.add.reduceat(x, starts)
+    counts = np.diff(np.r_[starts, len(x)])
+    keep = np.ones(len(starts), dtype=bool)
+    keep[0] = ts[0] % to_seconds < from_seconds  # the first row opens its bucket
+    keep[-1] &= ts[-1] % to_seconds >= to_seconds - from_seconds  # the last row closes its bucket
+    if not keep.any():
+        raise InvalidSeries(f"no complete {to_seconds}s bucket in the series")
+    return labels[starts][keep], (sums / counts)[keep]
 
 
 def round_bucket_seconds(series_bucket_seconds: int, round_seconds: int) -> int:

@@ -164,3 +164,12 @@ def test_command_generates_the_demo_chain_in_memory():
     assert [(r["round_seconds"], r["bucket_seconds"]) for r in rows] == [(720, 12), (10800, 60)]
     for r in rows:
         assert r["models"] == {"lognormal": r["rounds"]} and r["zero_fraction"] == 0 and r["cap_fraction"] == 0
+
+
+def test_rebucket_keeps_minutes_aligned_through_missed_slots():
+    ts = T0 + 12 * np.arange(30)
+    ts = np.delete(ts, [3, 11, 12])  # three missed slots
+    x = (ts - T0 + 1).astype(float)  # a row's value is its second of the range, plus one
+    ts2, x2 = rebucket(ts, x, 12, 60)
+    assert ts2.tolist() == [T0 + 60 * k for k in range(6)]
+    assert x2.tolist() == [1 + np.mean([0, 12, 24, 48]), 85.0, 1 + np.mean([120, 156, 168]), 205.0, 265.0, 325.0]
