@@ -189,15 +189,31 @@ class Queues:
 
 @pytest.fixture
 def clean_queues(sqs):
-    """Every chaos test starts with empty work queues and empty dead-letter queues."""
+    """Every chaos test starts with empty work queues and empty dead-letter queues.
+
+    A message an earlier test's killed worker still held is in flight, invisible to a drain,
+    until its visibility timeout ends; it is waited for (bounded by that timeout) and drained,
+    so it cannot surface in the next test.
+    """
     for name in list(sqs.urls):
         if name.endswith("-dlq"):
             sqs.drain(name)
-    leftovers = {name: sqs.depth(name) for name in sqs.urls if not name.endswith("-dlq")}
-    for name, depth in leftovers.items():
-        if depth:
+    work = [name for name in sqs.urls if not name.endswith("-dlq")]
+    timeouts = [
+        int(
+            sqs.client.get_queue_attributes(QueueUrl=sqs.urls[n], AttributeNames=["VisibilityTimeout"])["Attributes"][
+                "VisibilityTimeout"
+            ]
+        )
+        for n in work
+    ]
+    deadline = time.monotonic() + min(150, max(timeouts, default=0) + 5)
+    while True:
+        for name in work:
             sqs.drain(name)
-    return sqs
+        if all(sqs.depth(name) == 0 for name in work) or time.monotonic() > deadline:
+            return sqs
+        time.sleep(0.5)
 
 
 @pytest.fixture
