@@ -28,7 +28,7 @@ Decoders are strict like the journal ones: missing or trailing bytes raise ``Jou
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Annotated, get_type_hints
 
 from .errors import JournalDecodeError
 from .journal import SerdeReader, SerdeWriter
@@ -85,14 +85,31 @@ _READERS = {
 }
 
 
-class GuestStruct:
-    """A Rust struct as RISC Zero serde sees it; ``LAYOUT`` gives each field's codec, in order."""
+# A field's annotation names its codec: the Rust type it has in the guest's struct.
+F64 = Annotated[float, "f64"]
+I64 = Annotated[int, "i64"]
+Usize = Annotated[int, "usize"]
+VecF64 = Annotated[tuple[float, ...], "vec_f64"]
+DVector = Annotated[tuple[float, ...], "dvector"]
+U32x8 = Annotated[tuple[int, ...], "u32x8"]
 
-    LAYOUT: ClassVar[dict[str, str]] = {}
+_LAYOUTS: dict[type, dict[str, str]] = {}
+
+
+class GuestStruct:
+    """A Rust struct as RISC Zero serde sees it: its dataclass fields, in order, each with the codec
+    its annotation names (``F64``, ``VecF64``, ...)."""
+
+    @classmethod
+    def layout(cls) -> dict[str, str]:
+        if cls not in _LAYOUTS:
+            hints = get_type_hints(cls, include_extras=True)
+            _LAYOUTS[cls] = {f.name: hints[f.name].__metadata__[0] for f in fields(cls)}  # type: ignore[arg-type]
+        return _LAYOUTS[cls]
 
     def write(self, w: SerdeWriter) -> None:
-        for f in fields(self):  # type: ignore[arg-type]
-            _WRITERS[self.LAYOUT[f.name]](w, getattr(self, f.name))
+        for name, codec in self.layout().items():
+            _WRITERS[codec](w, getattr(self, name))
 
     def encode(self) -> bytes:
         w = SerdeWriter()
@@ -101,7 +118,7 @@ class GuestStruct:
 
     @classmethod
     def read(cls, r: SerdeReader):
-        return cls(*(_READERS[cls.LAYOUT[f.name]](r, f.name) for f in fields(cls)))  # type: ignore[arg-type]
+        return cls(*(_READERS[codec](r, name) for name, codec in cls.layout().items()))
 
     @classmethod
     def decode(cls, data: bytes):
@@ -116,184 +133,106 @@ class GuestStruct:
 
 @dataclass(frozen=True)
 class TwapErrorBoundInput(GuestStruct):
-    avg_hourly_gas_fee: tuple[float, ...]
-    twap_tolerance: float
-    twap_result: float
-    LAYOUT: ClassVar[dict[str, str]] = {"avg_hourly_gas_fee": "vec_f64", "twap_tolerance": "f64", "twap_result": "f64"}
+    avg_hourly_gas_fee: VecF64
+    twap_tolerance: F64
+    twap_result: F64
 
 
 @dataclass(frozen=True)
 class MaxReturnInput(GuestStruct):
-    data: tuple[float, ...]
-    LAYOUT: ClassVar[dict[str, str]] = {"data": "vec_f64"}
+    data: VecF64
 
 
 @dataclass(frozen=True)
 class MaxReturnJournal(GuestStruct):
     """What the max-return guest commits: ``(MaxReturnInput, f64)``."""
 
-    data: tuple[float, ...]
-    max_return: float
-    LAYOUT: ClassVar[dict[str, str]] = {"data": "vec_f64", "max_return": "f64"}
+    data: VecF64
+    max_return: F64
 
 
 @dataclass(frozen=True)
 class RemoveSeasonalityErrorBoundFloatingInput(GuestStruct):
-    data: tuple[float, ...]
-    slope: float
-    intercept: float
-    de_seasonalised_detrended_log_base_fee: tuple[float, ...]
-    season_param: tuple[float, ...]
-    tolerance: float
-    LAYOUT: ClassVar[dict[str, str]] = {
-        "data": "vec_f64",
-        "slope": "f64",
-        "intercept": "f64",
-        "de_seasonalised_detrended_log_base_fee": "dvector",
-        "season_param": "dvector",
-        "tolerance": "f64",
-    }
+    data: VecF64
+    slope: F64
+    intercept: F64
+    de_seasonalised_detrended_log_base_fee: DVector
+    season_param: DVector
+    tolerance: F64
 
 
 @dataclass(frozen=True)
 class AddTwap7dErrorBoundFloatingInput(GuestStruct):
-    data: tuple[float, ...]
-    twap_7d: tuple[float, ...]
-    tolerance: float
-    LAYOUT: ClassVar[dict[str, str]] = {"data": "vec_f64", "twap_7d": "vec_f64", "tolerance": "f64"}
+    data: VecF64
+    twap_7d: VecF64
+    tolerance: F64
 
 
 @dataclass(frozen=True)
 class CalculatePtPt1ErrorBoundFloatingInput(GuestStruct):
-    de_seasonalised_detrended_log_base_fee: tuple[float, ...]
-    pt: tuple[float, ...]
-    pt_1: tuple[float, ...]
-    tolerance: float
-    LAYOUT: ClassVar[dict[str, str]] = {
-        "de_seasonalised_detrended_log_base_fee": "dvector",
-        "pt": "dvector",
-        "pt_1": "dvector",
-        "tolerance": "f64",
-    }
+    de_seasonalised_detrended_log_base_fee: DVector
+    pt: DVector
+    pt_1: DVector
+    tolerance: F64
 
 
 @dataclass(frozen=True)
 class SimulatePriceVerifyPositionInput(GuestStruct):
-    start_timestamp: int
-    end_timestamp: int
-    positions: tuple[float, ...]
-    pt: tuple[float, ...]
-    pt_1: tuple[float, ...]
-    gradient_tolerance: float
-    de_seasonalised_detrended_log_base_fee: tuple[float, ...]
-    n_periods: int
-    num_paths: int
-    season_param: tuple[float, ...]
-    twap_7d: tuple[float, ...]
-    slope: float
-    intercept: float
-    reserve_price: float
-    tolerance: float
-    data_length: int
-    LAYOUT: ClassVar[dict[str, str]] = {
-        "start_timestamp": "i64",
-        "end_timestamp": "i64",
-        "positions": "vec_f64",
-        "pt": "dvector",
-        "pt_1": "dvector",
-        "gradient_tolerance": "f64",
-        "de_seasonalised_detrended_log_base_fee": "dvector",
-        "n_periods": "usize",
-        "num_paths": "usize",
-        "season_param": "dvector",
-        "twap_7d": "vec_f64",
-        "slope": "f64",
-        "intercept": "f64",
-        "reserve_price": "f64",
-        "tolerance": "f64",
-        "data_length": "usize",
-    }
+    start_timestamp: I64
+    end_timestamp: I64
+    positions: VecF64
+    pt: DVector
+    pt_1: DVector
+    gradient_tolerance: F64
+    de_seasonalised_detrended_log_base_fee: DVector
+    n_periods: Usize
+    num_paths: Usize
+    season_param: DVector
+    twap_7d: VecF64
+    slope: F64
+    intercept: F64
+    reserve_price: F64
+    tolerance: F64
+    data_length: Usize
 
 
 @dataclass(frozen=True)
 class HashingFeltOutput(GuestStruct):
-    hash: tuple[int, ...]
-    f64_inputs: tuple[float, ...]
-    LAYOUT: ClassVar[dict[str, str]] = {"hash": "u32x8", "f64_inputs": "vec_f64"}
+    hash: U32x8
+    f64_inputs: VecF64
 
 
 @dataclass(frozen=True)
 class ProofCompositionInput(GuestStruct):
-    data_8_months: tuple[float, ...]
-    data_8_months_hash: tuple[int, ...]
-    data_8_months_start_timestamp: int
-    data_8_months_end_timestamp: int
-    start_timestamp: int
-    end_timestamp: int
-    twap_start_timestamp: int
-    twap_end_timestamp: int
-    reserve_price_start_timestamp: int
-    reserve_price_end_timestamp: int
-    max_return_start_timestamp: int
-    max_return_end_timestamp: int
-    positions: tuple[float, ...]
-    pt: tuple[float, ...]
-    pt_1: tuple[float, ...]
-    gradient_tolerance: float
-    de_seasonalised_detrended_log_base_fee: tuple[float, ...]
-    n_periods: int
-    num_paths: int
-    season_param: tuple[float, ...]
-    twap_7d: tuple[float, ...]
-    slope: float
-    intercept: float
-    reserve_price: float
-    floating_point_tolerance: float
-    reserve_price_tolerance: float
-    twap_tolerance: float
-    twap_result: float
-    max_return: float
-    LAYOUT: ClassVar[dict[str, str]] = {
-        "data_8_months": "vec_f64",
-        "data_8_months_hash": "u32x8",
-        **{
-            name: "i64"
-            for name in (
-                "data_8_months_start_timestamp",
-                "data_8_months_end_timestamp",
-                "start_timestamp",
-                "end_timestamp",
-                "twap_start_timestamp",
-                "twap_end_timestamp",
-                "reserve_price_start_timestamp",
-                "reserve_price_end_timestamp",
-                "max_return_start_timestamp",
-                "max_return_end_timestamp",
-            )
-        },
-        "positions": "vec_f64",
-        "pt": "dvector",
-        "pt_1": "dvector",
-        "gradient_tolerance": "f64",
-        "de_seasonalised_detrended_log_base_fee": "dvector",
-        "n_periods": "usize",
-        "num_paths": "usize",
-        "season_param": "dvector",
-        "twap_7d": "vec_f64",
-        **{
-            name: "f64"
-            for name in (
-                "slope",
-                "intercept",
-                "reserve_price",
-                "floating_point_tolerance",
-                "reserve_price_tolerance",
-                "twap_tolerance",
-                "twap_result",
-                "max_return",
-            )
-        },
-    }
+    data_8_months: VecF64
+    data_8_months_hash: U32x8
+    data_8_months_start_timestamp: I64
+    data_8_months_end_timestamp: I64
+    start_timestamp: I64
+    end_timestamp: I64
+    twap_start_timestamp: I64
+    twap_end_timestamp: I64
+    reserve_price_start_timestamp: I64
+    reserve_price_end_timestamp: I64
+    max_return_start_timestamp: I64
+    max_return_end_timestamp: I64
+    positions: VecF64
+    pt: DVector
+    pt_1: DVector
+    gradient_tolerance: F64
+    de_seasonalised_detrended_log_base_fee: DVector
+    n_periods: Usize
+    num_paths: Usize
+    season_param: DVector
+    twap_7d: VecF64
+    slope: F64
+    intercept: F64
+    reserve_price: F64
+    floating_point_tolerance: F64
+    reserve_price_tolerance: F64
+    twap_tolerance: F64
+    twap_result: F64
+    max_return: F64
 
 
 #: the coprocessor host's tolerance for the TWAP guest (per cent)
