@@ -289,25 +289,13 @@ def verify_reserve_price(
         try:
             inputs = simulation_inputs(x, timestamps, claimed_fit, twap_7d, theta, horizon, window)
             sim = simulate_payoff(inputs, num_paths, np.random.Generator(np.random.PCG64(seed)))
-            recomputed = sim.price
-            ok = error_bound_f64(recomputed, reserve_price, reserve_price_tolerance)
-            detail = (
-                f"recomputed {recomputed!r} (se {sim.standard_error:.4g}), claimed {reserve_price!r}, "
-                f"{percentage_diff(recomputed, reserve_price):.3g} %"
-            )
+            _check_reserve_price(result, sim.price, sim.standard_error, reserve_price, reserve_price_tolerance)
         except PricingError as exc:
-            ok, detail = False, str(exc)
-        result.add("reserve_price", ok, detail)
+            result.add("reserve_price", False, str(exc))
     else:
         result.add("reserve_price", False, "cannot simulate from the claimed values")
 
-    if twap_result is not None:
-        computed = twap(x)
-        result.add(
-            "twap",
-            error_bound_f64(computed, twap_result, twap_tolerance),
-            f"computed {computed!r}, claimed {twap_result!r}",
-        )
+    _check_twap(result, x, twap_result, twap_tolerance)
     return result
 
 
@@ -339,20 +327,26 @@ def _verify_lognormal(
         engine.model == LOGNORMAL,
         f"engine chooses {engine.model}" + (f" ({engine.model_reason})" if engine.model_reason else ""),
     )
+    _check_reserve_price(result, engine.price, engine.standard_error, reserve_price, reserve_price_tolerance)
+    _check_twap(result, x, twap_result, twap_tolerance)
+    return result
+
+
+def _check_reserve_price(
+    result: VerificationResult, recomputed: float, standard_error: float, claimed: float, tolerance: float
+) -> None:
     result.add(
         "reserve_price",
-        error_bound_f64(engine.price, reserve_price, reserve_price_tolerance),
-        f"recomputed {engine.price!r} (se {engine.standard_error:.4g}), claimed {reserve_price!r}, "
-        f"{percentage_diff(engine.price, reserve_price):.3g} %",
+        error_bound_f64(recomputed, claimed, tolerance),
+        f"recomputed {recomputed!r} (se {standard_error:.4g}), claimed {claimed!r}, "
+        f"{percentage_diff(recomputed, claimed):.3g} %",
     )
-    if twap_result is not None:
+
+
+def _check_twap(result: VerificationResult, x: np.ndarray, claimed: float | None, tolerance: float) -> None:
+    if claimed is not None:
         computed = twap(x)
-        result.add(
-            "twap",
-            error_bound_f64(computed, twap_result, twap_tolerance),
-            f"computed {computed!r}, claimed {twap_result!r}",
-        )
-    return result
+        result.add("twap", error_bound_f64(computed, claimed, tolerance), f"computed {computed!r}, claimed {claimed!r}")
 
 
 def verify_claims(values, claims: dict, *, timestamps=None, **kwargs) -> VerificationResult:
