@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .receipt import Groth16Receipt
 
 KINDS = ("groth16", "attested", "dev")
 
@@ -97,6 +100,22 @@ class ProofRecord:
             raise ValueError("claim_digest must be 32 bytes")
         if len(self.selector) != 4:
             raise ValueError("selector must be 4 bytes")
+
+    @classmethod
+    def from_groth16_receipt(
+        cls, receipt: Groth16Receipt, receipt_bytes: bytes, *, image_id: bytes, stats: dict | None = None
+    ) -> ProofRecord:
+        """The record of a parsed RISC Zero Groth16 receipt, for the image id it is checked against."""
+        return cls(
+            kind="groth16",
+            image_id=image_id,
+            journal=receipt.journal,
+            claim_digest=receipt.claim_digest(),
+            seal=receipt.encoded_seal,
+            selector=receipt.selector,
+            receipt=receipt_bytes,
+            stats=stats or {},
+        )
 
     @property
     def is_zero_knowledge(self) -> bool:

@@ -57,15 +57,7 @@ def _record_from_receipt(raw: bytes) -> dict:
         raise ProofVerificationError("receipt", str(exc)) from None
     if rc.claim.is_pruned:
         raise ProofVerificationError("receipt", "the receipt's claim is pruned: no image id to check")
-    return ProofRecord(
-        kind="groth16",
-        image_id=rc.claim.value.image_id,
-        journal=rc.journal,
-        claim_digest=rc.claim_digest(),
-        seal=rc.encoded_seal,
-        selector=rc.selector,
-        receipt=raw,
-    ).to_json()
+    return ProofRecord.from_groth16_receipt(rc, raw, image_id=rc.claim.value.image_id).to_json()
 
 
 def _record_from_seal_object(data: dict) -> dict:

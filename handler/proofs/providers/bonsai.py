@@ -159,15 +159,10 @@ class BonsaiProofProvider:
             expected_selector=self.expected_selector,
             stop_margin=self.stop_margin,
         )
-        rc = result.receipt
-        guest.check_journal(inputs, rc.journal)
-        return ProofRecord(
-            kind="groth16",
+        guest.check_journal(inputs, result.receipt.journal)
+        return ProofRecord.from_groth16_receipt(
+            result.receipt,
+            result.receipt_bytes,
             image_id=guest.image_id,
-            journal=rc.journal,
-            claim_digest=rc.claim_digest(),
-            seal=rc.encoded_seal,
-            selector=rc.selector,
-            receipt=result.receipt_bytes,
             stats={**result.stats, "job_id": inputs.job_id, "guest": guest.name, "wall_time": time.monotonic() - t0},
         )
