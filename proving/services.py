@@ -53,6 +53,18 @@ def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -
         return group, "exists"
 
 
+def _reopen(groups) -> int:
+    """Running again, as a new run: the failure, the finish and the notification are cleared."""
+    return groups.update(
+        status=JobGroup.Status.RUNNING,
+        run=F("run") + 1,
+        error="",
+        finished_at=None,
+        notified_at=None,
+        notify_claimed_until=None,
+    )
+
+
 def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
     """Runs a failed group's unfinished jobs again (fresh attempts); returns their ids."""
     with transaction.atomic():
@@ -62,14 +74,7 @@ def job_group_rerun(*, group_id: str, dispatch: bool = True) -> list[int]:
         if group.status != JobGroup.Status.FAILED:
             raise Conflict(f"job group {group_id} is {group.status}; only a failed group runs again")
         job_ids = jobs.jobs_reset_unfinished(group_id=group_id)
-        JobGroup.objects.filter(pk=group_id).update(
-            status=JobGroup.Status.RUNNING,
-            run=F("run") + 1,
-            error="",
-            finished_at=None,
-            notified_at=None,
-            notify_claimed_until=None,
-        )
+        _reopen(JobGroup.objects.filter(pk=group_id))
         if dispatch:
             dispatch_on_commit(job_ids)
     return job_ids
@@ -79,14 +84,7 @@ def job_replay(*, job_id: int) -> Job:
     """Makes a failed job runnable again with fresh attempts (its group runs again too)."""
     with transaction.atomic():
         job = jobs.job_reset_for_replay(job_id=job_id)
-        JobGroup.objects.filter(pk=job.group_id, status=JobGroup.Status.FAILED).update(
-            status=JobGroup.Status.RUNNING,
-            run=F("run") + 1,
-            error="",
-            finished_at=None,
-            notified_at=None,
-            notify_claimed_until=None,
-        )
+        _reopen(JobGroup.objects.filter(pk=job.group_id, status=JobGroup.Status.FAILED))
     return job
 
 
