@@ -19,6 +19,34 @@ VECTORS = REPO / "tests" / "data"
 EXAMPLE_REQUEST = json.loads((REPO / "docs" / "example_request.json").read_text())
 
 
+def groth16_vector_record(vector: dict) -> dict:
+    """A proof record of one of the real Groth16 vectors (tests/data/receipts), seal prefixed by its selector."""
+    selectors = json.loads((VECTORS / "receipts" / "control_roots.json").read_text())["groth16_verifier_parameters"]
+    selector = selectors[vector["version"]][:8]
+    return {
+        "kind": "groth16",
+        "image_id": "0x" + vector["image_id"],
+        "journal": "0x" + vector["journal"],
+        "claim_digest": "0x" + vector["claim_digest"],
+        "seal": "0x" + selector + vector["seal"][-512:],
+        "selector": "0x" + selector,
+    }
+
+
+def stub_metric_result(metric: str, first_bucket: int = 1672531200, last_bucket: int = 1672574340) -> dict:
+    """A metric result with every always-present field, for tests that feed results in by hand."""
+    return {
+        "metric": metric,
+        "value": "1.0",
+        "felt": "0x" + "0" * 64,
+        "bucket_seconds": 60,
+        "points": 720,
+        "first_bucket": first_bucket,
+        "last_bucket": last_bucket,
+        "data_commitment": [0] * 8,
+    }
+
+
 def wait_until(predicate, *, timeout: float, interval: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:

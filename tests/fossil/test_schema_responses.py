@@ -25,7 +25,7 @@ from offchain.services import hash_api_key, pricing_request_sync
 from proving import runner
 from proving import services as proving_services
 from proving.models import Job
-from tests.conftest import EXAMPLE_REQUEST
+from tests.conftest import EXAMPLE_REQUEST, stub_metric_result
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -206,7 +206,11 @@ def groth16_request(job_id: str, vault_address: str, calldata: dict, raw_key: st
         selector=bytes(4),
     ).to_json()
     metrics = {
-        metric: {"result": result_of(metric), "receipt": record, "starknet_calldata": calldata[metric]}
+        metric: {
+            "result": stub_metric_result(metric, START, END - 60),
+            "receipt": record,
+            "starknet_calldata": calldata[metric],
+        }
         for metric in ("twap", "reserve_price", "max_return")
     }
     PricingRequest.objects.create(
@@ -223,19 +227,6 @@ def groth16_request(job_id: str, vault_address: str, calldata: dict, raw_key: st
             "composition_proof": None,
         },
     )
-
-
-def result_of(metric: str) -> dict:
-    return {
-        "metric": metric,
-        "value": "1.0",
-        "felt": "0x" + "0" * 64,
-        "bucket_seconds": 60,
-        "points": 720,
-        "first_bucket": START,
-        "last_bucket": END - 60,
-        "data_commitment": [0] * 8,
-    }
 
 
 def test_starknet_blocks_and_the_key_ring_answer_as_the_schema_says(

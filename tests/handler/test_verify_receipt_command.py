@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -14,10 +13,10 @@ from handler.proofs.providers import build_provider, metric_journal_bytes
 from handler.proofs.receipt import encode_receipt, parse_receipt
 from handler.proofs.records import ProofInputs, ProofRecord
 from handler.proofs.starknet import PITCH_LAKE_V1  # noqa: F401  (import check: no garaga needed)
+from tests.conftest import VECTORS, groth16_vector_record
 
 pytestmark = pytest.mark.django_db  # attested records are checked against the key ring in the database
 
-VECTORS = Path(__file__).resolve().parents[2] / "tests" / "data"
 DO_NOTHING_IMAGE_ID = "e0de604acf7c2f7428298bdceb2798f47d6bdca38180746cfc35f692fa546b98"
 
 JOB = ProofInputs("job-1", "twap", 1_700_000_000, 1_700_003_600, 1.5e9, (1, 2, 3, 4, 5, 6, 7, 8))
@@ -120,19 +119,6 @@ def test_explicit_public_key_option(tmp_path, attested_record, capsys):
 
 
 GENUINE = json.loads((VECTORS / "receipts" / "groth16_vectors.json").read_text())
-SELECTORS = json.loads((VECTORS / "receipts" / "control_roots.json").read_text())["groth16_verifier_parameters"]
-
-
-def genuine_record(vector: dict) -> dict:
-    selector = SELECTORS[vector["version"]][:8]
-    return {
-        "kind": "groth16",
-        "image_id": "0x" + vector["image_id"],
-        "journal": "0x" + vector["journal"],
-        "claim_digest": "0x" + vector["claim_digest"],
-        "seal": "0x" + selector + vector["seal"][-512:],
-        "selector": "0x" + selector,
-    }
 
 
 def with_claim(d: dict) -> dict:
@@ -144,7 +130,7 @@ def with_claim(d: dict) -> dict:
 
 @pytest.mark.parametrize("vector", GENUINE, ids=[v["name"] for v in GENUINE])
 def test_genuine_groth16_records_of_every_version_verify(tmp_path, capsys, vector):
-    code, out, err = run(tmp_path, genuine_record(vector), capsys=capsys)
+    code, out, err = run(tmp_path, groth16_vector_record(vector), capsys=capsys)
     assert code == 0 and err == ""
     shown = json.loads(out)
     assert shown["ok"] and shown["zero_knowledge"] and shown["verifier"]["version"] == vector["version"]
@@ -200,14 +186,14 @@ FORGERIES = {
 @pytest.mark.parametrize("forgery", FORGERIES, ids=list(FORGERIES))
 def test_forged_groth16_records_fail_naming_the_check(tmp_path, capsys, forgery):
     tamper, check = FORGERIES[forgery]
-    code, out, err = run(tmp_path, tamper(genuine_record(V22)), capsys=capsys)
+    code, out, err = run(tmp_path, tamper(groth16_vector_record(V22)), capsys=capsys)
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith(f"verify_receipt: FAILED {check}"), err
     assert "Traceback" not in err and "panicked" not in err
 
 
 def test_groth16_pins(tmp_path, capsys):
-    record = genuine_record(V22)
+    record = groth16_vector_record(V22)
     code, _, err = run(tmp_path, record, "--selector", "c27d1bc0", capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED selector")
     code, _, err = run(tmp_path, record, "--image-id", "0x" + "33" * 32, capsys=capsys)
@@ -219,15 +205,7 @@ def test_groth16_pins(tmp_path, capsys):
 def test_embedded_receipt_must_match_the_record(tmp_path, capsys):
     raw = (VECTORS / "receipts" / "risc0_v5_groth16_do_nothing.bin").read_bytes()
     rc = parse_receipt(raw)
-    record = ProofRecord(
-        kind="groth16",
-        image_id=bytes.fromhex(DO_NOTHING_IMAGE_ID),
-        journal=rc.journal,
-        claim_digest=rc.claim_digest(),
-        seal=rc.encoded_seal,
-        selector=rc.selector,
-        receipt=raw,
-    ).to_json()
+    record = ProofRecord.from_groth16_receipt(rc, raw, image_id=bytes.fromhex(DO_NOTHING_IMAGE_ID)).to_json()
     code, _, err = run(tmp_path, record, capsys=capsys)
     assert code == 0, err
     code, _, err = run(tmp_path, flip(record, "receipt", at=100), capsys=capsys)

@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 
 from offchain.models import PricingRequest
 from offchain.services import api_key_create
-from tests.conftest import EXAMPLE_REQUEST
+from tests.conftest import EXAMPLE_REQUEST, stub_metric_result
 
 pytestmark = pytest.mark.django_db
 
@@ -43,23 +43,11 @@ def test_same_request_twice_gives_same_job_id_and_409_while_pending(client):
     assert PricingRequest.objects.count() == 1
 
 
-def result_of(metric: str) -> dict:
-    return {
-        "metric": metric,
-        "value": "1.0",
-        "felt": "0x" + "0" * 64,
-        "bucket_seconds": 60,
-        "points": 720,
-        "first_bucket": 1672531200,
-        "last_bucket": 1672574340,
-        "data_commitment": [0] * 8,
-    }
-
-
 def test_completed_request_answers_200_with_results(client):
     job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
     metrics = {
-        metric: {"result": result_of(metric), "receipt": None} for metric in ("twap", "reserve_price", "max_return")
+        metric: {"result": stub_metric_result(metric), "receipt": None}
+        for metric in ("twap", "reserve_price", "max_return")
     }
     PricingRequest.objects.filter(job_id=job_id).update(
         status="Completed", results={"metrics": metrics, "vault_result": ["0x1"] * 9}

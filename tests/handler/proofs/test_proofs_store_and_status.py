@@ -19,7 +19,7 @@ from offchain.services import hash_api_key, pricing_request_sync
 from proving import runner
 from proving import services as proving_services
 from proving.models import Job, Proof
-from tests.conftest import EXAMPLE_REQUEST
+from tests.conftest import EXAMPLE_REQUEST, groth16_vector_record, stub_metric_result
 
 START, END = 1672531200, 1672531200 + 6 * 3600
 JOB_ID = "d" * 64
@@ -60,12 +60,8 @@ def bento_with_bad_seals(settings, tmp_path):
     django_glue.reset_caches()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
-    bento_with_bad_seals, live_server, settings, sqs_queues, api_key, key_client
-):
-    call_command("seed_demo_chain", "--start", str(START - 3600), "--end", str(END + 600))
-    settings.PROVING_SERVICE_URL = live_server.url
+def request_and_group(api_key):
+    """The example request as the offchain processor stores it, and its job group in the proving service."""
     PricingRequest.objects.create(
         api_key=owner_of(api_key),
         job_id=JOB_ID,
@@ -75,6 +71,16 @@ def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
     )
     ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
+    return group
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
+    bento_with_bad_seals, live_server, settings, sqs_queues, api_key, key_client
+):
+    call_command("seed_demo_chain", "--start", str(START - 3600), "--end", str(END + 600))
+    settings.PROVING_SERVICE_URL = live_server.url
+    group = request_and_group(api_key)
     job = Job.objects.get(group=group, metric="twap")
     assert runner.job_run(job_id=job.pk).status == "failed"
     job.refresh_from_db()
@@ -94,17 +100,9 @@ def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
 
 def _genuine(version: str) -> dict:
     vectors = json.loads((RECEIPTS / "groth16_vectors.json").read_text())
-    selectors = json.loads((RECEIPTS / "control_roots.json").read_text())["groth16_verifier_parameters"]
-    v = next(v for v in vectors if v["version"] == version and v["name"].startswith("risc0-ethereum"))
-    sel = selectors[version][:8]
-    return {
-        "kind": "groth16",
-        "image_id": "0x" + v["image_id"],
-        "journal": "0x" + v["journal"],
-        "claim_digest": "0x" + v["claim_digest"],
-        "seal": "0x" + sel + v["seal"][-512:],
-        "selector": "0x" + sel,
-    }
+    return groth16_vector_record(
+        next(v for v in vectors if v["version"] == version and v["name"].startswith("risc0-ethereum"))
+    )
 
 
 def test_calldata_is_computed_once_for_stored_proofs():
@@ -124,19 +122,6 @@ def stored_record(version: str) -> dict:
     return ProofRecord.from_json(_genuine(version)).to_json()
 
 
-def result_of(metric: str) -> dict:
-    return {
-        "metric": metric,
-        "value": "1.0",
-        "felt": "0x" + "0" * 64,
-        "bucket_seconds": 60,
-        "points": 720,
-        "first_bucket": 1672531200,
-        "last_bucket": 1672574340,
-        "data_commitment": [0] * 8,
-    }
-
-
 @pytest.mark.django_db
 def test_status_reports_proofs_without_calldata_in_the_body_and_never_runs_garaga(api_key, key_client, monkeypatch):
     stored = {
@@ -145,7 +130,8 @@ def test_status_reports_proofs_without_calldata_in_the_body_and_never_runs_garag
         "reserve_price": None,
     }
     metrics = {
-        m: {"result": result_of(m), "receipt": stored_record("V2_2"), "starknet_calldata": stored[m]} for m in stored
+        m: {"result": stub_metric_result(m), "receipt": stored_record("V2_2"), "starknet_calldata": stored[m]}
+        for m in stored
     }
     PricingRequest.objects.create(
         api_key=owner_of(api_key),
@@ -188,15 +174,7 @@ def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(
     settings.PROVING_SERVICE_URL = live_server.url
     django_glue.reset_caches()
     try:
-        PricingRequest.objects.create(
-            api_key=owner_of(api_key),
-            job_id=JOB_ID,
-            identifiers=EXAMPLE_REQUEST["identifiers"],
-            params=EXAMPLE_REQUEST["params"],
-            client_info=EXAMPLE_REQUEST["client_info"],
-        )
-        ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
-        group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
+        group = request_and_group(api_key)
         for job in Job.objects.filter(group=group):
             assert runner.job_run(job_id=job.pk).status == "succeeded"
             proving_services.job_group_record_outcome(job_id=job.pk)
