@@ -7,12 +7,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+
+from scripts import devstack
 
 REPO = Path(__file__).resolve().parent.parent
 VECTORS = REPO / "tests" / "data"
@@ -86,21 +87,9 @@ class WorkerProcess:
     def __init__(self, env: dict, log_path: Path, queues: str, name: str, concurrency: int = 2):
         self.env = env
         self.log_path = log_path
+        # make run's worker command; a test's workers skip the broadcast chatter between workers
         self.argv = [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "celery_app",
-            "worker",
-            "-l",
-            "INFO",
-            "-c",
-            str(concurrency),
-            "-Q",
-            queues,
-            "-n",
-            f"{name}@%h",
+            *devstack.celery_worker(queues, name, concurrency),
             "--without-heartbeat",
             "--without-mingle",
             "--without-gossip",
@@ -108,14 +97,14 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60) -> WorkerProcess:
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0  # an earlier worker's lines
         log = open(self.log_path, "a")
         self.proc = subprocess.Popen(self.argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT)
-        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
 
         def ready() -> bool:
             if self.proc.poll() is not None:
                 raise AssertionError(f"worker exited early:\n{self.log_tail()}")
-            return " ready." in self.log_path.read_text()[offset:] or "ready." in self.log_path.read_text()
+            return " ready." in self.log_path.read_text()[offset:]
 
         wait_until(ready, timeout=timeout, what="celery worker to be ready")
         return self
