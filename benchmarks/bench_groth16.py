@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "fossil.settings")
 
-from handler.proofs import groth16  # noqa: E402
-from handler.proofs.risc0_params import BY_NAME  # noqa: E402
-from handler.proofs.starknet import garaga_available, garaga_calldata  # noqa: E402
+from handler.proofs.coprocessor.starknet import garaga_available, garaga_calldata  # noqa: E402
+from handler.proofs.risc0 import groth16  # noqa: E402
+from handler.proofs.risc0.params import BY_NAME  # noqa: E402
 
 RUNS = 3
 

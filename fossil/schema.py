@@ -93,7 +93,7 @@ class CalldataErrorSerializer(serializers.Serializer):
 
 
 class StarknetCalldataSerializer(serializers.Serializer):
-    """``Proof.starknet`` (handler.proofs.starknet.proof_calldata): one of the two keys."""
+    """``Proof.starknet`` (handler.proofs.coprocessor.starknet.proof_calldata): one of the two keys."""
 
     calldata = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="garaga's verify_r0_groth16_proof_bn254 calldata"

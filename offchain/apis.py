@@ -89,7 +89,7 @@ class MetricCalldataField(serializers.Field):
 
 
 class StarknetSerializer(serializers.Serializer):
-    """handler.proofs.starknet.job_status_starknet: what the vault's contracts take."""
+    """handler.proofs.coprocessor.starknet.job_status_starknet: what the vault's contracts take."""
 
     verifier_data = serializers.ListField(
         child=serializers.CharField(), allow_null=True, help_text="null when the journals give no vault result"

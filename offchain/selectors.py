@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from handler.proofs.starknet import job_status_starknet
+from handler.proofs.coprocessor.starknet import job_status_starknet
 from offchain import errors
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key

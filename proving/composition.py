@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import time
 
+from handler.proofs.coprocessor.journals import CompositionJournal
 from handler.proofs.django_glue import get_provider
-from handler.proofs.journal import CompositionJournal
 from proving.models import Job
 
 logger = logging.getLogger(__name__)

@@ -34,8 +34,8 @@ from django.utils import timezone
 
 from fossil import dispatch
 from fossil.exceptions import Conflict, NotFound
+from handler.proofs.coprocessor.starknet import proof_calldata
 from handler.proofs.records import ProofRecord
-from handler.proofs.starknet import proof_calldata
 from proving.models import METRICS, Job, JobGroup, Proof
 
 logger = logging.getLogger(__name__)

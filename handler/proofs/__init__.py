@@ -1,21 +1,22 @@
 """Proof side of the Fossil handler.
 
-Pure package: nothing here imports Django except ``django_glue``. See the
-module docstrings for the contract of each piece:
+Pure package: nothing here imports Django except ``django_glue``. Three sub-packages and the
+pieces that tie them together (each module's docstring states its contract):
 
-* ``records``   ProofInputs / ProofRecord (the JSON the status endpoint serves)
-* ``journal``   RISC Zero serde, the per-job journal and the 16-field composition journal
-* ``claim``     ReceiptClaim and the tagged-SHA-256 claim digest
-* ``receipt``   bincode ``Receipt`` parser/encoder and the Groth16 receipt checks
-* ``bonsai``    Bonsai/Bento REST client
-* ``providers`` dev, attested and Bonsai proof providers, ``build_provider``
-* ``keys``      Ed25519 key: load from configuration, explicit creation, key id
-* ``verify``    ``verify_record`` (used before storing and by ``manage.py verify_receipt``)
-* ``groth16``   BN254 Groth16 seal check for every RISC Zero verifier version (``risc0_params``)
-* ``guests``    the Pitch Lake coprocessor's guest input structs and journals
-* ``starknet``  vault 9-felt result, job request triple, garaga calldata (optional extra)
-* ``programs``  image ids of the dev/attested "programs" (sha256 of a documented tag)
-* ``checks``    pricing checks the attested provider runs before signing
-* ``errors``    typed errors (``code``, ``retryable``)
-* ``django_glue`` settings → ``get_provider()``, ``verify_before_store``, the published key
+* ``risc0/``        RISC Zero primitives: ``serde``, ``claim`` (ReceiptClaim and its digest),
+                    ``receipt`` (bincode receipts, Groth16 receipt checks), ``groth16`` (the BN254
+                    seal check) and ``params`` (verifier parameters of every RISC Zero version)
+* ``coprocessor/``  the Pitch Lake coprocessor's formats: ``guests`` (input structs and journals),
+                    ``journals`` (the composition output the Starknet verifier decodes),
+                    ``starknet`` (the vault's felts, the job request, garaga calldata)
+* ``providers/``    dev, attested and Bonsai proof providers, ``build_provider``, and the
+                    Bonsai/Bento REST client (``bonsai_client``)
+* ``records``       ProofInputs / ProofRecord (the JSON the status endpoint serves)
+* ``journal``       Fossil's per-job ``MetricJournal`` and the fixed-point encoding journals share
+* ``programs``      image ids of the dev/attested programs, and which journal each program commits
+* ``keys``          Ed25519 key: load from configuration, explicit creation, key id
+* ``verify``        ``verify_record`` (used before storing and by ``manage.py verify_receipt``)
+* ``checks``        pricing checks the attested provider runs before signing
+* ``errors``        typed errors (``code``, ``retryable``)
+* ``django_glue``   settings → ``get_provider()``, ``verify_before_store``, the published key
 """

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 
+from .coprocessor.guests import MaxReturnJournal, TwapErrorBoundInput
 from .errors import ProofConfigurationError, ProofError
 from .keys import key_id, load_configured_private_key, public_key_bytes
 from .providers import AttestedProofProvider, ProofProvider, build_provider
@@ -140,8 +141,6 @@ def verify_before_store(record: ProofRecord | dict):
 def pinned_guests() -> tuple[frozenset[bytes] | None, dict]:
     """The configured guest image ids (BONSAI_IMAGE_ID and the coprocessor's guests) and, for the
     coprocessor's, the journal type each commits."""
-    from .guests import MaxReturnJournal, TwapErrorBoundInput
-
     ids: set[bytes] = set()
     decoders: dict = {}
     for name, journal_type in (

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .receipt import Groth16Receipt
+    from .risc0.receipt import Groth16Receipt
 
 KINDS = ("groth16", "attested", "dev")
 

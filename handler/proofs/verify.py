@@ -14,22 +14,21 @@ What each kind proves after these checks:
 * ``groth16``: the BN254 pairing check holds for the five public inputs built from the verifier
   version's control root (named by the selector), the claim digest ``ok(image_id, journal)`` and
   the BN254 control id: a RISC Zero prover ran the program ``image_id`` and it committed
-  ``journal`` (``groth16.py``; docs/proofs.md).
+  ``journal`` (``risc0/groth16.py``; docs/proofs.md).
 """
 
 from __future__ import annotations
 
 from cryptography.exceptions import InvalidSignature
 
-from . import groth16
-from .claim import claim_digest
 from .errors import JournalDecodeError, ProofVerificationError, ReceiptRejected
-from .journal import decode_any_journal, decode_program_journal
 from .keys import key_id as key_id_of
 from .keys import load_public_key
-from .programs import program_for_image_id
-from .receipt import check_groth16_receipt, parse_receipt
+from .programs import decode_any_journal, decode_program_journal, program_for_image_id
 from .records import ATTESTED_SELECTOR, DEV_SELECTOR, ProofRecord
+from .risc0 import groth16
+from .risc0.claim import claim_digest
+from .risc0.receipt import check_groth16_receipt, parse_receipt
 
 
 def _decode_for_program(program: str, journal: bytes):

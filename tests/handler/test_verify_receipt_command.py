@@ -7,12 +7,12 @@ import pytest
 from django.core.management import call_command
 
 from handler.proofs import django_glue
+from handler.proofs.coprocessor.starknet import PITCH_LAKE_V1  # noqa: F401  (import check: no garaga needed)
 from handler.proofs.journal import MetricJournal
 from handler.proofs.keys import create_private_key_file
 from handler.proofs.providers import build_provider, metric_journal_bytes
-from handler.proofs.receipt import encode_receipt, parse_receipt
 from handler.proofs.records import ProofInputs, ProofRecord
-from handler.proofs.starknet import PITCH_LAKE_V1  # noqa: F401  (import check: no garaga needed)
+from handler.proofs.risc0.receipt import encode_receipt, parse_receipt
 from tests.conftest import VECTORS, groth16_vector_record
 
 pytestmark = pytest.mark.django_db  # attested records are checked against the key ring in the database
@@ -92,7 +92,7 @@ def test_tampered_attested_record_fails_with_one_line(tmp_path, attested_record,
 
 
 def test_forged_journal_with_matching_digest_fails_signature(tmp_path, attested_record, capsys):
-    from handler.proofs.claim import claim_digest
+    from handler.proofs.risc0.claim import claim_digest
 
     rec = ProofRecord.from_json(attested_record)
     forged = MetricJournal.build(
@@ -122,7 +122,7 @@ GENUINE = json.loads((VECTORS / "receipts" / "groth16_vectors.json").read_text()
 
 
 def with_claim(d: dict) -> dict:
-    from handler.proofs.claim import claim_digest
+    from handler.proofs.risc0.claim import claim_digest
 
     digest = claim_digest(bytes.fromhex(d["image_id"][2:]), bytes.fromhex(d["journal"][2:]))
     return {**d, "claim_digest": "0x" + digest.hex()}

@@ -8,7 +8,7 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from fossil.http import ServiceCallFailed
-from handler.proofs.journal import CompositionJournal
+from handler.proofs.coprocessor.journals import CompositionJournal
 from proving import services
 from proving.models import Job, JobGroup
 

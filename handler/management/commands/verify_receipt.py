@@ -26,12 +26,12 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
-from handler.proofs import groth16
-from handler.proofs.claim import claim_digest
 from handler.proofs.errors import ProofConfigurationError, ProofError, ProofVerificationError
 from handler.proofs.providers.factory import _hex_bytes
-from handler.proofs.receipt import parse_receipt
 from handler.proofs.records import ProofRecord
+from handler.proofs.risc0 import groth16
+from handler.proofs.risc0.claim import claim_digest
+from handler.proofs.risc0.receipt import parse_receipt
 from handler.proofs.verify import verify_record
 
 

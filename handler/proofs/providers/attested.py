@@ -5,12 +5,12 @@ import time
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .. import checks
-from ..claim import claim_digest
+from ..coprocessor.journals import CompositionJournal
 from ..errors import ProofDeadlineExceeded
-from ..journal import CompositionJournal
 from ..keys import key_id, public_key_bytes
 from ..programs import program_image_id
 from ..records import ATTESTED_SELECTOR, ProofInputs, ProofRecord
+from ..risc0.claim import claim_digest
 from .base import job_journal
 
 STATEMENT = (

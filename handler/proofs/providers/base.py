@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from ..coprocessor.guests import TWAP_TOLERANCE_PERCENT, MaxReturnJournal, TwapErrorBoundInput
 from ..journal import MetricJournal
 from ..records import ProofInputs, ProofRecord
 
@@ -40,8 +41,6 @@ def job_journal(inputs: ProofInputs, journal_format: str = "fossil") -> tuple[st
     the coprocessor's guests commit for the input its host builds; the reserve price stays a
     ``MetricJournal``.
     """
-    from ..guests import TWAP_TOLERANCE_PERCENT, MaxReturnJournal, TwapErrorBoundInput
-
     if journal_format not in JOURNAL_FORMATS:
         raise ValueError(f"unknown journal format {journal_format!r}")
     if journal_format == "pitchlake" and inputs.metric == "twap":

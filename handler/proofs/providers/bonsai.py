@@ -26,12 +26,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bonsai import BonsaiClient
+from ..coprocessor.guests import TWAP_TOLERANCE_PERCENT, MaxReturnInput, MaxReturnJournal, TwapErrorBoundInput
 from ..errors import JournalDecodeError, ProofConfigurationError, ReceiptRejected
-from ..guests import TWAP_TOLERANCE_PERCENT, MaxReturnInput, MaxReturnJournal, TwapErrorBoundInput
-from ..journal import SerdeWriter
 from ..records import ProofInputs, ProofRecord
+from ..risc0.serde import SerdeWriter
 from .base import metric_journal_bytes
+from .bonsai_client import BonsaiClient
 
 #: the max-return guest recomputes the value in the zkVM; ours must agree this closely
 MAX_RETURN_RELATIVE_TOLERANCE = 1e-9

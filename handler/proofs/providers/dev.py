@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import time
 
-from ..claim import claim_digest
+from ..coprocessor.journals import CompositionJournal
 from ..errors import ProofDeadlineExceeded
-from ..journal import CompositionJournal
 from ..programs import program_image_id
 from ..records import DEV_SELECTOR, ProofInputs, ProofRecord
+from ..risc0.claim import claim_digest
 from .base import job_journal
 
 DEV_WARNING = (

@@ -56,8 +56,8 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             journal_format=options.get("journal_format", "fossil"),
         )
     if backend == "bonsai":
-        from ..bonsai import BonsaiClient
         from .bonsai import BonsaiProofProvider
+        from .bonsai_client import BonsaiClient
 
         image_id = _hex_bytes(options.get("image_id"), "BONSAI_IMAGE_ID", 32)
         if image_id is None:

@@ -6,8 +6,8 @@ import pytest
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
 from proofs_support import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
 
-from handler.proofs.bonsai import BonsaiClient
 from handler.proofs.errors import BonsaiHttpError, BonsaiSessionFailed, ProofDeadlineExceeded, ReceiptRejected
+from handler.proofs.providers.bonsai_client import BonsaiClient
 
 ELF = b"\x7fELF fake guest"
 V5_SELECTOR = bytes.fromhex("c27d1bc0")
@@ -237,8 +237,8 @@ def test_api_key_only_on_api_origin():
 
 from handler.proofs.errors import ProofVerificationError  # noqa: E402
 from handler.proofs.providers import build_provider, guest_input_bytes, metric_journal_bytes  # noqa: E402
-from handler.proofs.receipt import encode_receipt, parse_receipt  # noqa: E402
 from handler.proofs.records import ProofInputs  # noqa: E402
+from handler.proofs.risc0.receipt import encode_receipt, parse_receipt  # noqa: E402
 from handler.proofs.verify import verify_record  # noqa: E402
 
 JOB = ProofInputs(

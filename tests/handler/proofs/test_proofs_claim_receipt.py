@@ -5,9 +5,9 @@ import hashlib
 import pytest
 from proofs_support import DO_NOTHING_CLAIM, DO_NOTHING_IMAGE_ID
 
-from handler.proofs.claim import SYSTEM_STATE_ZERO, claim_digest, tagged_struct
 from handler.proofs.errors import ReceiptDecodeError, ReceiptRejected
-from handler.proofs.receipt import check_groth16_receipt, encode_receipt, parse_receipt
+from handler.proofs.risc0.claim import SYSTEM_STATE_ZERO, claim_digest, tagged_struct
+from handler.proofs.risc0.receipt import check_groth16_receipt, encode_receipt, parse_receipt
 
 
 def test_claim_digest_vector(garaga_proof):

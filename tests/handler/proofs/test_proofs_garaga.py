@@ -10,15 +10,15 @@ pytest.importorskip(
     exc_type=ImportError,
 )
 
-from handler.proofs.claim import claim_digest  # noqa: E402
-from handler.proofs.errors import ProofVerificationError  # noqa: E402
-from handler.proofs.records import ProofRecord  # noqa: E402
-from handler.proofs.starknet import (  # noqa: E402
+from handler.proofs.coprocessor.starknet import (  # noqa: E402
     garaga_calldata,
     groth16_pairing_check,
     job_request,
     verify_proof_calldata,
 )
+from handler.proofs.errors import ProofVerificationError  # noqa: E402
+from handler.proofs.records import ProofRecord  # noqa: E402
+from handler.proofs.risc0.claim import claim_digest  # noqa: E402
 
 
 def _record(proof: dict) -> ProofRecord:

@@ -7,8 +7,9 @@ import json
 import pytest
 from proofs_support import RECEIPTS
 
-from handler.proofs import groth16, risc0_params
 from handler.proofs.errors import ProofVerificationError
+from handler.proofs.risc0 import groth16
+from handler.proofs.risc0 import params as risc0_params
 
 VECTORS = json.loads((RECEIPTS / "groth16_vectors.json").read_text())
 CONTROL = json.loads((RECEIPTS / "control_roots.json").read_text())

@@ -11,8 +11,7 @@ import pytest
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
 from proofs_support import DO_NOTHING_IMAGE_ID, RECEIPTS
 
-from handler.proofs.errors import JournalDecodeError, ProofVerificationError, ReceiptRejected
-from handler.proofs.guests import (
+from handler.proofs.coprocessor.guests import (
     CalculatePtPt1ErrorBoundFloatingInput,
     MaxReturnInput,
     MaxReturnJournal,
@@ -20,10 +19,13 @@ from handler.proofs.guests import (
     SimulatePriceVerifyPositionInput,
     TwapErrorBoundInput,
 )
-from handler.proofs.journal import CompositionJournalV1, decode_any_journal, fixed_felt_to_f64
+from handler.proofs.coprocessor.journals import CompositionJournalV1
+from handler.proofs.errors import JournalDecodeError, ProofVerificationError, ReceiptRejected
+from handler.proofs.journal import fixed_felt_to_f64
+from handler.proofs.programs import decode_any_journal
 from handler.proofs.providers import build_provider
-from handler.proofs.receipt import encode_receipt, parse_receipt
 from handler.proofs.records import ProofInputs
+from handler.proofs.risc0.receipt import encode_receipt, parse_receipt
 from handler.proofs.verify import verify_record
 
 

@@ -4,16 +4,10 @@ import struct
 
 import pytest
 
+from handler.proofs.coprocessor.journals import CompositionJournal
 from handler.proofs.errors import JournalDecodeError
-from handler.proofs.journal import (
-    CompositionJournal,
-    MetricJournal,
-    SerdeReader,
-    SerdeWriter,
-    f64_to_fixed_felt,
-    f64_to_fixed_hex,
-    fixed_felt_to_f64,
-)
+from handler.proofs.journal import MetricJournal, f64_to_fixed_felt, f64_to_fixed_hex, fixed_felt_to_f64
+from handler.proofs.risc0.serde import SerdeReader, SerdeWriter
 
 COMMIT = (0x11111111, 0x22222222, 0x33333333, 0x44444444, 0x55555555, 0x66666666, 0x77777777, 0xDEADBEEF)
 

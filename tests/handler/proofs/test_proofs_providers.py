@@ -12,9 +12,9 @@ from proofs_support import VECTORS
 
 from handler import pricing
 from handler.pricing.csvio import read_series_csv
-from handler.proofs.claim import claim_digest
+from handler.proofs.coprocessor.journals import CompositionJournal
 from handler.proofs.errors import PricingCheckFailed, ProofConfigurationError, ProofVerificationError
-from handler.proofs.journal import CompositionJournal, MetricJournal
+from handler.proofs.journal import MetricJournal
 from handler.proofs.keys import create_private_key_file, key_id, load_private_key_file, public_key_bytes
 from handler.proofs.programs import program_image_id
 from handler.proofs.providers import (
@@ -24,6 +24,7 @@ from handler.proofs.providers import (
     build_provider,
 )
 from handler.proofs.records import ATTESTED_SELECTOR, DEV_SELECTOR, ProofInputs, ProofRecord
+from handler.proofs.risc0.claim import claim_digest
 from handler.proofs.verify import verify_record
 
 HOUR = 3600

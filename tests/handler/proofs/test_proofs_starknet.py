@@ -4,11 +4,8 @@ import time
 
 import pytest
 
-from handler.proofs.errors import StarknetCalldataUnavailable
-from handler.proofs.journal import CompositionJournal, MetricJournal, f64_to_fixed_felt
-from handler.proofs.providers import DevProofProvider
-from handler.proofs.records import ProofInputs
-from handler.proofs.starknet import (
+from handler.proofs.coprocessor.journals import CompositionJournal
+from handler.proofs.coprocessor.starknet import (
     PITCH_LAKE_V1,
     garaga_calldata,
     job_request,
@@ -17,6 +14,10 @@ from handler.proofs.starknet import (
     vault_result,
     vault_result_from_journals,
 )
+from handler.proofs.errors import StarknetCalldataUnavailable
+from handler.proofs.journal import MetricJournal, f64_to_fixed_felt
+from handler.proofs.providers import DevProofProvider
+from handler.proofs.records import ProofInputs
 
 T, R = 1_700_000_000, 30 * 24 * 3600
 

@@ -10,10 +10,12 @@ from django.core.management import call_command
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
 from proofs_support import DO_NOTHING_IMAGE_ID, RECEIPTS
 
-from handler.proofs import django_glue, starknet
-from handler.proofs.journal import MetricJournal, SerdeReader
-from handler.proofs.receipt import encode_receipt, parse_receipt
+from handler.proofs import django_glue
+from handler.proofs.coprocessor import starknet
+from handler.proofs.journal import MetricJournal
 from handler.proofs.records import ProofRecord
+from handler.proofs.risc0.receipt import encode_receipt, parse_receipt
+from handler.proofs.risc0.serde import SerdeReader
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key, pricing_request_sync
 from proving import runner
@@ -167,7 +169,7 @@ def test_status_reports_proofs_without_calldata_in_the_body_and_never_runs_garag
 def test_pitchlake_journal_format_end_to_end_with_the_attested_provider(
     settings, live_server, sqs_queues, api_key, key_client
 ):
-    from handler.proofs.guests import MaxReturnJournal, TwapErrorBoundInput
+    from handler.proofs.coprocessor.guests import MaxReturnJournal, TwapErrorBoundInput
 
     call_command("seed_demo_chain", "--start", str(START - 3600), "--end", str(END + 600))
     settings.PROOF_JOURNAL_FORMAT, settings.PROVER_BACKEND = "pitchlake", "attested"

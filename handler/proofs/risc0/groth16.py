@@ -23,8 +23,8 @@ from typing import cast
 
 from py_ecc import optimized_bn128 as bn
 
-from . import risc0_params as params
-from .errors import ProofVerificationError
+from ..errors import ProofVerificationError
+from . import params
 
 FIELD_MODULUS = bn.field_modulus
 CURVE_ORDER = bn.curve_order

@@ -24,9 +24,10 @@ import io
 import os
 from typing import Any
 
-from .errors import ProofVerificationError, StarknetCalldataUnavailable
-from .journal import CompositionJournal, MetricJournal, f64_to_fixed_felt
-from .records import ProofRecord
+from ..errors import ProofVerificationError, StarknetCalldataUnavailable
+from ..journal import MetricJournal, f64_to_fixed_felt
+from ..records import ProofRecord
+from .journals import CompositionJournal
 
 STARK_PRIME = 2**251 + 17 * 2**192 + 1
 PITCH_LAKE_V1 = 0x50495443485F4C414B455F5631  # 'PITCH_LAKE_V1'

@@ -23,8 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from ..errors import ReceiptDecodeError, ReceiptRejected
 from . import claim as c
-from .errors import ReceiptDecodeError, ReceiptRejected
 
 INNER_KINDS = {0: "Composite", 1: "Succinct", 2: "Groth16", 3: "Fake"}
 GROTH16_SEAL_LEN = 256

@@ -26,8 +26,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from .errors import BonsaiHttpError, BonsaiSessionFailed, ProofConfigurationError, ProofDeadlineExceeded
-from .receipt import Groth16Receipt, check_groth16_receipt, parse_receipt
+from ..errors import BonsaiHttpError, BonsaiSessionFailed, ProofConfigurationError, ProofDeadlineExceeded
+from ..risc0.receipt import Groth16Receipt, check_groth16_receipt, parse_receipt
 
 log = logging.getLogger(__name__)
 

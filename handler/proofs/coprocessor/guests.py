@@ -30,8 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Annotated, get_type_hints
 
-from .errors import JournalDecodeError
-from .journal import SerdeReader, SerdeWriter
+from ..errors import JournalDecodeError
+from ..risc0.serde import SerdeReader, SerdeWriter
 
 MAX_ELEMENTS = 1 << 20
 
