@@ -120,3 +120,36 @@ class StarknetCalldataUnavailable(ProofError):
 
     code = "starknet_calldata_unavailable"
     retryable = False
+
+
+#: the short name of each coprocessor program in a failure code (``program_failed:<short>``)
+PROGRAM_CODES = {
+    "hashing-felts": "hashing",
+    "max-return-floating": "max_return",
+    "twap-error-bound-floating": "twap",
+    "remove-seasonality-error-bound-floating": "seasonality",
+    "add-twap-7d-error-bound-floating": "twap_7d",
+    "calculate-pt-pt1-error-bound-floating": "pt_pt1",
+    "simulate-price-verify-position-floating": "simulate",
+    "proof-composition-twap-maxreturn-reserveprice-floating-hashing": "composition",
+}
+
+
+class ProgramCheckFailed(ProofError):
+    """One of the coprocessor's programs would refuse (or did refuse) the round: ``program`` and
+    ``field`` name it, and so does the code (``program_failed:simulate``)."""
+
+    code = "program_failed"
+    retryable = False
+
+    def __init__(self, program: str, field: str, message: str) -> None:
+        super().__init__(f"{program}: {field}: {message}")
+        self.program = program
+        self.field = field
+        self.code = f"program_failed:{PROGRAM_CODES.get(program, 'unknown')}"
+
+
+class CalldataUnsupportedVersion(StarknetCalldataUnavailable):
+    """The seal's verifier version has no Starknet calldata here (no verifying key for it)."""
+
+    code = "calldata_unsupported_version"

@@ -7,7 +7,9 @@ order the Rust structs declare them (docs/proofs.md, "Pitch Lake guest formats")
 * ``usize``: serde writes it as ``u64`` (two words);
 * ``DVector<f64>`` (nalgebra): its storage ``{data: Vec<f64>, nrows: usize, ncols: U1}``, where the
   static ``U1`` serialises as unit (nothing), so: the vector, then ``nrows`` as a ``u64``;
-* a tuple: its elements in order.
+* a tuple: its elements in order;
+* ``Felt`` (starknet-types-core): RISC Zero serde is not human-readable, so a felt is
+  ``serialize_bytes`` of its 32 big-endian bytes: a length word (32), then the bytes as they are.
 
 What each guest reads and commits (host: ``ExecutorEnv::builder().write(&input)``):
 
@@ -67,6 +69,34 @@ def _r_dvector(r: SerdeReader, what: str) -> tuple[float, ...]:
     return values
 
 
+STARK_PRIME = (1 << 251) + 17 * (1 << 192) + 1
+
+
+def _w_vec_felt(w: SerdeWriter, values) -> None:
+    values = list(values)
+    w.u32(len(values))
+    for v in values:
+        v = int(v)
+        if not 0 <= v < STARK_PRIME:
+            raise ValueError(f"felt {v:#x} is not below the Stark prime")
+        w.byte_string(v.to_bytes(32, "big"))
+
+
+def _r_vec_felt(r: SerdeReader, what: str) -> tuple[int, ...]:
+    n = r.u32(f"{what} length")
+    if n > MAX_ELEMENTS:
+        raise JournalDecodeError(f"{what}: length {n} is implausible")
+    out = []
+    for _ in range(n):
+        if r.u32(f"{what} felt length") != 32:
+            raise JournalDecodeError(f"{what}: a felt is not 32 bytes")
+        value = int.from_bytes(r.raw(32, what), "big")
+        if value >= STARK_PRIME:
+            raise JournalDecodeError(f"{what}: felt {value:#x} is not below the Stark prime")
+        out.append(value)
+    return tuple(out)
+
+
 _WRITERS = {
     "f64": lambda w, v: w.f64(float(v)),
     "i64": lambda w, v: w.i64(int(v)),
@@ -74,6 +104,7 @@ _WRITERS = {
     "vec_f64": _w_vec_f64,
     "dvector": _w_dvector,
     "u32x8": lambda w, v: w.u32_array(tuple(v)),
+    "vec_felt": _w_vec_felt,
 }
 _READERS = {
     "f64": lambda r, what: r.f64(what),
@@ -82,6 +113,7 @@ _READERS = {
     "vec_f64": _r_vec_f64,
     "dvector": _r_dvector,
     "u32x8": lambda r, what: r.u32_array(8, what),
+    "vec_felt": _r_vec_felt,
 }
 
 
@@ -92,6 +124,7 @@ Usize = Annotated[int, "usize"]
 VecF64 = Annotated[tuple[float, ...], "vec_f64"]
 DVector = Annotated[tuple[float, ...], "dvector"]
 U32x8 = Annotated[tuple[int, ...], "u32x8"]
+VecFelt = Annotated[tuple[int, ...], "vec_felt"]
 
 _LAYOUTS: dict[type, dict[str, str]] = {}
 
@@ -194,6 +227,11 @@ class SimulatePriceVerifyPositionInput(GuestStruct):
     reserve_price: F64
     tolerance: F64
     data_length: Usize
+
+
+@dataclass(frozen=True)
+class HashingFeltInput(GuestStruct):
+    inputs: VecFelt
 
 
 @dataclass(frozen=True)

@@ -294,6 +294,90 @@ def encode_receipt(rc: Groth16Receipt) -> bytes:
     )
 
 
+# ---------------------------------------------------------------- succinct receipts (sessions' receipts)
+
+
+@dataclass(frozen=True)
+class SuccinctReceipt:
+    """A session's ``Receipt`` with a ``Succinct`` inner receipt, parsed only as far as its claim and journal.
+
+    ``SuccinctReceipt = seal: Vec<u32>, control_id: Digest, claim: MaybePruned<ReceiptClaim>,
+    hashfn: String, verifier_parameters: Digest, control_inclusion_proof: {index: u32, digests: Vec<Digest>}``.
+    Its STARK seal is not checked here: the composition program verifies it inside the zkVM.
+    """
+
+    seal: bytes
+    control_id: bytes
+    claim: MaybePruned
+    hashfn: str
+    verifier_parameters: bytes
+    inclusion_index: int
+    inclusion_digests: tuple[bytes, ...]
+    journal: bytes
+    metadata_verifier_parameters: bytes
+
+    @property
+    def image_id(self) -> bytes | None:
+        return None if self.claim.is_pruned else self.claim.value.image_id
+
+
+def parse_succinct_receipt(data: bytes) -> SuccinctReceipt:
+    r = _Reader(data)
+    tag = r.u32("inner receipt tag")
+    if tag != 1:
+        kind = INNER_KINDS.get(tag)
+        if kind is None:
+            raise ReceiptDecodeError(f"receipt kind: unknown inner receipt tag {tag}")
+        raise ReceiptRejected(f"receipt kind: {kind}, expected Succinct")
+    n = r.u64("seal length")
+    if n > MAX_VEC // 4:
+        raise ReceiptDecodeError(f"seal: length {n} is implausible")
+    seal = r.take(4 * n, "seal")
+    control_id = r.digest("control_id")
+    claim = r.maybe_pruned("claim", lambda: _claim(r))
+    hashfn = r.vec_u8("hashfn")
+    vparams = r.digest("verifier_parameters")
+    index = r.u32("control_inclusion_proof.index")
+    count = r.u64("control_inclusion_proof.digests length")
+    if count > 1024:
+        raise ReceiptDecodeError(f"control_inclusion_proof: {count} digests is implausible")
+    digests = tuple(r.digest("control_inclusion_proof.digest") for _ in range(count))
+    journal = r.vec_u8("journal")
+    meta = r.digest("metadata.verifier_parameters")
+    if r.pos != len(r.data):
+        raise ReceiptDecodeError(f"receipt has {len(r.data) - r.pos} trailing bytes after byte {r.pos}")
+    try:
+        hashfn_text = hashfn.decode("ascii")
+    except UnicodeDecodeError:
+        raise ReceiptDecodeError("hashfn: not ASCII") from None
+    return SuccinctReceipt(seal, control_id, claim, hashfn_text, vparams, index, digests, journal, meta)
+
+
+def encode_succinct_receipt(rc: SuccinctReceipt) -> bytes:
+    return (
+        struct.pack("<I", 1)
+        + struct.pack("<Q", len(rc.seal) // 4)
+        + rc.seal
+        + rc.control_id
+        + _w_mp(rc.claim, _w_claim)
+        + _w_vec(rc.hashfn.encode("ascii"))
+        + rc.verifier_parameters
+        + struct.pack("<I", rc.inclusion_index)
+        + struct.pack("<Q", len(rc.inclusion_digests))
+        + b"".join(rc.inclusion_digests)
+        + _w_vec(rc.journal)
+        + rc.metadata_verifier_parameters
+    )
+
+
+def receipt_claim_journal(claim: MaybePruned) -> bytes | None:
+    """The journal a claim commits, when the claim carries it unpruned."""
+    if claim.is_pruned or claim.value.output.is_pruned or claim.value.output.value is None:
+        return None
+    journal = claim.value.output.value.journal
+    return None if journal.is_pruned else journal.value
+
+
 # ---------------------------------------------------------------- checks
 
 

@@ -50,6 +50,10 @@ class SerdeWriter:
     def string(self, s: str) -> SerdeWriter:
         return self._bytes_padded(s.encode("utf-8"))
 
+    def byte_string(self, b: bytes) -> SerdeWriter:
+        """``serialize_bytes``: a length word, the bytes, zero padding to a word."""
+        return self._bytes_padded(b)
+
     def _bytes_padded(self, b: bytes) -> SerdeWriter:
         self.u32(len(b))
         self._buf += b + b"\0" * (-len(b) % 4)
@@ -117,6 +121,10 @@ class SerdeReader:
             return raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise JournalDecodeError(f"{what}: not UTF-8") from exc
+
+    def raw(self, n: int, what: str) -> bytes:
+        """``n`` bytes as they are (n a multiple of 4: serde pads to words)."""
+        return self._take(n, what)
 
     def u32_array(self, n: int, what: str = "[u32]") -> tuple[int, ...]:
         return tuple(self.u32(what) for _ in range(n))
