@@ -220,6 +220,8 @@ if PROOF_JOURNAL_FORMAT == "fossil" and any(_PITCHLAKE_GUEST_IDS):
     raise ImproperlyConfigured("BONSAI_TWAP_IMAGE_ID / BONSAI_MAX_RETURN_IMAGE_ID need PROOF_JOURNAL_FORMAT=pitchlake")
 BONSAI_RISC0_VERSION = env_str("BONSAI_RISC0_VERSION", "2.3.2")
 BONSAI_SELECTOR = env_str("BONSAI_SELECTOR", "bb001d44")
+# The coprocessor's programs: empty = the shape at its latest commit, no image ids (docs/proofs.md)
+COPROCESSOR_PROFILE = env_str("COPROCESSOR_PROFILE", "")
 BONSAI_POLL_INTERVAL_SECONDS = env_float("BONSAI_POLL_INTERVAL_SECONDS", 5.0, minimum=0.01)
 BONSAI_REQUEST_TIMEOUT_SECONDS = env_float("BONSAI_REQUEST_TIMEOUT_SECONDS", 30.0, minimum=0.1)
 if PROVER_BACKEND == "bonsai" and not (BONSAI_API_URL and BONSAI_API_KEY and BONSAI_IMAGE_ID):

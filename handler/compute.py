@@ -12,9 +12,11 @@ from django.conf import settings
 from fossil.observability import proof_timer
 from handler import pricing
 from handler.metrics import compute_metric
+from handler.pricing.vault import VaultPricingError
 from handler.proofs.django_glue import get_provider, verify_before_store
-from handler.proofs.errors import ProofError
+from handler.proofs.errors import PROGRAM_CODES, ProofError
 from handler.proofs.records import ProofInputs, ProofRecord
+from handler.round_jobs import is_round_job, round_job
 from handler.selectors import bucket_averages
 
 
@@ -35,6 +37,16 @@ def compute_and_prove(
 ) -> tuple[dict, ProofRecord]:
     """The metric's JSON result and its verified proof record; the prover gives up at deadline
     (time.monotonic()). proof_id names the proof (the job id) in its inputs."""
+    if is_round_job(metric, start_timestamp, end_timestamp):
+        try:
+            result, inputs = round_job(proof_id, metric, start_timestamp, end_timestamp)
+        except pricing.MissingBucket as exc:
+            raise PermanentJobError("missing_block_data", str(exc)) from exc
+        except VaultPricingError as exc:  # a program would refuse the round: name it
+            raise PermanentJobError(f"program_failed:{PROGRAM_CODES.get(exc.program, 'unknown')}", str(exc)) from exc
+        except pricing.PricingError as exc:
+            raise PermanentJobError("invalid_data", str(exc)) from exc
+        return result, _prove(inputs, deadline)
     bucket_seconds = pricing.bucket_seconds_for(start_timestamp, end_timestamp)
     rows = bucket_averages(start_timestamp, end_timestamp, bucket_seconds)
     try:
@@ -59,6 +71,10 @@ def compute_and_prove(
         series_values=tuple(float(v) for v in series.values),
         claims=outcome.claims,
     )
+    return outcome.result, _prove(inputs, deadline)
+
+
+def _prove(inputs: ProofInputs, deadline: float) -> ProofRecord:
     try:
         with proof_timer(settings.PROVER_BACKEND):
             record = get_provider().prove(inputs, deadline=deadline)
@@ -67,4 +83,4 @@ def compute_and_prove(
         if exc.retryable:
             raise TransientJobError(exc.code, str(exc)) from exc
         raise PermanentJobError(exc.code, str(exc)) from exc
-    return outcome.result, record
+    return record

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from handler.chain.sources import BlockBounds, get_block_source
 
-__all__ = ["BlockBounds", "block_base_fees", "block_range_bounds", "bucket_averages"]
+__all__ = ["BlockBounds", "block_base_fees", "block_range_bounds", "bucket_averages", "hourly_felts"]
 
 
 def bucket_averages(start: int, end: int, bucket_seconds: int) -> list[tuple[int, float, int]]:
@@ -28,3 +28,12 @@ def block_range_bounds() -> BlockBounds | None:
 def block_base_fees(start: int, end: int) -> list[tuple[int, int, int]]:
     """[(number, timestamp, base_fee_wei)] for start <= timestamp < end (small ranges only)."""
     return get_block_source().base_fees(start, end)
+
+
+def hourly_felts(start: int, end: int) -> list[tuple[int, int]]:
+    """[(hour_start, felt)] for the hours in [start, end) that have blocks: each hour's mean base
+    fee ``sum / count`` as an exact UFixedPoint123x128 felt (``pricing.vault.hourly_felt``), the
+    values a vault round hashes and prices."""
+    from handler.pricing.vault import hourly_felt
+
+    return [(b, hourly_felt(total, n)) for b, total, n in get_block_source().bucket_fee_sums(start, end, 3600)]

@@ -12,6 +12,7 @@ from fossil.exceptions import NotFound
 from fossil.schema import CalldataErrorSerializer, MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
 from handler.pricing.series import min_range_seconds
+from handler.round_jobs import vault_round_problem
 from offchain import selectors, services
 from offchain.authentication import ApiKeyAuthentication
 from offchain.permissions import ServiceSignatureAuthentication
@@ -54,11 +55,6 @@ class ReceiptsByMetricSerializer(serializers.Serializer):
     max_return = ProofRecordSerializer(allow_null=True)
 
 
-class CompositionSerializer(serializers.Serializer):
-    journal = serializers.CharField(allow_null=True, help_text="the 16-field composition journal, 0x hex")
-    proof = ProofRecordSerializer(allow_null=True, help_text="the provider's record over the journal")
-
-
 # A metric's verify_proof calldata, or why its proof gives none (stored with the proof, docs/proofs.md).
 METRIC_CALLDATA_SCHEMA = {
     "oneOf": [
@@ -86,6 +82,21 @@ class MetricCalldataField(serializers.Field):
         if isinstance(value, dict):
             return {"error": CalldataErrorSerializer(value["error"]).data}
         return [str(felt) for felt in value]
+
+
+class CompositionSerializer(serializers.Serializer):
+    journal = serializers.CharField(allow_null=True, help_text="the 16-field composition journal, 0x hex")
+    proof = ProofRecordSerializer(allow_null=True, help_text="the provider's record over the journal")
+    verify_proof_calldata = serializers.SerializerMethodField(
+        help_text="the vault verifier's verify_proof calldata (a vault round proved by the coprocessor's programs)"
+    )
+
+    @extend_schema_field(METRIC_CALLDATA_SCHEMA)
+    def get_verify_proof_calldata(self, value):
+        calldata = value.get("verify_proof_calldata")
+        if calldata is None:
+            return None
+        return MetricCalldataField().to_representation(calldata)
 
 
 class StarknetSerializer(serializers.Serializer):
@@ -142,6 +153,14 @@ class JobStatusSerializer(serializers.Serializer):
     receipts = ReceiptsByMetricSerializer(required=False)
     composition = CompositionSerializer(required=False)
     starknet = StarknetBlockField(required=False)
+    rules = serializers.CharField(
+        required=False,
+        help_text="what priced the results: 'engine', or 'pitchlake-coprocessor:<profile>' for a vault round",
+    )
+    verifiable_on_chain = serializers.BooleanField(
+        required=False, help_text="whether the composition proof is one the vault's Starknet verifier accepts"
+    )
+    not_verifiable_reason = serializers.CharField(required=False, help_text="why not, when it is not")
 
 
 class ClientKeyRequired(APIView):
@@ -160,6 +179,19 @@ class PricingDataApi(ClientKeyRequired, APIView):
         )
         params = PricingParamsSerializer()
         client_info = ClientInfoSerializer()
+        verifiable_on_chain = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="true: the request must be a vault round (docs/proofs.md), else 400 naming the range",
+        )
+
+        def validate(self, attrs):
+            if attrs.get("verifiable_on_chain"):
+                problem = vault_round_problem(attrs["params"])
+                if problem is not None:
+                    field, reason = problem
+                    raise serializers.ValidationError({"params": {field: [reason]}})
+            return attrs
 
     InputSerializer.__name__ = "PricingDataInputSerializer"
 
@@ -176,7 +208,9 @@ class PricingDataApi(ClientKeyRequired, APIView):
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        submission = services.pricing_request_submit(api_key=request.auth, **serializer.validated_data)
+        data = dict(serializer.validated_data)
+        data.pop("verifiable_on_chain", None)  # a check on the shape only: the same request either way
+        submission = services.pricing_request_submit(api_key=request.auth, **data)
         body = selectors.pricing_request_status(submission.request)
         if submission.outcome == "created":
             body["message"] = "Job created and forwarded for processing"

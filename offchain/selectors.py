@@ -55,9 +55,26 @@ def pricing_request_status(request: PricingRequest) -> dict:
             "journal": request.results.get("composition_journal"),
             "proof": request.results.get("composition_proof"),
         }
+        body["rules"] = request.results.get("rules") or "engine"
+        body["verifiable_on_chain"] = bool(request.results.get("verifiable_on_chain"))
+        if body["verifiable_on_chain"]:
+            body["composition"]["verify_proof_calldata"] = _composition_calldata(request)
+        else:
+            body["not_verifiable_reason"] = request.results.get("not_verifiable_reason") or (
+                "completed before on-chain verifiability was recorded"
+            )
         if all(body["receipts"].values()):
             body["starknet"] = _starknet_block(request, body["receipts"], metrics)
     return body
+
+
+def _composition_calldata(request: PricingRequest):
+    """The vault verifier's ``verify_proof`` calldata: the composition proof's garaga calldata
+    (computed when it was stored) followed by the job request, or the stored reason it has none."""
+    stored = (request.results or {}).get("composition_calldata") or {}
+    if "calldata" not in stored:
+        return stored if "error" in stored else {"error": {"code": "calldata_not_computed", "message": "none stored"}}
+    return [*stored["calldata"], *(hex(int(felt, 16)) for felt in job_request_triple(request))]
 
 
 def _starknet_block(request: PricingRequest, receipts: dict, metrics: dict) -> dict:

@@ -261,6 +261,10 @@ def results_from_group(group: dict) -> dict:
         "vault_result": group_result.get("vault_result"),
         "composition_journal": group_result.get("composition_journal"),
         "composition_proof": group_result.get("composition_proof"),
+        "composition_calldata": group_result.get("composition_calldata"),
+        "verifiable_on_chain": bool(group_result.get("verifiable_on_chain")),
+        "not_verifiable_reason": group_result.get("not_verifiable_reason") or "",
+        "rules": group_result.get("rules") or "engine",
     }
 
 

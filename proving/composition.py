@@ -44,8 +44,37 @@ def vault_result(journal: CompositionJournal) -> list[str]:
     return [hex(felt) if index % 3 != 2 else f"0x{felt:064x}" for index, felt in enumerate(journal.verifier_data())]
 
 
+def _proved_round(jobs: list[Job], journal: CompositionJournal) -> tuple[dict | None, str]:
+    """The composition proof of the coprocessor's programs, if the reserve-price job carries one
+    whose journal is exactly this group's results; else why the group is not verifiable on-chain."""
+    by_metric = {job.metric: job for job in jobs}
+    reserve = by_metric["reserve_price"]
+    rules = {job.metric: (job.result or {}).get("rules") for job in jobs}
+    if len(set(rules.values())) != 1 or rules["reserve_price"] is None:
+        return None, "the request is not a vault round (docs/proofs.md, 'Vault-verifiable requests')"
+    proof = getattr(reserve, "proof", None)
+    if proof is None or proof.kind != "groth16":
+        return (
+            None,
+            f"this deployment proves with {proof.kind if proof else 'no'} records, not the coprocessor's programs",
+        )
+    if bytes(proof.journal) != journal.encode():
+        return None, "the composition proof's journal is not this group's results"
+    return {"record": proof.record, "starknet": proof.starknet}, ""
+
+
 def group_result(jobs: list[Job]) -> dict:
     journal = composition_journal(jobs)
+    round_proof, reason = _proved_round(jobs, journal)
+    if round_proof is not None:
+        return {
+            "vault_result": vault_result(journal),
+            "composition_journal": "0x" + journal.encode().hex(),
+            "composition_proof": round_proof["record"],
+            "composition_calldata": round_proof["starknet"],
+            "verifiable_on_chain": True,
+            "rules": jobs[0].result.get("rules") if jobs[0].result else None,
+        }
     provider = get_provider()
     compose = getattr(provider, "compose", None)
     proof = None
@@ -57,4 +86,7 @@ def group_result(jobs: list[Job]) -> dict:
         "vault_result": vault_result(journal),
         "composition_journal": "0x" + journal.encode().hex(),
         "composition_proof": proof,
+        "verifiable_on_chain": False,
+        "not_verifiable_reason": reason,
+        "rules": ({job.metric: job.result or {} for job in jobs}["reserve_price"]).get("rules") or "engine",
     }

@@ -73,6 +73,21 @@ class BlockSource:
             cursor.execute(sql, {"b": bucket_seconds, "start": start, "end": end})
             return [(int(b), float(avg), int(n)) for b, avg, n in cursor.fetchall()]
 
+    def bucket_fee_sums(self, start: int, end: int, bucket_seconds: int) -> list[tuple[int, int, int]]:
+        """[(bucket_start, exact sum of base fees in wei, block count)]: what an exact felt of the
+        bucket's mean needs (``pricing.vault.hourly_felt``); buckets as ``bucket_averages``."""
+        _check_bucket_args(start, end, bucket_seconds)
+        sql = (
+            f"SELECT ({self.ts_expr} / %(b)s) * %(b)s AS bucket, "
+            f"CAST(SUM(CAST({self.fee_expr} AS numeric)) AS text), COUNT(*) "
+            f"FROM {self.table} "
+            f"WHERE {self.ts_expr} >= %(start)s AND {self.ts_expr} < %(end)s AND {self.fee_filter} "
+            f"GROUP BY 1 ORDER BY 1"
+        )
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql, {"b": bucket_seconds, "start": start, "end": end})
+            return [(int(b), int(total), int(n)) for b, total, n in cursor.fetchall()]
+
     def bounds(self) -> BlockBounds | None:
         """First/last block numbers and timestamps and the block count, or None if empty."""
         sql = (

@@ -71,7 +71,7 @@ class VaultShape:
             "gradient_tolerance": 0.05,
         }
     )
-    claim_paths: int = 40_000
+    claim_paths: int = 200_000
     min_guest_paths: int = 4_000
     max_guest_paths: int = 100_000
     pass_probability: float = 0.99
@@ -277,7 +277,7 @@ def round_model(
     )
 
 
-def simulate_round_payoffs(model: RoundModel, num_paths: int, rng: np.random.Generator, *, chunk: int = 8192):
+def simulate_round_payoffs(model: RoundModel, num_paths: int, rng: np.random.Generator, *, chunk: int = 65536):
     """Discounted payoff of each of ``num_paths`` paths of the program's process (its mean is its reserve price).
 
     Jump-model residual from the last one, plus the seasonal level, the final trend level and a
@@ -299,8 +299,9 @@ def simulate_round_payoffs(model: RoundModel, num_paths: int, rng: np.random.Gen
         total = np.zeros(m)
         for i in range(model.n_periods):
             if i > 0:
-                jumps = rng.random(m) < lam
-                x = a + phi * x + sd * rng.standard_normal(m) + jumps * (mu_j + sd_j * rng.standard_normal(m))
+                jumped = np.flatnonzero(rng.random(m) < lam)
+                x = a + phi * x + sd * rng.standard_normal(m)
+                x[jumped] += mu_j + sd_j * rng.standard_normal(len(jumped))
             trend += drift + shock_sd * rng.standard_normal(m)
             if i >= first_avg_row:
                 total += np.exp(x + model.season[i] + model.level + trend)

@@ -117,3 +117,48 @@ def _verify_reserve_price(inputs: ProofInputs, values: list[float], *, num_paths
         seed=int(c.get("seed", 0)),
         **kwargs,
     )
+
+
+def check_round_job(inputs: ProofInputs) -> list[dict]:
+    """A vault round's job (``inputs.rules`` names the coprocessor profile): the data commitment
+    over its exact felts, the values those felts are, and the value by the programs' own checks
+    (for the reserve price, every program's check on the round's inputs)."""
+    import dataclasses
+
+    from handler.pricing.commitment import data_commitment
+    from handler.pricing.vault import POC_SHAPE, values_from_felts
+
+    from .coprocessor.checks import max_return_floating, precheck_round
+    from .coprocessor.guests import MaxReturnInput, MaxReturnJournal
+    from .errors import ProgramCheckFailed
+
+    if not inputs.felts or tuple(data_commitment(inputs.felts)) != tuple(inputs.data_commitment):
+        raise PricingCheckFailed("data commitment: the job's felts do not hash to its commitment")
+    values = values_from_felts(inputs.felts)
+    if tuple(float(v) for v in values) != tuple(inputs.series_values):
+        raise PricingCheckFailed("series: the values are not the programs' reading of the felts")
+    if inputs.metric == "twap":
+        res = _pricing().verify_twap(list(values), inputs.value)
+        if not res.ok:
+            raise PricingCheckFailed("twap: not within the TWAP program's tolerance")
+        return res.to_json()["checks"]
+    if inputs.metric == "max_return":
+        n = len(values)
+        shape = dataclasses.replace(POC_SHAPE, total_hours=n, pricing_hours=min(n, POC_SHAPE.pricing_hours))
+        try:
+            journal = MaxReturnJournal.decode(max_return_floating(MaxReturnInput(tuple(values)).encode(), shape))
+        except ProgramCheckFailed as exc:
+            raise PricingCheckFailed(str(exc)) from exc
+        if journal.max_return != inputs.value:
+            raise PricingCheckFailed(
+                f"max_return: the program computes {journal.max_return!r}, claimed {inputs.value!r}"
+            )
+        return [{"name": "max-return-floating", "passed": True, "detail": "recomputed, bit-exact"}]
+    round_inputs = inputs.round_inputs
+    if round_inputs is None or round_inputs.composition.reserve_price != inputs.value:
+        raise PricingCheckFailed("reserve_price: the job's value is not the round's claimed reserve price")
+    results = precheck_round(round_inputs, round_inputs.shape)
+    failed = [r for r in results if not r.ok]
+    if failed:
+        raise PricingCheckFailed(failed[0].detail)
+    return [{"name": r.program, "passed": True, "detail": r.detail} for r in results]

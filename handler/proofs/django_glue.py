@@ -3,7 +3,8 @@
 Settings read: ``PROVER_BACKEND``, ``PROVER_PRIVATE_KEY``, ``PROVER_KEY_FILE``, ``PROOF_JOURNAL_FORMAT``,
 ``BONSAI_API_URL``, ``BONSAI_API_KEY``, ``BONSAI_IMAGE_ID``, ``BONSAI_RISC0_VERSION``,
 ``BONSAI_POLL_INTERVAL_SECONDS``, ``BONSAI_REQUEST_TIMEOUT_SECONDS``, ``BONSAI_SELECTOR``,
-``BONSAI_ELF_PATH``, ``BONSAI_TWAP_IMAGE_ID``/``_ELF_PATH``, ``BONSAI_MAX_RETURN_IMAGE_ID``/``_ELF_PATH``.
+``BONSAI_ELF_PATH``, ``BONSAI_TWAP_IMAGE_ID``/``_ELF_PATH``, ``BONSAI_MAX_RETURN_IMAGE_ID``/``_ELF_PATH``,
+``COPROCESSOR_PROFILE`` (``coprocessor.profile``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from typing import Any
 from django.conf import settings
 
 from .coprocessor.guests import MaxReturnJournal, TwapErrorBoundInput
+from .coprocessor.inputs import COMPOSITION, MAX_RETURN, TWAP
+from .coprocessor.journals import CompositionJournal
+from .coprocessor.profile import Profile, load_profile
 from .errors import ProofConfigurationError, ProofError
 from .keys import key_id, load_configured_private_key, public_key_bytes
+from .programs import PROGRAMS, program_image_id
 from .providers import AttestedProofProvider, ProofProvider, build_provider
 from .providers.factory import _hex_bytes
 from .records import ProofRecord
@@ -31,7 +36,9 @@ def provider_options(backend: str) -> dict[str, Any]:
     if backend == "dev":
         return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS, "journal_format": journal_format}
     if backend == "bonsai":
+        profile = coprocessor_profile()
         return {
+            "profile": profile,
             "api_url": getattr(settings, "BONSAI_API_URL", ""),
             "api_key": getattr(settings, "BONSAI_API_KEY", ""),
             "image_id": getattr(settings, "BONSAI_IMAGE_ID", ""),
@@ -153,7 +160,34 @@ def pinned_guests() -> tuple[frozenset[bytes] | None, dict]:
             ids.add(image_id)
             if journal_type is not None:
                 decoders[image_id] = journal_type.decode
+    profile_ids = coprocessor_profile().image_ids
+    profile_decoders = {
+        COMPOSITION: CompositionJournal.decode,
+        TWAP: TwapErrorBoundInput.decode,
+        MAX_RETURN: MaxReturnJournal.decode,
+    }
+    for program, decode in profile_decoders.items():
+        if program in profile_ids:
+            ids.add(profile_ids[program])
+            decoders[profile_ids[program]] = decode
     return (frozenset(ids) or None), decoders
+
+
+def coprocessor_profile() -> Profile:
+    return load_profile(getattr(settings, "COPROCESSOR_PROFILE", ""))
+
+
+def known_image_ids() -> dict[bytes, str]:
+    """image id -> program name, for every program this deployment knows: Fossil's own
+    (dev/attested), the configured guests, and the coprocessor profile's eight."""
+    known = {program_image_id(name): name for name in PROGRAMS}
+    for name in ("BONSAI_IMAGE_ID", "BONSAI_TWAP_IMAGE_ID", "BONSAI_MAX_RETURN_IMAGE_ID"):
+        image_id = _hex_bytes(getattr(settings, name, ""), name, 32)
+        if image_id is not None:
+            known.setdefault(image_id, name)
+    for program, image_id in coprocessor_profile().image_ids.items():
+        known[image_id] = program
+    return known
 
 
 def reset_caches() -> None:

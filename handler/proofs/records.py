@@ -40,6 +40,11 @@ class ProofInputs:
     series_timestamps: tuple[int, ...] = ()
     series_values: tuple[float, ...] = ()
     claims: dict = field(default_factory=dict)
+    # A vault round's job (docs/proofs.md, "Vault-verifiable requests"): the exact hourly felts it
+    # read, the rules that priced it and, for the reserve price, the coprocessor programs' inputs.
+    rules: str = "engine"
+    felts: tuple[int, ...] = ()
+    round_inputs: Any = None
 
     def __post_init__(self) -> None:
         if self.metric not in ("twap", "max_return", "reserve_price"):

@@ -130,10 +130,37 @@ def with_claim(d: dict) -> dict:
 
 @pytest.mark.parametrize("vector", GENUINE, ids=[v["name"] for v in GENUINE])
 def test_genuine_groth16_records_of_every_version_verify(tmp_path, capsys, vector):
-    code, out, err = run(tmp_path, groth16_vector_record(vector), capsys=capsys)
+    record = groth16_vector_record(vector)
+    code, out, err = run(tmp_path, record, "--image-id", record["image_id"], capsys=capsys)
     assert code == 0 and err == ""
     shown = json.loads(out)
     assert shown["ok"] and shown["zero_knowledge"] and shown["verifier"]["version"] == vector["version"]
+    assert shown["image_id_pinned"] is True
+
+
+@pytest.mark.parametrize("vector", GENUINE, ids=[v["name"] for v in GENUINE])
+def test_genuine_receipts_of_other_programs_are_refused_naming_the_image(tmp_path, capsys, vector):
+    record = groth16_vector_record(vector)
+    code, out, err = run(tmp_path, record, capsys=capsys)
+    assert code == 1 and out == ""
+    assert err.count("\n") == 1 and err.startswith("verify_receipt: FAILED image id: " + record["image_id"]), err
+    code, out, err = run(tmp_path, record, "--allow-unknown-image", capsys=capsys)
+    assert code == 0 and err == ""
+    shown = json.loads(out)
+    assert shown["image_id_pinned"] is False and "not pinned" in shown["warning"]
+
+
+def test_a_program_of_the_configured_profile_is_known(tmp_path, capsys, settings):
+    record = groth16_vector_record(V22)
+    manifest = tmp_path / "profile.json"
+    programs = {"proof-composition-twap-maxreturn-reserveprice-floating-hashing": {"image_id": record["image_id"]}}
+    manifest.write_text(json.dumps({"name": "test", "programs": programs}))
+    settings.COPROCESSOR_PROFILE = str(manifest)
+    code, out, err = run(tmp_path, record, capsys=capsys)
+    assert code == 0 and err == "", err
+    shown = json.loads(out)
+    assert shown["image_id_pinned"] is True
+    assert shown["program"] == "proof-composition-twap-maxreturn-reserveprice-floating-hashing"
 
 
 @pytest.mark.parametrize(
@@ -142,7 +169,7 @@ def test_genuine_groth16_records_of_every_version_verify(tmp_path, capsys, vecto
 def test_real_receipt_files_verify(tmp_path, capsys, name):
     code = 0
     try:
-        call_command("verify_receipt", str(VECTORS / "receipts" / name))
+        call_command("verify_receipt", str(VECTORS / "receipts" / name), "--allow-unknown-image")
     except SystemExit as exc:
         code = exc.code
     out, err = capsys.readouterr()
@@ -186,7 +213,7 @@ FORGERIES = {
 @pytest.mark.parametrize("forgery", FORGERIES, ids=list(FORGERIES))
 def test_forged_groth16_records_fail_naming_the_check(tmp_path, capsys, forgery):
     tamper, check = FORGERIES[forgery]
-    code, out, err = run(tmp_path, tamper(groth16_vector_record(V22)), capsys=capsys)
+    code, out, err = run(tmp_path, tamper(groth16_vector_record(V22)), "--allow-unknown-image", capsys=capsys)
     assert code == 1 and out == ""
     assert err.count("\n") == 1 and err.startswith(f"verify_receipt: FAILED {check}"), err
     assert "Traceback" not in err and "panicked" not in err
@@ -194,7 +221,7 @@ def test_forged_groth16_records_fail_naming_the_check(tmp_path, capsys, forgery)
 
 def test_groth16_pins(tmp_path, capsys):
     record = groth16_vector_record(V22)
-    code, _, err = run(tmp_path, record, "--selector", "c27d1bc0", capsys=capsys)
+    code, _, err = run(tmp_path, record, "--selector", "c27d1bc0", "--allow-unknown-image", capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED selector")
     code, _, err = run(tmp_path, record, "--image-id", "0x" + "33" * 32, capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED image id")
@@ -206,14 +233,16 @@ def test_embedded_receipt_must_match_the_record(tmp_path, capsys):
     raw = (VECTORS / "receipts" / "risc0_v5_groth16_do_nothing.bin").read_bytes()
     rc = parse_receipt(raw)
     record = ProofRecord.from_groth16_receipt(rc, raw, image_id=bytes.fromhex(DO_NOTHING_IMAGE_ID)).to_json()
-    code, _, err = run(tmp_path, record, capsys=capsys)
+    pin = ("--image-id", DO_NOTHING_IMAGE_ID)
+    code, _, err = run(tmp_path, record, *pin, capsys=capsys)
     assert code == 0, err
-    code, _, err = run(tmp_path, flip(record, "receipt", at=100), capsys=capsys)
+    code, _, err = run(tmp_path, flip(record, "receipt", at=100), *pin, capsys=capsys)
     assert code == 1 and err.startswith("verify_receipt: FAILED receipt")
     forged = encode_receipt(rc.with_journal(metric_journal_bytes(JOB)))
     code, _, err = run(
         tmp_path,
         with_claim({**record, "receipt": "0x" + forged.hex(), "journal": "0x" + metric_journal_bytes(JOB).hex()}),
+        *pin,
         capsys=capsys,
     )
     assert code == 1 and err.startswith("verify_receipt: FAILED pairing")

@@ -7,6 +7,11 @@
 without selector is tried under every known verifier version), or a bincode ``risc0_zkvm::Receipt``
 with a Groth16 inner receipt. ``-`` reads standard input.
 
+A Groth16 record must be of a program Fossil knows (its own programs and the eight of the
+configured coprocessor profile, ``COPROCESSOR_PROFILE``) or of ``--image-id``; a receipt of any
+other program is refused naming its image id, unless ``--allow-unknown-image`` is given, and then
+the output says the image id was not pinned.
+
 Every Groth16 seal gets the BN254 pairing check under the verifier version its selector names;
 attested records are checked against the published key ring (current and retired keys, by key
 id), read from the database and this machine's configured key; nothing is ever created. Prints
@@ -22,7 +27,6 @@ import json
 import sys
 from pathlib import Path
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
@@ -114,6 +118,12 @@ def _published_keys() -> dict[str, bytes]:
         return {key_id(own): own} if own is not None else {}
 
 
+def _known_image_ids() -> dict[bytes, str]:
+    from handler.proofs.django_glue import known_image_ids
+
+    return known_image_ids()
+
+
 class Command(BaseCommand):
     help = "Verify a proof record or a Groth16 receipt; prints the decoded journal, exits 1 naming the failed check."
 
@@ -125,7 +135,7 @@ class Command(BaseCommand):
             "--public-key", help="Ed25519 public key (hex) for attested records; default: the published key ring"
         )
         parser.add_argument(
-            "--image-id", help="expected image id (hex) for Groth16 records; default: BONSAI_IMAGE_ID if set"
+            "--image-id", help="expected image id (hex) for Groth16 records; default: any program Fossil knows"
         )
         parser.add_argument(
             "--selector", help="expected Groth16 selector (hex); default: any known RISC Zero verifier version"
@@ -133,12 +143,17 @@ class Command(BaseCommand):
         parser.add_argument(
             "--pairing", action="store_true", help="accepted for compatibility: the pairing check always runs"
         )
+        parser.add_argument(
+            "--allow-unknown-image",
+            action="store_true",
+            help="check a Groth16 proof of a program Fossil does not know (the output says it is not pinned)",
+        )
 
     def handle(self, *args, **options):
         source, data = _load(options["file"])
         try:
             public_key = _hex_bytes(options["public_key"], "public key", 32) if options["public_key"] else None
-            image_id = _hex_bytes(options["image_id"] or getattr(settings, "BONSAI_IMAGE_ID", ""), "image id", 32)
+            image_id = _hex_bytes(options["image_id"], "image id", 32)
             selector = _hex_bytes(options["selector"], "selector", 4) if options["selector"] else None
         except (ProofConfigurationError, ValueError) as exc:
             _fail(2, f"options: {exc}")
@@ -148,12 +163,23 @@ class Command(BaseCommand):
             elif source == "seal object":
                 data = _record_from_seal_object(data)
             kind = data.get("kind") if isinstance(data, dict) else None
+            known = _known_image_ids()
+            unpinned = kind == "groth16" and image_id is None and options["allow_unknown_image"]
+            if kind == "groth16" and image_id is None and not unpinned:
+                claimed = _hex(data.get("image_id"), "image_id")
+                if claimed not in known:
+                    _fail(
+                        1,
+                        f"FAILED image id: 0x{claimed.hex()} is not a program Fossil knows "
+                        f"({len(known)} known: its own programs and the configured coprocessor profile); "
+                        "--allow-unknown-image checks the proof alone",
+                    )
             keys = _published_keys() if kind == "attested" and public_key is None else None
             journal = verify_record(
                 data,
                 public_key,
                 public_keys=keys,
-                expected_image_id=image_id if kind == "groth16" else None,
+                expected_image_id=(image_id or (None if unpinned else frozenset(known))) if kind == "groth16" else None,
                 expected_selector=selector if kind == "groth16" else None,
                 journal_required=False,
             )
@@ -174,7 +200,10 @@ class Command(BaseCommand):
         if record.kind == "groth16":
             version = groth16.version_for_selector(record.selector)
             out["verifier"] = {"version": version.name, "selector": "0x" + version.selector.hex(), "pairing": "ok"}
-            out["image_id_pinned"] = image_id is not None
+            out["image_id_pinned"] = not unpinned
+            out["program"] = known.get(record.image_id) if image_id is None else "the --image-id given"
+            if unpinned and record.image_id not in known:
+                out["warning"] = "image id not pinned: a valid proof of a program Fossil does not know"
             if journal is None:
                 out["journal_hex"] = "0x" + record.journal.hex()
                 out["note"] = "valid proof; the journal is in no format this service produces"

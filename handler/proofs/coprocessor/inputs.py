@@ -51,9 +51,10 @@ def _floats(values) -> tuple[float, ...]:
 
 @dataclass(frozen=True)
 class RoundInputs:
-    """The input of each program, by program name (``PROGRAMS``)."""
+    """The input of each program, by program name (``PROGRAMS``), and the shape they were built for."""
 
     by_program: dict[str, GuestStruct]
+    shape: VaultShape
 
     @property
     def composition(self) -> ProofCompositionInput:
@@ -127,7 +128,7 @@ def build_round_inputs(vault_round: VaultRound, felts) -> RoundInputs:
         SIMULATE: expected.structs[SIMULATE],
         COMPOSITION: composition,
     }
-    return RoundInputs(by_program)
+    return RoundInputs(by_program, shape)
 
 
 @dataclass(frozen=True)

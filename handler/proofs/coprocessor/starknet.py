@@ -24,7 +24,7 @@ import io
 import os
 from typing import Any
 
-from ..errors import ProofVerificationError, StarknetCalldataUnavailable
+from ..errors import CalldataUnsupportedVersion, ProofVerificationError, StarknetCalldataUnavailable
 from ..journal import MetricJournal, f64_to_fixed_felt
 from ..records import ProofRecord
 from .journals import CompositionJournal
@@ -97,12 +97,38 @@ def _vk_path() -> str:
     raise StarknetCalldataUnavailable("garaga's vk_risc0.json was not found in the installed package")
 
 
+#: the verifier version garaga's Starknet verifier (and so the Pitch Lake verifier) is built for
+GARAGA_SELECTOR = bytes.fromhex("bb001d44")
+
+
+@contextlib.contextmanager
+def _quiet_stderr():
+    """garaga_rs prints Rust panic messages and backtraces straight to file descriptor 2."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def garaga_calldata(record: ProofRecord | dict, *, use_rust: bool = True) -> list[int]:
     if isinstance(record, dict):
         record = ProofRecord.from_json(record)
     if record.kind != "groth16":
         raise StarknetCalldataUnavailable(
             f"a {record.kind} record is not a Groth16 proof; it can never pass the on-chain verifier"
+        )
+    if record.selector != GARAGA_SELECTOR:
+        from ..risc0.params import BY_SELECTOR
+
+        version = BY_SELECTOR.get(bytes(record.selector))
+        name = version.name if version is not None else "unknown"
+        raise CalldataUnsupportedVersion(
+            f"no Starknet calldata for verifier version {name} (selector 0x{record.selector.hex()}): "
+            f"the Starknet verifier accepts version V2_2 (selector 0x{GARAGA_SELECTOR.hex()}) only"
         )
     try:
         from garaga.starknet.groth16_contract_generator.calldata import groth16_calldata_from_vk_and_proof
@@ -115,7 +141,7 @@ def garaga_calldata(record: ProofRecord | dict, *, use_rust: bool = True) -> lis
         "journal": "0x" + record.journal.hex(),
     }
     try:
-        with contextlib.redirect_stdout(io.StringIO()):  # garaga prints the proof it parses
+        with contextlib.redirect_stdout(io.StringIO()), _quiet_stderr():  # garaga prints the proof it parses
             vk = Groth16VerifyingKey.from_json(_vk_path())
             proof = Groth16Proof.from_dict(proof_dict)
             calldata = groth16_calldata_from_vk_and_proof(vk, proof, use_rust=use_rust)

@@ -32,6 +32,7 @@ from ..records import ProofInputs, ProofRecord
 from ..risc0.serde import SerdeWriter
 from .base import metric_journal_bytes
 from .bonsai_client import BonsaiClient
+from .round_prover import RoundProver
 
 #: the max-return guest recomputes the value in the zkVM; ours must agree this closely
 MAX_RETURN_RELATIVE_TOLERANCE = 1e-9
@@ -127,6 +128,7 @@ class BonsaiProofProvider:
         expected_selector: bytes | None = None,
         stop_margin: float = 5.0,
         metric_guests: dict[str, Guest] | None = None,
+        round_prover: RoundProver | None = None,
     ) -> None:
         if len(image_id) != 32:
             raise ProofConfigurationError("BONSAI_IMAGE_ID must be 32 bytes (64 hex digits)")
@@ -138,6 +140,7 @@ class BonsaiProofProvider:
         self.stop_margin = stop_margin
         self.default_guest = fossil_guest(image_id, elf_path)
         self.metric_guests = dict(metric_guests or {})
+        self.round_prover = round_prover
 
     def guest_for(self, metric: str) -> Guest:
         return self.metric_guests.get(metric, self.default_guest)
@@ -145,9 +148,16 @@ class BonsaiProofProvider:
     @property
     def image_ids(self) -> frozenset[bytes]:
         """Every image id this provider's records may carry (what ``verify_before_store`` pins)."""
-        return frozenset({self.image_id, *(g.image_id for g in self.metric_guests.values())})
+        rounds = set(self.round_prover.programs.image_ids.values()) if self.round_prover else set()
+        return frozenset({self.image_id, *(g.image_id for g in self.metric_guests.values()), *rounds})
 
     def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
+        if inputs.rules != "engine" and self.round_prover is not None:
+            # a vault round: the reserve-price job carries the composition of all eight programs,
+            # the TWAP and max-return jobs a proof of their own program on the same inputs
+            if inputs.round_inputs is not None:
+                return self.round_prover.prove(inputs.round_inputs, deadline=deadline, job_id=inputs.job_id).record
+            return self.round_prover.prove_job(inputs, deadline=deadline)
         t0 = time.monotonic()
         guest = self.guest_for(inputs.metric)
         result = self.client.prove_groth16(

@@ -30,7 +30,8 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
       ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
       ``stop_margin``, and the coprocessor's guests ``twap_image_id``/``twap_elf_path``,
-      ``max_return_image_id``/``max_return_elf_path``.
+      ``max_return_image_id``/``max_return_elf_path``; ``profile`` (``coprocessor.profile.Profile``): with
+      image ids, a vault round's reserve-price job is proved by the eight programs (``RoundProver``).
     """
     if backend == "dev":
         from .dev import DevProofProvider
@@ -83,8 +84,20 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             metric_guests["max_return"] = pitchlake_max_return_guest(
                 max_return_id, options.get("max_return_elf_path") or None
             )
+        profile = options.get("profile")
+        round_prover = None
+        if profile is not None and profile.image_ids:
+            from .round_prover import ProgramSet, RoundProver
+
+            round_prover = RoundProver(
+                client,
+                ProgramSet(profile.shape, profile.image_ids, profile.elf_paths),
+                poll_interval=float(options.get("poll_interval") or 5.0),
+                expected_selector=_hex_bytes(options.get("selector"), "BONSAI_SELECTOR", 4),
+            )
         return BonsaiProofProvider(
             client,
+            round_prover=round_prover,
             metric_guests=metric_guests,
             image_id=image_id,
             poll_interval=float(options.get("poll_interval") or 5.0),

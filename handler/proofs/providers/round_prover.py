@@ -26,8 +26,17 @@ from pathlib import Path
 
 from handler.pricing.vault import VaultShape
 
-from ..coprocessor.checks import first_failure, precheck_round
-from ..coprocessor.inputs import COMPOSITION, PROGRAMS, SUB_PROGRAMS, RoundInputs, composition_expectations
+from ..coprocessor.checks import first_failure, precheck_round, run_program
+from ..coprocessor.guests import MaxReturnInput, MaxReturnJournal, TwapErrorBoundInput
+from ..coprocessor.inputs import (
+    COMPOSITION,
+    MAX_RETURN,
+    PROGRAMS,
+    SUB_PROGRAMS,
+    TWAP,
+    RoundInputs,
+    composition_expectations,
+)
 from ..errors import (
     BonsaiSessionFailed,
     ProgramCheckFailed,
@@ -35,7 +44,7 @@ from ..errors import (
     ProofError,
     ReceiptRejected,
 )
-from ..records import ProofRecord
+from ..records import ProofInputs, ProofRecord
 from ..risc0.receipt import check_groth16_receipt, parse_receipt, parse_succinct_receipt, receipt_claim_journal
 from .bonsai_client import BonsaiClient
 
@@ -143,6 +152,44 @@ class RoundProver:
         """Read only if the server asks for the image."""
         return lambda: self.programs.elf(program)
 
+    def prove_job(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
+        """A vault round's TWAP or max-return job: a Groth16 proof of its own program on the inputs the
+        composition also reads (so the value it commits is the one the composition commits)."""
+        values = tuple(float(v) for v in inputs.series_values)
+        struct: TwapErrorBoundInput | MaxReturnInput
+        if inputs.metric == "twap":
+            program = TWAP
+            struct = TwapErrorBoundInput(values, float(self.programs.shape.tolerances["twap_tolerance"]), inputs.value)
+            expected = struct.encode()
+        elif inputs.metric == "max_return":
+            program, struct = MAX_RETURN, MaxReturnInput(values)
+            expected = MaxReturnJournal(values, inputs.value).encode()
+        else:
+            raise ProofConfigurationError("a vault round's reserve price is proved by the composition (prove)")
+        journal = run_program(program, struct.encode(), self.programs.shape)
+        if journal != expected:
+            raise ProgramCheckFailed(program, "journal", "the program would commit another value than this job's")
+        image_id = self.programs.image_ids[program]
+        self.client.upload_image(image_id.hex(), self._elf_of(program), deadline=deadline)
+        session_id = self._session(program, struct.encode(), deadline)
+        raw, receipt, snark_id = self._groth16(program, session_id, deadline)
+        if receipt.journal != expected:
+            raise ProgramCheckFailed(program, "journal", "the receipt's journal is not this job's")
+        stats = {"backend": "bonsai", "program": program, "job_id": inputs.job_id, "session_id": session_id}
+        return ProofRecord.from_groth16_receipt(receipt, raw, image_id=image_id, stats={**stats, "snark_id": snark_id})
+
+    def _groth16(self, program: str, session_id: str, deadline: float):
+        snark_id = self.client.create_snark(session_id, deadline=deadline)
+        snark = self.client.wait_snark(snark_id, deadline=deadline, poll_interval=self.poll_interval)
+        url = snark.get("output")
+        if not url:
+            raise ProgramCheckFailed(program, "snark", "the Groth16 conversion finished without a receipt")
+        raw = self.client.download(str(url), deadline=deadline)
+        receipt = parse_receipt(raw)
+        image_id = self.programs.image_ids[program]
+        check_groth16_receipt(receipt, expected_image_id=image_id, expected_selector=self.expected_selector)
+        return raw, receipt, snark_id
+
     def prove(self, inputs: RoundInputs, *, deadline: float, job_id: str = "") -> RoundProof:
         shape = self.programs.shape
         failure = first_failure(precheck_round(inputs, shape))
@@ -158,15 +205,8 @@ class RoundProver:
             futures = {p: pool.submit(self._sub_receipt, p, encoded[p], journals[p], deadline) for p in SUB_PROGRAMS}
             receipt_ids = {p: f.result() for p, f in futures.items()}
         session_id = self._session(COMPOSITION, encoded[COMPOSITION], deadline, list(receipt_ids.values()))
-        snark_id = self.client.create_snark(session_id, deadline=deadline)
-        snark = self.client.wait_snark(snark_id, deadline=deadline, poll_interval=self.poll_interval)
-        url = snark.get("output")
-        if not url:
-            raise ProgramCheckFailed(COMPOSITION, "snark", "the Groth16 conversion finished without a receipt")
-        raw = self.client.download(str(url), deadline=deadline)
-        receipt = parse_receipt(raw)
+        raw, receipt, snark_id = self._groth16(COMPOSITION, session_id, deadline)
         image_id = self.programs.image_ids[COMPOSITION]
-        check_groth16_receipt(receipt, expected_image_id=image_id, expected_selector=self.expected_selector)
         if receipt.journal != expected.journal.encode():
             raise ProgramCheckFailed(
                 COMPOSITION, "journal", "the composition receipt's journal is not this round's results"

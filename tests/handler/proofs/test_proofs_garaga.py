@@ -63,3 +63,23 @@ def test_verify_proof_calldata_wraps_garaga_output(garaga_proof):
     req = job_request(0xBEEF, 1234)
     full = verify_proof_calldata(rec.to_json(), req)
     assert full[0] == 1976 and full[1] == 1975 and full[-3:] == req and len(full) == 1 + 1976 + 3
+
+
+def _genuine_vectors() -> list[dict]:
+    import json
+
+    from tests.conftest import VECTORS
+
+    return json.loads((VECTORS / "receipts" / "groth16_vectors.json").read_text())
+
+
+@pytest.mark.parametrize("vector", [v for v in _genuine_vectors() if v["version"] != "V2_2"], ids=lambda v: v["name"])
+def test_other_verifier_versions_get_a_clear_no(vector, capfd):
+    from handler.proofs.coprocessor.starknet import proof_calldata
+    from tests.conftest import groth16_vector_record
+
+    stored = proof_calldata(groth16_vector_record(vector))
+    assert stored["error"]["code"] == "calldata_unsupported_version"
+    assert vector["version"] in stored["error"]["message"]
+    out, err = capfd.readouterr()
+    assert "panicked" not in out + err and "backtrace" not in (out + err).lower()

@@ -109,7 +109,7 @@ def test_a_perturbed_round_fails_before_any_session(bento, round_inputs, tmp_pat
         composition.data_8_months[-720:], composition.twap_7d, composition.floating_point_tolerance
     )
     with pytest.raises(ProgramCheckFailed) as err:
-        _with_elves(_prover(bento), tmp_path).prove(RoundInputs(by_program), deadline=time.monotonic() + 120)
+        _with_elves(_prover(bento), tmp_path).prove(RoundInputs(by_program, POC_SHAPE), deadline=time.monotonic() + 120)
     assert (err.value.program, err.value.field) == (TWAP_7D, "twap_7d")
     assert bento.created == []
 
