@@ -129,9 +129,7 @@ def bento_provider(settings, tmp_path, monkeypatch, v2_2_receipt_bytes):
     manifest = tmp_path / "profile.json"
     manifest.write_text(json.dumps({"name": "poc", "programs": programs}))
     settings.COPROCESSOR_PROFILE = str(manifest)
-    state = Bento(
-        load_profile(str(manifest)).shape, IMAGE_IDS, parse_receipt(v2_2_receipt_bytes).verifier_parameters
-    )
+    state = Bento(load_profile(str(manifest)).shape, IMAGE_IDS, parse_receipt(v2_2_receipt_bytes).verifier_parameters)
     with BentoServer(state) as bento:
         provider = build_provider(
             "bonsai",
