@@ -6,6 +6,7 @@ Local defaults point at the embedded services that `make run` and `make test` st
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -201,8 +202,11 @@ RETRY_BACKOFF_MAX = env_int("RETRY_BACKOFF_MAX", 120, minimum=0, maximum=900)
 MC_PATHS = env_int("MC_PATHS", 15000, minimum=100, maximum=200000)
 BONSAI_API_URL = env_url("BONSAI_API_URL")
 BONSAI_API_KEY = env_str("BONSAI_API_KEY")
-BONSAI_IMAGE_ID = env_str("BONSAI_IMAGE_ID")
-BONSAI_ELF_PATH = env_str("BONSAI_ELF_PATH")
+if os.environ.get("BONSAI_IMAGE_ID") or os.environ.get("BONSAI_ELF_PATH"):
+    raise ImproperlyConfigured(
+        "BONSAI_IMAGE_ID / BONSAI_ELF_PATH named the 'fossil' guest contract, which has no program; "
+        "Bonsai mode proves with the coprocessor's programs: set COPROCESSOR_PROFILE (docs/proofs.md)"
+    )
 # Optional: prove these metrics with the Pitch Lake coprocessor's own guests (docs/proofs.md)
 BONSAI_TWAP_IMAGE_ID = env_str("BONSAI_TWAP_IMAGE_ID")
 BONSAI_TWAP_ELF_PATH = env_str("BONSAI_TWAP_ELF_PATH")
@@ -224,8 +228,21 @@ BONSAI_SELECTOR = env_str("BONSAI_SELECTOR", "bb001d44")
 COPROCESSOR_PROFILE = env_str("COPROCESSOR_PROFILE", "")
 BONSAI_POLL_INTERVAL_SECONDS = env_float("BONSAI_POLL_INTERVAL_SECONDS", 5.0, minimum=0.01)
 BONSAI_REQUEST_TIMEOUT_SECONDS = env_float("BONSAI_REQUEST_TIMEOUT_SECONDS", 30.0, minimum=0.1)
-if PROVER_BACKEND == "bonsai" and not (BONSAI_API_URL and BONSAI_API_KEY and BONSAI_IMAGE_ID):
-    raise ImproperlyConfigured("PROVER_BACKEND=bonsai needs BONSAI_API_URL, BONSAI_API_KEY and BONSAI_IMAGE_ID")
+if PROVER_BACKEND == "bonsai" and not (BONSAI_API_URL and BONSAI_API_KEY and COPROCESSOR_PROFILE):
+    raise ImproperlyConfigured("PROVER_BACKEND=bonsai needs BONSAI_API_URL, BONSAI_API_KEY and COPROCESSOR_PROFILE")
+if PROVER_BACKEND == "bonsai":
+    from handler.proofs.coprocessor.inputs import PROGRAMS as _COPROCESSOR_PROGRAMS
+    from handler.proofs.coprocessor.profile import load_profile as _load_profile
+    from handler.proofs.errors import ProofConfigurationError as _ProfileError
+
+    try:
+        _missing = [p for p in _COPROCESSOR_PROGRAMS if p not in _load_profile(COPROCESSOR_PROFILE).image_ids]
+    except _ProfileError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
+    if _missing:
+        raise ImproperlyConfigured(
+            f"COPROCESSOR_PROFILE has no image id for {', '.join(_missing)}: Bonsai mode needs all eight programs"
+        )
 
 # --- Celery on SQS -------------------------------------------------------------------
 # The endpoint comes from AWS_ENDPOINT_URL_SQS (botocore reads it), so production and

@@ -87,16 +87,11 @@ class MetricCalldataField(serializers.Field):
 class CompositionSerializer(serializers.Serializer):
     journal = serializers.CharField(allow_null=True, help_text="the 16-field composition journal, 0x hex")
     proof = ProofRecordSerializer(allow_null=True, help_text="the provider's record over the journal")
-    verify_proof_calldata = serializers.SerializerMethodField(
-        help_text="the vault verifier's verify_proof calldata (a vault round proved by the coprocessor's programs)"
+    verify_proof_calldata = MetricCalldataField(
+        required=False,
+        help_text="the vault verifier's verify_proof calldata: present for a vault round proved by the "
+        "coprocessor's programs (docs/proofs.md)",
     )
-
-    @extend_schema_field(METRIC_CALLDATA_SCHEMA)
-    def get_verify_proof_calldata(self, value):
-        calldata = value.get("verify_proof_calldata")
-        if calldata is None:
-            return None
-        return MetricCalldataField().to_representation(calldata)
 
 
 class StarknetSerializer(serializers.Serializer):
@@ -181,7 +176,6 @@ class PricingDataApi(ClientKeyRequired, APIView):
         client_info = ClientInfoSerializer()
         verifiable_on_chain = serializers.BooleanField(
             required=False,
-            default=False,
             help_text="true: the request must be a vault round (docs/proofs.md), else 400 naming the range",
         )
 

@@ -1,9 +1,9 @@
 """The only Django-aware module of ``handler.proofs``: settings → provider, cached per process.
 
 Settings read: ``PROVER_BACKEND``, ``PROVER_PRIVATE_KEY``, ``PROVER_KEY_FILE``, ``PROOF_JOURNAL_FORMAT``,
-``BONSAI_API_URL``, ``BONSAI_API_KEY``, ``BONSAI_IMAGE_ID``, ``BONSAI_RISC0_VERSION``,
+``BONSAI_API_URL``, ``BONSAI_API_KEY``, ``BONSAI_RISC0_VERSION``,
 ``BONSAI_POLL_INTERVAL_SECONDS``, ``BONSAI_REQUEST_TIMEOUT_SECONDS``, ``BONSAI_SELECTOR``,
-``BONSAI_ELF_PATH``, ``BONSAI_TWAP_IMAGE_ID``/``_ELF_PATH``, ``BONSAI_MAX_RETURN_IMAGE_ID``/``_ELF_PATH``,
+``BONSAI_TWAP_IMAGE_ID``/``_ELF_PATH``, ``BONSAI_MAX_RETURN_IMAGE_ID``/``_ELF_PATH``,
 ``COPROCESSOR_PROFILE`` (``coprocessor.profile``).
 """
 
@@ -36,17 +36,19 @@ def provider_options(backend: str) -> dict[str, Any]:
     if backend == "dev":
         return {"latency_seconds": settings.DEV_PROVER_LATENCY_SECONDS, "journal_format": journal_format}
     if backend == "bonsai":
-        profile = coprocessor_profile()
+        try:  # requests that are not vault rounds get attested records when a key is configured
+            fallback_key = get_signing_key()
+        except ProofConfigurationError:
+            fallback_key = None
         return {
-            "profile": profile,
+            "profile": coprocessor_profile(),
+            "private_key": fallback_key,
             "api_url": getattr(settings, "BONSAI_API_URL", ""),
             "api_key": getattr(settings, "BONSAI_API_KEY", ""),
-            "image_id": getattr(settings, "BONSAI_IMAGE_ID", ""),
             "risc0_version": getattr(settings, "BONSAI_RISC0_VERSION", ""),
             "poll_interval": getattr(settings, "BONSAI_POLL_INTERVAL_SECONDS", 5.0),
             "request_timeout": getattr(settings, "BONSAI_REQUEST_TIMEOUT_SECONDS", 30.0),
             "selector": getattr(settings, "BONSAI_SELECTOR", "") or None,
-            "elf_path": getattr(settings, "BONSAI_ELF_PATH", "") or None,
             "twap_image_id": getattr(settings, "BONSAI_TWAP_IMAGE_ID", ""),
             "twap_elf_path": getattr(settings, "BONSAI_TWAP_ELF_PATH", "") or None,
             "max_return_image_id": getattr(settings, "BONSAI_MAX_RETURN_IMAGE_ID", ""),
@@ -146,12 +148,11 @@ def verify_before_store(record: ProofRecord | dict):
 
 
 def pinned_guests() -> tuple[frozenset[bytes] | None, dict]:
-    """The configured guest image ids (BONSAI_IMAGE_ID and the coprocessor's guests) and, for the
+    """The configured programs' image ids (the coprocessor profile's and the metric guests') and, for the
     coprocessor's, the journal type each commits."""
     ids: set[bytes] = set()
     decoders: dict = {}
     for name, journal_type in (
-        ("BONSAI_IMAGE_ID", None),
         ("BONSAI_TWAP_IMAGE_ID", TwapErrorBoundInput),
         ("BONSAI_MAX_RETURN_IMAGE_ID", MaxReturnJournal),
     ):
@@ -181,7 +182,7 @@ def known_image_ids() -> dict[bytes, str]:
     """image id -> program name, for every program this deployment knows: Fossil's own
     (dev/attested), the configured guests, and the coprocessor profile's eight."""
     known = {program_image_id(name): name for name in PROGRAMS}
-    for name in ("BONSAI_IMAGE_ID", "BONSAI_TWAP_IMAGE_ID", "BONSAI_MAX_RETURN_IMAGE_ID"):
+    for name in ("BONSAI_TWAP_IMAGE_ID", "BONSAI_MAX_RETURN_IMAGE_ID"):
         image_id = _hex_bytes(getattr(settings, name, ""), name, 32)
         if image_id is not None:
             known.setdefault(image_id, name)

@@ -93,7 +93,7 @@ def verify_record(
     else:
         if expected_image_id is None and require_image_id:
             raise ProofVerificationError(
-                "image id", "no pinned image id to check a Groth16 record against (BONSAI_IMAGE_ID)"
+                "image id", "no pinned image id to check a Groth16 record against (COPROCESSOR_PROFILE)"
             )
         if expected_image_id is not None:
             allowed = {expected_image_id} if isinstance(expected_image_id, bytes) else set(expected_image_id)

@@ -135,7 +135,6 @@ def bento_provider(settings, tmp_path, monkeypatch, v2_2_receipt_bytes):
             "bonsai",
             api_url=bento.api_url,
             api_key=bento.api_key,
-            image_id="11" * 32,
             risc0_version="3.0.0",
             poll_interval=0.01,
             profile=load_profile(str(manifest)),

@@ -2,14 +2,14 @@
 
 * ``dev``      fake receipt (risc0 dev-mode convention), for tests only;
 * ``attested`` Ed25519 attestation by this service (default for ``make run``);
-* ``bonsai``   a real Groth16 receipt from Bonsai / Bento.
+* ``bonsai``   real Groth16 receipts of the Pitch Lake coprocessor's programs from Bonsai / Bento.
 """
 
 from __future__ import annotations
 
 from .attested import AttestedProofProvider
 from .base import JOURNAL_FORMATS, ProofProvider, job_journal, metric_journal_bytes
-from .bonsai import BonsaiProofProvider, guest_input_bytes
+from .bonsai import BonsaiProofProvider
 from .dev import DevProofProvider
 from .factory import BACKENDS, build_provider
 
@@ -20,7 +20,6 @@ __all__ = [
     "DevProofProvider",
     "ProofProvider",
     "build_provider",
-    "guest_input_bytes",
     "metric_journal_bytes",
     "job_journal",
     "JOURNAL_FORMATS",

@@ -1,21 +1,16 @@
-"""Groth16 receipts from Bonsai / Bento, one guest program per metric.
+"""Groth16 receipts from Bonsai / Bento, of the Pitch Lake coprocessor's programs only.
 
-Two guest contracts (docs/proofs.md, "Pitch Lake guest formats"):
+* A vault round (``inputs.rules`` names the coprocessor profile): the reserve-price job is proved
+  by the composition of all eight programs (``round_prover.RoundProver.prove``), the TWAP and
+  max-return jobs by their own program on the same inputs (``RoundProver.prove_job``).
+* With ``PROOF_JOURNAL_FORMAT=pitchlake`` and their image ids, TWAP and max-return jobs of any
+  shape go to twap-error-bound-floating (input ``TwapErrorBoundInput{avg_hourly_gas_fee,
+  twap_tolerance: 1.0, twap_result}``, journal the same struct) and max-return-floating (input
+  ``MaxReturnInput{data}``, journal ``(MaxReturnInput, f64)``) as the coprocessor's host builds them.
+* Any other job has no program that could prove it: it gets an attested record from the
+  configured key (``fallback``), or fails with ``ProofConfigurationError`` when there is none.
 
-* ``fossil`` (default, ``BONSAI_IMAGE_ID``): input, in RISC Zero serde, what the host would
-  ``env.write``::
-
-      metric: String, window_start: i64, window_end: i64, value: f64,
-      data_commitment: [u32; 8], series_timestamps: Vec<i64>, series_values: Vec<f64>
-
-  journal: exactly the job's ``MetricJournal`` (the one the attested and dev providers write).
-* the Pitch Lake coprocessor's own guests, when their image ids are configured:
-  ``twap`` → twap-error-bound-floating (``BONSAI_TWAP_IMAGE_ID``), input
-  ``TwapErrorBoundInput{avg_hourly_gas_fee, twap_tolerance: 1.0, twap_result}`` as the coprocessor's
-  host builds it, journal the same struct; ``max_return`` → max-return-floating
-  (``BONSAI_MAX_RETURN_IMAGE_ID``), input ``MaxReturnInput{data}``, journal ``(MaxReturnInput, f64)``.
-
-The provider rejects a receipt whose journal is not what the job's guest must commit.
+The provider rejects a receipt whose journal is not what the job's program must commit.
 """
 
 from __future__ import annotations
@@ -29,33 +24,12 @@ from pathlib import Path
 from ..coprocessor.guests import TWAP_TOLERANCE_PERCENT, MaxReturnInput, MaxReturnJournal, TwapErrorBoundInput
 from ..errors import JournalDecodeError, ProofConfigurationError, ReceiptRejected
 from ..records import ProofInputs, ProofRecord
-from ..risc0.serde import SerdeWriter
-from .base import metric_journal_bytes
+from .base import ProofProvider
 from .bonsai_client import BonsaiClient
 from .round_prover import RoundProver
 
 #: the max-return guest recomputes the value in the zkVM; ours must agree this closely
 MAX_RETURN_RELATIVE_TOLERANCE = 1e-9
-
-
-def guest_input_bytes(inputs: ProofInputs) -> bytes:
-    """Input of the ``fossil`` guest contract."""
-    w = SerdeWriter().string(inputs.metric).i64(inputs.window_start).i64(inputs.window_end).f64(inputs.value)
-    w.u32_array(inputs.data_commitment)
-    w.u32(len(inputs.series_timestamps))
-    for t in inputs.series_timestamps:
-        w.i64(t)
-    w.u32(len(inputs.series_values))
-    for v in inputs.series_values:
-        w.f64(v)
-    return w.bytes()
-
-
-def _check_fossil(inputs: ProofInputs, journal: bytes) -> None:
-    if journal != metric_journal_bytes(inputs):
-        raise ReceiptRejected(
-            "journal: the receipt's journal is not this job's (metric, window, value, data commitment)"
-        )
 
 
 def _twap_input(inputs: ProofInputs) -> bytes:
@@ -103,10 +77,6 @@ class Guest:
             raise ProofConfigurationError(f"cannot read the ELF of guest {self.name} ({self.elf_path}): {exc}") from exc
 
 
-def fossil_guest(image_id: bytes, elf_path: str | None = None) -> Guest:
-    return Guest("fossil", image_id, elf_path, guest_input_bytes, _check_fossil)
-
-
 def pitchlake_twap_guest(image_id: bytes, elf_path: str | None = None) -> Guest:
     return Guest("twap-error-bound-floating", image_id, elf_path, _twap_input, _check_twap)
 
@@ -122,44 +92,44 @@ class BonsaiProofProvider:
         self,
         client: BonsaiClient,
         *,
-        image_id: bytes,
+        round_prover: RoundProver,
+        fallback: ProofProvider | None = None,
         poll_interval: float = 5.0,
-        elf_path: str | None = None,
         expected_selector: bytes | None = None,
         stop_margin: float = 5.0,
         metric_guests: dict[str, Guest] | None = None,
-        round_prover: RoundProver | None = None,
     ) -> None:
-        if len(image_id) != 32:
-            raise ProofConfigurationError("BONSAI_IMAGE_ID must be 32 bytes (64 hex digits)")
         self.client = client
-        self.image_id = image_id
+        self.round_prover = round_prover
+        self.fallback = fallback
         self.poll_interval = poll_interval
-        self.elf_path = elf_path
         self.expected_selector = expected_selector
         self.stop_margin = stop_margin
-        self.default_guest = fossil_guest(image_id, elf_path)
         self.metric_guests = dict(metric_guests or {})
-        self.round_prover = round_prover
 
-    def guest_for(self, metric: str) -> Guest:
-        return self.metric_guests.get(metric, self.default_guest)
+    def guest_for(self, metric: str) -> Guest | None:
+        return self.metric_guests.get(metric)
 
     @property
     def image_ids(self) -> frozenset[bytes]:
-        """Every image id this provider's records may carry (what ``verify_before_store`` pins)."""
-        rounds = set(self.round_prover.programs.image_ids.values()) if self.round_prover else set()
-        return frozenset({self.image_id, *(g.image_id for g in self.metric_guests.values()), *rounds})
+        """Every image id this provider's Groth16 records may carry (what ``verify_before_store`` pins)."""
+        rounds = set(self.round_prover.programs.image_ids.values())
+        return frozenset({*(g.image_id for g in self.metric_guests.values()), *rounds})
 
     def prove(self, inputs: ProofInputs, *, deadline: float) -> ProofRecord:
-        if inputs.rules != "engine" and self.round_prover is not None:
-            # a vault round: the reserve-price job carries the composition of all eight programs,
-            # the TWAP and max-return jobs a proof of their own program on the same inputs
+        if inputs.rules != "engine":
             if inputs.round_inputs is not None:
                 return self.round_prover.prove(inputs.round_inputs, deadline=deadline, job_id=inputs.job_id).record
             return self.round_prover.prove_job(inputs, deadline=deadline)
-        t0 = time.monotonic()
         guest = self.guest_for(inputs.metric)
+        if guest is None:
+            if self.fallback is None:
+                raise ProofConfigurationError(
+                    f"job {inputs.job_id} is not a vault round and no program proves it; an attested record "
+                    "needs PROVER_PRIVATE_KEY or PROVER_KEY_FILE"
+                )
+            return self.fallback.prove(inputs, deadline=deadline)
+        t0 = time.monotonic()
         result = self.client.prove_groth16(
             image_id=guest.image_id,
             input_bytes=guest.input_bytes(inputs),

@@ -194,7 +194,7 @@ class BonsaiClient:
             elf = elf()
         if not elf:
             raise ProofConfigurationError(
-                "Bonsai does not have the image and no guest ELF is configured (BONSAI_ELF_PATH)"
+                "Bonsai does not have the image and no ELF is configured for it (the profile's elf path)"
             )
         self.request("PUT", url, data=elf, ok=(200, 201, 204), deadline=deadline)
         return True

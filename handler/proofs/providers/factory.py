@@ -27,11 +27,11 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
     * ``dev``: optional ``latency_seconds`` (simulated proving time).
     * ``attested``: ``private_key`` (an Ed25519 key) or ``key_file`` (an existing PEM, never created
       here); optional ``run_checks``, ``num_paths``.
-    * ``bonsai``: ``api_url``, ``api_key``, ``image_id`` (hex), ``risc0_version``, ``poll_interval``,
-      ``request_timeout``, ``selector`` (hex), ``elf_path``; optional ``max_retries``, ``backoff_base``,
-      ``stop_margin``, and the coprocessor's guests ``twap_image_id``/``twap_elf_path``,
-      ``max_return_image_id``/``max_return_elf_path``; ``profile`` (``coprocessor.profile.Profile``): with
-      image ids, a vault round's reserve-price job is proved by the eight programs (``RoundProver``).
+    * ``bonsai``: ``api_url``, ``api_key``, ``risc0_version``, ``profile`` (``coprocessor.profile.Profile``
+      with all eight image ids), ``poll_interval``, ``request_timeout``, ``selector`` (hex); optional
+      ``private_key`` (attested records for requests that are not vault rounds), ``max_retries``,
+      ``backoff_base``, ``stop_margin``, and the coprocessor's guests for any shape
+      ``twap_image_id``/``twap_elf_path``, ``max_return_image_id``/``max_return_elf_path``.
     """
     if backend == "dev":
         from .dev import DevProofProvider
@@ -57,12 +57,19 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             journal_format=options.get("journal_format", "fossil"),
         )
     if backend == "bonsai":
-        from .bonsai import BonsaiProofProvider
+        from .attested import AttestedProofProvider
+        from .bonsai import BonsaiProofProvider, pitchlake_max_return_guest, pitchlake_twap_guest
         from .bonsai_client import BonsaiClient
+        from .round_prover import ProgramSet, RoundProver
 
-        image_id = _hex_bytes(options.get("image_id"), "BONSAI_IMAGE_ID", 32)
-        if image_id is None:
-            raise ProofConfigurationError("BONSAI_IMAGE_ID is not set")
+        if options.get("image_id"):
+            raise ProofConfigurationError(
+                "BONSAI_IMAGE_ID named the 'fossil' guest contract, which has no program: "
+                "Bonsai mode proves with the coprocessor's programs (COPROCESSOR_PROFILE)"
+            )
+        profile = options.get("profile")
+        if profile is None:
+            raise ProofConfigurationError("Bonsai mode needs COPROCESSOR_PROFILE (the eight programs' image ids)")
         client_opts = {
             k: options[k] for k in ("max_retries", "backoff_base", "backoff_max", "release_channel") if k in options
         }
@@ -73,8 +80,14 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             request_timeout=float(options.get("request_timeout") or 30.0),
             **client_opts,
         )
-        from .bonsai import pitchlake_max_return_guest, pitchlake_twap_guest
-
+        selector = _hex_bytes(options.get("selector"), "BONSAI_SELECTOR", 4)
+        poll_interval = float(options.get("poll_interval") or 5.0)
+        round_prover = RoundProver(
+            client,
+            ProgramSet(profile.shape, profile.image_ids, profile.elf_paths),
+            poll_interval=poll_interval,
+            expected_selector=selector,
+        )
         metric_guests = {}
         twap_id = _hex_bytes(options.get("twap_image_id"), "BONSAI_TWAP_IMAGE_ID", 32)
         if twap_id is not None:
@@ -84,25 +97,15 @@ def build_provider(backend: str, **options: Any) -> ProofProvider:
             metric_guests["max_return"] = pitchlake_max_return_guest(
                 max_return_id, options.get("max_return_elf_path") or None
             )
-        profile = options.get("profile")
-        round_prover = None
-        if profile is not None and profile.image_ids:
-            from .round_prover import ProgramSet, RoundProver
-
-            round_prover = RoundProver(
-                client,
-                ProgramSet(profile.shape, profile.image_ids, profile.elf_paths),
-                poll_interval=float(options.get("poll_interval") or 5.0),
-                expected_selector=_hex_bytes(options.get("selector"), "BONSAI_SELECTOR", 4),
-            )
+        key = options.get("private_key")
+        fallback = AttestedProofProvider(key, num_paths=options.get("num_paths")) if key is not None else None
         return BonsaiProofProvider(
             client,
             round_prover=round_prover,
+            fallback=fallback,
             metric_guests=metric_guests,
-            image_id=image_id,
-            poll_interval=float(options.get("poll_interval") or 5.0),
-            elf_path=options.get("elf_path") or None,
-            expected_selector=_hex_bytes(options.get("selector"), "BONSAI_SELECTOR", 4),
+            poll_interval=poll_interval,
+            expected_selector=selector,
             stop_margin=float(options.get("stop_margin", 5.0)),
         )
     raise ProofConfigurationError(f"unknown PROVER_BACKEND {backend!r}; expected one of {', '.join(BACKENDS)}")

@@ -235,8 +235,11 @@ def test_api_key_only_on_api_origin():
 
 # ---------------------------------------------------------------- provider over the fake server
 
+from proofs_support import test_profile  # noqa: E402
+
+from handler.proofs.coprocessor.guests import TwapErrorBoundInput  # noqa: E402
 from handler.proofs.errors import ProofVerificationError  # noqa: E402
-from handler.proofs.providers import build_provider, guest_input_bytes, metric_journal_bytes  # noqa: E402
+from handler.proofs.providers import build_provider  # noqa: E402
 from handler.proofs.records import ProofInputs  # noqa: E402
 from handler.proofs.risc0.receipt import encode_receipt, parse_receipt  # noqa: E402
 from handler.proofs.verify import verify_record  # noqa: E402
@@ -251,19 +254,23 @@ JOB = ProofInputs(
     series_timestamps=(1_700_000_000,),
     series_values=(1.5e9,),
 )
+#: what the TWAP program reads for JOB, and commits back once it has checked it
+TWAP_INPUT = TwapErrorBoundInput((1.5e9,), 1.0, 1.5e9).encode()
 
 
 def bonsai_provider(state: FakeBonsai, elf_path: str | None):
+    """A provider whose TWAP jobs go to the coprocessor's TWAP program, here under the do-nothing image id."""
     return build_provider(
         "bonsai",
         api_url=state.api_url,
         api_key=state.api_key,
-        image_id=DO_NOTHING_IMAGE_ID.hex(),
+        profile=test_profile(),
+        twap_image_id=DO_NOTHING_IMAGE_ID.hex(),
+        twap_elf_path=elf_path,
         risc0_version="2.3.2",
         poll_interval=0.01,
         request_timeout=5,
         selector="c27d1bc0",
-        elf_path=elf_path,
         backoff_base=0.01,
         stop_margin=0.1,
     )
@@ -278,22 +285,24 @@ def _flip(d: dict, key: str) -> dict:
 def test_bonsai_provider_end_to_end(bonsai, tmp_path):
     # The fake server answers with the real receipt re-labelled with this job's journal: the
     # provider's structural checks pass, and the pairing check before storing catches it.
-    expected = metric_journal_bytes(JOB)
-    bonsai.receipt_bytes = encode_receipt(parse_receipt(bonsai.receipt_bytes).with_journal(expected))
+    bonsai.receipt_bytes = encode_receipt(parse_receipt(bonsai.receipt_bytes).with_journal(TWAP_INPUT))
     elf = tmp_path / "guest.elf"
     elf.write_bytes(ELF)
     record = bonsai_provider(bonsai, str(elf)).prove(JOB, deadline=time.monotonic() + 10)
-    assert record.kind == "groth16" and record.journal == expected and record.receipt == bonsai.receipt_bytes
+    assert record.kind == "groth16" and record.journal == TWAP_INPUT and record.receipt == bonsai.receipt_bytes
     assert record.selector == V5_SELECTOR and len(record.seal) == 260
-    assert list(bonsai.inputs.values()) == [guest_input_bytes(JOB)]
+    assert list(bonsai.inputs.values()) == [TWAP_INPUT]
     assert bonsai.images[DO_NOTHING_IMAGE_ID.hex()] == ELF
     d = record.to_json()
+    decoders = {DO_NOTHING_IMAGE_ID: TwapErrorBoundInput.decode}
     with pytest.raises(ProofVerificationError) as ei:
-        verify_record(d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR)
+        verify_record(
+            d, expected_image_id=DO_NOTHING_IMAGE_ID, expected_selector=V5_SELECTOR, journal_decoders=decoders
+        )
     assert ei.value.check == "pairing"
     for key, check in (("journal", "claim digest"), ("seal", "receipt"), ("receipt", "receipt")):
         with pytest.raises(ProofVerificationError) as ei:
-            verify_record(_flip(d, key), expected_image_id=DO_NOTHING_IMAGE_ID)
+            verify_record(_flip(d, key), expected_image_id=DO_NOTHING_IMAGE_ID, journal_decoders=decoders)
         assert ei.value.check == check, key
     with pytest.raises(ProofVerificationError) as ei:
         verify_record(d, expected_image_id=bytes(32))
@@ -333,5 +342,5 @@ def test_bonsai_provider_rejects_receipt_of_another_job(bonsai):
 def test_bonsai_provider_needs_elf_when_image_missing(bonsai):
     from handler.proofs.errors import ProofConfigurationError
 
-    with pytest.raises(ProofConfigurationError, match="BONSAI_ELF_PATH"):
+    with pytest.raises(ProofConfigurationError, match="no ELF is configured"):
         bonsai_provider(bonsai, None).prove(JOB, deadline=time.monotonic() + 10)

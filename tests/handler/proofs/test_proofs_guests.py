@@ -9,7 +9,7 @@ import time
 
 import pytest
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
-from proofs_support import DO_NOTHING_IMAGE_ID, RECEIPTS
+from proofs_support import DO_NOTHING_IMAGE_ID, RECEIPTS, test_profile
 
 from handler.proofs.coprocessor.guests import (
     CalculatePtPt1ErrorBoundFloatingInput,
@@ -153,12 +153,13 @@ def bento():
         yield running
 
 
-def provider(state: FakeBonsai):
+def provider(state: FakeBonsai, private_key=None):
     return build_provider(
         "bonsai",
         api_url=state.api_url,
         api_key=state.api_key,
-        image_id="ab" * 32,
+        profile=test_profile(),
+        private_key=private_key,
         risc0_version="2.3.2",
         poll_interval=0.01,
         request_timeout=5,
@@ -203,12 +204,21 @@ def test_max_return_job_checks_the_guests_own_value(bento):
         provider(bento).prove(job("max_return", 0.25), deadline=time.monotonic() + 10)
 
 
-def test_other_metrics_keep_the_fossil_guest(bento):
+def test_a_reserve_price_that_is_no_vault_round_gets_an_attested_record_or_none(bento, tmp_path):
+    from handler.proofs.errors import ProofConfigurationError
+    from handler.proofs.keys import create_private_key_file
+
     p = provider(bento)
-    assert p.guest_for("reserve_price").name == "fossil" and p.guest_for("reserve_price").image_id == bytes.fromhex(
-        "ab" * 32
-    )
-    assert p.image_ids == {DO_NOTHING_IMAGE_ID, bytes.fromhex("ab" * 32)}
+    assert p.guest_for("reserve_price") is None  # no program proves it
+    assert p.image_ids == {DO_NOTHING_IMAGE_ID, *test_profile().image_ids.values()}
+    with pytest.raises(ProofConfigurationError, match="not a vault round"):
+        p.prove(job("reserve_price", 3.0), deadline=time.monotonic() + 5)
+    assert bento.calls("POST", "sessions/create") == []
+    key = create_private_key_file(tmp_path / "k.pem")[0]
+    p = provider(bento, private_key=key)
+    p.fallback.run_checks = False  # the job's claims are not a real fit here
+    record = p.prove(job("reserve_price", 3.0), deadline=time.monotonic() + 5)
+    assert record.kind == "attested"
 
 
 # ---------------------------------------------------------------- one journal format for every provider
@@ -234,7 +244,7 @@ def test_dev_and_attested_write_the_coprocessors_journals_in_pitchlake_format(ba
     assert twap.image_id != build_provider("dev").prove(job("twap", 1.675e9), deadline=time.monotonic() + 5).image_id
 
 
-def test_settings_keep_the_journal_format_and_the_guest_ids_consistent():
+def test_settings_keep_the_journal_format_and_the_guest_ids_consistent(tmp_path):
     import os
     import subprocess
     import sys
@@ -242,6 +252,8 @@ def test_settings_keep_the_journal_format_and_the_guest_ids_consistent():
     from proofs_support import REPO
 
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BONSAI_", "PROOF_JOURNAL", "PROVER_BACKEND"))}
+    partial = tmp_path / "partial.json"  # a profile that names one program only
+    partial.write_text('{"programs": {"hashing-felts": {"image_id": "' + "ab" * 32 + '"}}}')
     cases = [
         ({"BONSAI_TWAP_IMAGE_ID": "ab" * 32}, "need PROOF_JOURNAL_FORMAT=pitchlake"),
         (
@@ -250,9 +262,22 @@ def test_settings_keep_the_journal_format_and_the_guest_ids_consistent():
                 "PROVER_BACKEND": "bonsai",
                 "BONSAI_API_URL": "http://127.0.0.1:1",
                 "BONSAI_API_KEY": "k",
-                "BONSAI_IMAGE_ID": "cd" * 32,
             },
             "needs BONSAI_TWAP_IMAGE_ID",
+        ),
+        ({"BONSAI_IMAGE_ID": "cd" * 32}, "'fossil' guest contract, which has no program"),
+        (
+            {"PROVER_BACKEND": "bonsai", "BONSAI_API_URL": "http://127.0.0.1:1", "BONSAI_API_KEY": "k"},
+            "needs BONSAI_API_URL, BONSAI_API_KEY and COPROCESSOR_PROFILE",
+        ),
+        (
+            {
+                "PROVER_BACKEND": "bonsai",
+                "BONSAI_API_URL": "http://127.0.0.1:1",
+                "BONSAI_API_KEY": "k",
+                "COPROCESSOR_PROFILE": str(partial),
+            },
+            "no image id for",
         ),
     ]
     for env, message in cases:

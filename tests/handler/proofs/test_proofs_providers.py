@@ -222,11 +222,21 @@ def test_verify_rejects_dev_seal_and_wrong_program():
 def test_build_provider_errors(tmp_path):
     with pytest.raises(ProofConfigurationError, match="unknown PROVER_BACKEND"):
         build_provider("zk-magic")
-    with pytest.raises(ProofConfigurationError, match="BONSAI_IMAGE_ID"):
+    from proofs_support import test_profile
+
+    from handler.pricing.vault import POC_SHAPE
+    from handler.proofs.coprocessor.profile import Profile
+
+    with pytest.raises(ProofConfigurationError, match="COPROCESSOR_PROFILE"):
         build_provider("bonsai", api_url="http://x", api_key="k", risc0_version="2.3.2")
+    with pytest.raises(ProofConfigurationError, match="'fossil' guest contract"):
+        build_provider("bonsai", api_url="http://x", api_key="k", image_id="ab" * 32, profile=test_profile())
     with pytest.raises(ProofConfigurationError, match="BONSAI_API_KEY"):
-        build_provider("bonsai", api_url="http://x", image_id="ab" * 32, risc0_version="2.3.2")
+        build_provider("bonsai", api_url="http://x", profile=test_profile(), risc0_version="2.3.2")
+    with pytest.raises(ProofConfigurationError, match="no 32-byte image id for hashing-felts"):
+        build_provider("bonsai", api_url="http://x", api_key="k", risc0_version="2.3.2", profile=Profile(POC_SHAPE))
     p = build_provider(
-        "bonsai", api_url="http://x", api_key="k", image_id="0x" + "ab" * 32, risc0_version="2.3.2", selector="bb001d44"
+        "bonsai", api_url="http://x", api_key="k", profile=test_profile(), risc0_version="2.3.2", selector="bb001d44"
     )
     assert p.kind == "groth16" and p.expected_selector == bytes.fromhex("bb001d44")
+    assert p.image_ids == frozenset(test_profile().image_ids.values())

@@ -8,14 +8,12 @@ import json
 import pytest
 from django.core.management import call_command
 from fake_bonsai import FakeBonsai, FakeBonsaiServer
-from proofs_support import DO_NOTHING_IMAGE_ID, RECEIPTS
+from proofs_support import COPROCESSOR_TEST_IMAGE_IDS, DO_NOTHING_IMAGE_ID, RECEIPTS
 
 from handler.proofs import django_glue
 from handler.proofs.coprocessor import starknet
-from handler.proofs.journal import MetricJournal
 from handler.proofs.records import ProofRecord
 from handler.proofs.risc0.receipt import encode_receipt, parse_receipt
-from handler.proofs.risc0.serde import SerdeReader
 from offchain.models import ApiKey, PricingRequest
 from offchain.services import hash_api_key, pricing_request_sync
 from proving import runner
@@ -32,31 +30,24 @@ def owner_of(raw_key: str) -> ApiKey:
     return ApiKey.objects.get(key_hash=hash_api_key(raw_key))
 
 
-def journal_for_guest_input(data: bytes) -> bytes:
-    """What a guest following the provider's input contract would commit."""
-    r = SerdeReader(data + b"\0" * (-len(data) % 4))
-    metric, start, end, value = r.string("metric"), r.i64("start"), r.i64("end"), r.f64("value")
-    commitment = r.u32_array(8, "commitment")
-    return MetricJournal.build(
-        data_commitment=commitment, metric=metric, window_start=start, window_end=end, value=value
-    ).encode()
-
-
 @pytest.fixture
 def bento_with_bad_seals(settings, tmp_path):
     real = (RECEIPTS / "risc0_v5_groth16_do_nothing.bin").read_bytes()
     state = FakeBonsai(receipt_bytes=real)
-    # the right journal, but the seal proves the do-nothing run, not this one
-    state.receipt_for_input = lambda data: encode_receipt(
-        parse_receipt(real).with_journal(journal_for_guest_input(data))
-    )
+    # the TWAP program commits its input: the right journal, but the seal proves the do-nothing run
+    state.receipt_for_input = lambda data: encode_receipt(parse_receipt(real).with_journal(data))
     elf = tmp_path / "guest.elf"
     elf.write_bytes(b"\x7fELF fake guest")
+    profile = tmp_path / "profile.json"
+    programs = {name: {"image_id": image_id.hex()} for name, image_id in COPROCESSOR_TEST_IMAGE_IDS.items()}
+    profile.write_text(json.dumps({"name": "poc", "programs": programs}))
     with FakeBonsaiServer(state) as running:
         settings.PROVER_BACKEND = "bonsai"
         settings.BONSAI_API_URL, settings.BONSAI_API_KEY = running.api_url, running.api_key
-        settings.BONSAI_IMAGE_ID, settings.BONSAI_SELECTOR = DO_NOTHING_IMAGE_ID.hex(), "c27d1bc0"
-        settings.BONSAI_ELF_PATH, settings.BONSAI_POLL_INTERVAL_SECONDS = str(elf), 0.01
+        settings.PROOF_JOURNAL_FORMAT, settings.BONSAI_SELECTOR = "pitchlake", "c27d1bc0"
+        settings.BONSAI_TWAP_IMAGE_ID, settings.BONSAI_MAX_RETURN_IMAGE_ID = DO_NOTHING_IMAGE_ID.hex(), "ab" * 32
+        settings.BONSAI_TWAP_ELF_PATH, settings.BONSAI_POLL_INTERVAL_SECONDS = str(elf), 0.01
+        settings.COPROCESSOR_PROFILE = str(profile)
         django_glue.reset_caches()
         yield running
     django_glue.reset_caches()
@@ -113,7 +104,7 @@ def test_calldata_is_computed_once_for_stored_proofs():
         assert len(ok["calldata"]) == 1976 and int(ok["calldata"][0], 16) == 1975
         # garaga's verifier carries V2_2's constants only: another version gives an error entry, not an exception
         other = starknet.proof_calldata(_genuine("V5_0"))
-        assert other["error"]["code"] == "proof_verification" and "pairing" in other["error"]["message"]
+        assert other["error"]["code"] == "calldata_unsupported_version" and "V5_0" in other["error"]["message"]
     else:
         assert ok["error"]["code"] == "starknet_calldata_unavailable"
     assert starknet.proof_calldata({"kind": "attested"})["error"]["code"] == "record_format"

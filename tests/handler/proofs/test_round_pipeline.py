@@ -4,13 +4,12 @@ composition over their receipts, its Groth16 receipt; and the ways it must fail.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import time
 
 import numpy as np
 import pytest
 from fake_bento import Bento, BentoServer, stand_in_elf
-from proofs_support import VECTORS
+from proofs_support import COPROCESSOR_TEST_IMAGE_IDS, VECTORS
 
 from handler.pricing import float_to_felt
 from handler.pricing.vault import POC_SHAPE, price_round, values_from_felts
@@ -32,7 +31,7 @@ from handler.proofs.providers.round_prover import ProgramSet, RoundProver
 from handler.proofs.risc0.receipt import parse_receipt
 from handler.proofs.verify import verify_record
 
-IMAGE_IDS = {p: hashlib.sha256(b"test image " + p.encode()).digest() for p in PROGRAMS}
+IMAGE_IDS = COPROCESSOR_TEST_IMAGE_IDS
 
 
 @pytest.fixture(scope="module")
