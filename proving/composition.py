@@ -8,7 +8,7 @@ import logging
 import time
 
 from handler.proofs.coprocessor.journals import CompositionJournal
-from handler.proofs.django_glue import get_provider
+from handler.proofs.django_glue import coprocessor_profile, get_provider
 from proving.models import Job
 
 logger = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ def _proved_round(jobs: list[Job], journal: CompositionJournal) -> tuple[dict | 
         )
     if bytes(proof.journal) != journal.encode():
         return None, "the composition proof's journal is not this group's results"
+    verifier_problem = coprocessor_profile().verifier_problem()
+    if verifier_problem is not None:
+        return None, verifier_problem
     return {"record": proof.record, "starknet": proof.starknet}, ""
 
 

@@ -127,7 +127,8 @@ def bento_provider(settings, tmp_path, monkeypatch, v2_2_receipt_bytes):
         elf.write_bytes(stand_in_elf(p))
         programs[p] = {"image_id": IMAGE_IDS[p].hex(), "elf": str(elf)}
     manifest = tmp_path / "profile.json"
-    manifest.write_text(json.dumps({"name": "poc", "programs": programs}))
+    # a deployed verifier that decodes the 16-field journal the composition program commits
+    manifest.write_text(json.dumps({"name": "poc", "programs": programs, "verifier_journal": "composition"}))
     settings.COPROCESSOR_PROFILE = str(manifest)
     state = Bento(load_profile(str(manifest)).shape, IMAGE_IDS, parse_receipt(v2_2_receipt_bytes).verifier_parameters)
     with BentoServer(state) as bento:
@@ -153,6 +154,17 @@ def bento_provider(settings, tmp_path, monkeypatch, v2_2_receipt_bytes):
 def v2_2_receipt_bytes() -> bytes:
     """A real receipt of verifier version V2_2, the selector the deployment pins."""
     return (VECTORS / "receipts" / "pitchlake_coprocessor_groth16_receipt.bin").read_bytes()
+
+
+def test_with_the_verifier_at_the_coprocessors_commit_no_round_is_verifiable(round_blocks, bento_provider, settings):
+    manifest = json.loads(open(settings.COPROCESSOR_PROFILE).read())
+    manifest.pop("verifier_journal")
+    with open(settings.COPROCESSOR_PROFILE, "w") as f:
+        json.dump(manifest, f)
+    load_profile.cache_clear()
+    group, _ = _run_group()
+    assert group.status == JobGroup.Status.COMPLETED and group.result["verifiable_on_chain"] is False
+    assert "10-field journal" in group.result["not_verifiable_reason"]
 
 
 def test_a_vault_round_through_bento_completes_with_one_composition_proof(round_blocks, bento_provider):
