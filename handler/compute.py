@@ -7,6 +7,8 @@ another attempt), each with a short code that is stored on the job.
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 
 from fossil.observability import proof_timer
@@ -16,8 +18,10 @@ from handler.pricing.vault import VaultPricingError
 from handler.proofs.django_glue import get_provider, verify_before_store
 from handler.proofs.errors import PROGRAM_CODES, ProofError
 from handler.proofs.records import ProofInputs, ProofRecord
-from handler.round_jobs import is_round_job, round_job
+from handler.round_jobs import RoundHistoryMissing, is_round_job, round_job
 from handler.selectors import bucket_averages
+
+logger = logging.getLogger(__name__)
 
 
 class PermanentJobError(Exception):
@@ -40,13 +44,16 @@ def compute_and_prove(
     if is_round_job(metric, start_timestamp, end_timestamp):
         try:
             result, inputs = round_job(proof_id, metric, start_timestamp, end_timestamp)
+        except RoundHistoryMissing as exc:
+            logger.info("job %s: not a provable round (%s); priced by the engine", proof_id, exc)
         except pricing.MissingBucket as exc:
             raise PermanentJobError("missing_block_data", str(exc)) from exc
         except VaultPricingError as exc:  # a program would refuse the round: name it
             raise PermanentJobError(f"program_failed:{PROGRAM_CODES.get(exc.program, 'unknown')}", str(exc)) from exc
         except pricing.PricingError as exc:
             raise PermanentJobError("invalid_data", str(exc)) from exc
-        return result, _prove(inputs, deadline)
+        else:
+            return result, _prove(inputs, deadline)
     bucket_seconds = pricing.bucket_seconds_for(start_timestamp, end_timestamp)
     rows = bucket_averages(start_timestamp, end_timestamp, bucket_seconds)
     try:

@@ -58,6 +58,11 @@ def _felts(start: int, end: int) -> list[int]:
     return [felt for _, felt in rows]
 
 
+class RoundHistoryMissing(PricingError):
+    """The reserve price's own range is complete but the round's earlier hours are not: the job is
+    priced by the general engine instead (it cannot be part of a provable round)."""
+
+
 def round_seed(commitment: list[int], shape: VaultShape) -> int:
     h = hashlib.sha256(SEED_TAG + shape.name.encode())
     h.update(struct.pack(">8I", *commitment))
@@ -80,7 +85,16 @@ def round_job(proof_id: str, metric: str, start: int, end: int) -> tuple[dict, P
     shape = round_shape()
     rules = f"pitchlake-coprocessor:{shape.name}"
     round_start = end - shape.total_hours * HOUR
-    felts = _felts(round_start if metric == "reserve_price" else start, end)
+    if metric == "reserve_price":
+        try:
+            felts = _felts(round_start, end)
+        except MissingBucket as exc:
+            _felts(start, end)  # its own range: a gap there is the job's own MissingBucket
+            raise RoundHistoryMissing(
+                f"the round's first {shape.total_hours - shape.pricing_hours} hours: {exc}"
+            ) from exc
+    else:
+        felts = _felts(start, end)
     values = felt_values(felts)
     extra: dict = {}
     round_inputs = None
@@ -131,7 +145,15 @@ def round_job(proof_id: str, metric: str, start: int, end: int) -> tuple[dict, P
     return result, inputs
 
 
-__all__ = ["VaultPricingError", "is_round_job", "round_job", "round_shape", "stored_round", "stored_felts"]
+__all__ = [
+    "RoundHistoryMissing",
+    "VaultPricingError",
+    "is_round_job",
+    "round_job",
+    "round_shape",
+    "stored_round",
+    "stored_felts",
+]
 
 
 def stored_felts(start: int, end: int) -> list[int]:

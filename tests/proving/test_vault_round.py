@@ -44,12 +44,9 @@ def round_time_limit(settings):
     settings.PROOF_SOFT_TIME_LIMIT = 600
 
 
-@pytest.fixture
-def round_blocks(db):
-    """Three blocks per hour with integer base fees around the real hourly average, so each hour's
-    mean (and felt) is not an integer."""
+def _insert_blocks(rows) -> None:
     blocks, number = [], 10_000_000
-    for ts, fee in ROWS:
+    for ts, fee in rows:
         base = int(fee)
         for k, delta in enumerate((-1, 0, 2)):
             blocks.append(
@@ -75,6 +72,22 @@ def round_blocks(db):
             )
             number += 1
     BlockHeader.objects.bulk_create(blocks)
+
+
+@pytest.fixture
+def round_blocks(db):
+    """Three blocks per hour with integer base fees around the real hourly average, so each hour's
+    mean (and felt) is not an integer."""
+    _insert_blocks(ROWS)
+
+
+def test_a_reserve_price_without_the_rounds_history_is_priced_by_the_engine(db):
+    _insert_blocks(ROWS[720:])  # only the 720 hours of its own range
+    ranges = {m: (END - 720 * HOUR, END) for m in ("twap", "reserve_price", "max_return")}
+    group, _ = proving_services.job_group_create(job_group_id=GROUP, ranges=ranges)
+    job = group.jobs.get(metric="reserve_price")
+    assert runner.job_run(job_id=job.pk).status == "succeeded", Job.objects.get(pk=job.pk).error_message
+    assert Job.objects.get(pk=job.pk).result.get("rules", "engine") == "engine"
 
 
 def _run_group():
