@@ -63,6 +63,17 @@ class MetricResultSerializer(serializers.Serializer):
         required=False, allow_blank=True, help_text="why the jump model did not price it; empty for mrj"
     )
     lognormal = LognormalParamsSerializer(required=False, help_text="the log-normal walk's inputs, when it priced")
+    rules = serializers.CharField(
+        required=False,
+        help_text="what priced it: 'engine', or 'pitchlake-coprocessor:<profile>' for a vault round (docs/proofs.md)",
+    )
+    # a vault round's reserve price
+    shape = serializers.DictField(required=False, help_text="the profile's round shape and tolerances")
+    claim_paths = serializers.IntegerField(required=False, help_text="paths the claimed reserve price is the mean of")
+    pass_probability = serializers.FloatField(
+        required=False, help_text="probability that the simulate program accepts the claim at num_paths"
+    )
+    path_sd = serializers.FloatField(required=False, help_text="standard deviation of one path's discounted payoff")
 
 
 class ProofRecordSerializer(serializers.Serializer):

@@ -66,6 +66,7 @@ def compute_metric(
         "first_bucket": int(series.timestamps[0]),
         "last_bucket": int(series.timestamps[-1]),
         "data_commitment": commitment,
+        "rules": "engine",
         **extra,
     }
     return MetricOutcome(value=float(value), result=result, claims=claims)

@@ -50,7 +50,7 @@ def _proved_round(jobs: list[Job], journal: CompositionJournal) -> tuple[dict | 
     by_metric = {job.metric: job for job in jobs}
     reserve = by_metric["reserve_price"]
     rules = {job.metric: (job.result or {}).get("rules") for job in jobs}
-    if len(set(rules.values())) != 1 or rules["reserve_price"] is None:
+    if len(set(rules.values())) != 1 or rules["reserve_price"] in (None, "engine"):
         return None, "the request is not a vault round (docs/proofs.md, 'Vault-verifiable requests')"
     proof = getattr(reserve, "proof", None)
     if proof is None or proof.kind != "groth16":
