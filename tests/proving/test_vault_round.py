@@ -195,3 +195,19 @@ def test_a_vault_round_through_bento_completes_with_one_composition_proof(round_
     assert int(journal.reserve_price, 16) == int(jobs["reserve_price"].result["felt"], 16)
     assert (journal.max_return_start_timestamp, journal.max_return_end_timestamp) == (END - 1440 * HOUR, END)
     assert (journal.reserve_price_start_timestamp, journal.reserve_price_end_timestamp) == (END - 720 * HOUR, END)
+
+
+def test_a_group_of_engine_jobs_says_it_is_not_a_vault_round():
+    from proving.composition import _proved_round
+
+    jobs = [
+        Job(
+            metric=metric,
+            start_timestamp=END - 12 * HOUR,
+            end_timestamp=END,
+            result={"rules": "engine", "value": "1.0"},
+        )
+        for metric in ("twap", "max_return", "reserve_price")
+    ]
+    proof, reason = _proved_round(jobs, journal=None)  # type: ignore[arg-type]
+    assert proof is None and "not a vault round" in reason
