@@ -14,9 +14,17 @@ import struct
 
 from django.conf import settings
 
-from handler.pricing import data_commitment, felt_hex
+from handler.pricing import data_commitment, felt_hex, twap
 from handler.pricing.errors import MissingBucket, PricingError
-from handler.pricing.vault import HOUR, VaultPricingError, VaultShape, price_round, round_max_return, shape_problem
+from handler.pricing.vault import (
+    HOUR,
+    VaultPricingError,
+    VaultRound,
+    VaultShape,
+    price_round,
+    round_max_return,
+    shape_problem,
+)
 from handler.pricing.vault import values_from_felts as felt_values
 from handler.proofs.coprocessor.inputs import build_round_inputs
 from handler.proofs.coprocessor.profile import load_profile
@@ -69,7 +77,7 @@ def round_seed(commitment: list[int], shape: VaultShape) -> int:
     return int.from_bytes(h.digest()[:8], "big")
 
 
-def stored_round(end: int) -> tuple[list[int], object]:
+def stored_round(end: int) -> tuple[list[int], VaultRound]:
     """The felts of the round ending at ``end`` from stored blocks, and the round priced on them."""
     shape = round_shape()
     if end % HOUR:
@@ -99,8 +107,6 @@ def round_job(proof_id: str, metric: str, start: int, end: int) -> tuple[dict, P
     extra: dict = {}
     round_inputs = None
     if metric == "twap":
-        from handler.pricing import twap
-
         value = twap(values)
     elif metric == "max_return":
         value = round_max_return(values, shape)

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.stats import norm
 
 from handler.pricing.commitment import data_commitment
 from handler.pricing.simulate import seasonal_basis
@@ -276,8 +277,6 @@ def _claim_pass_probability(claim: float, mean: float, sd: float, n: int, num_pa
         return 1.0
     if claim <= 0.0:
         return 0.0
-    from scipy.stats import norm
-
     tol = tol_pct / 100.0
     spread = sd * math.sqrt(1.0 / num_paths + 1.0 / n)
     if spread == 0.0:
