@@ -230,19 +230,7 @@ BONSAI_POLL_INTERVAL_SECONDS = env_float("BONSAI_POLL_INTERVAL_SECONDS", 5.0, mi
 BONSAI_REQUEST_TIMEOUT_SECONDS = env_float("BONSAI_REQUEST_TIMEOUT_SECONDS", 30.0, minimum=0.1)
 if PROVER_BACKEND == "bonsai" and not (BONSAI_API_URL and BONSAI_API_KEY and COPROCESSOR_PROFILE):
     raise ImproperlyConfigured("PROVER_BACKEND=bonsai needs BONSAI_API_URL, BONSAI_API_KEY and COPROCESSOR_PROFILE")
-if PROVER_BACKEND == "bonsai":
-    from handler.proofs.coprocessor.inputs import PROGRAMS as _COPROCESSOR_PROGRAMS
-    from handler.proofs.coprocessor.profile import load_profile as _load_profile
-    from handler.proofs.errors import ProofConfigurationError as _ProfileError
-
-    try:
-        _missing = [p for p in _COPROCESSOR_PROGRAMS if p not in _load_profile(COPROCESSOR_PROFILE).image_ids]
-    except _ProfileError as exc:
-        raise ImproperlyConfigured(str(exc)) from None
-    if _missing:
-        raise ImproperlyConfigured(
-            f"COPROCESSOR_PROFILE has no image id for {', '.join(_missing)}: Bonsai mode needs all eight programs"
-        )
+# handler.apps checks at start-up that the profile names all eight programs (it owns their names).
 
 # --- Celery on SQS -------------------------------------------------------------------
 # The endpoint comes from AWS_ENDPOINT_URL_SQS (botocore reads it), so production and
