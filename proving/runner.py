@@ -105,6 +105,19 @@ def _retry_or_fail(job_id: int, token: uuid.UUID, code: str, message: str) -> Ru
     return RunOutcome("failed") if delay is None else RunOutcome("retry", retry_in=delay)
 
 
+def job_run_logged(*, job_id: int) -> RunOutcome:
+    """job_run with its log line and metrics. The prove_job task and the synchronous replays
+    (replay_job / replay_group --sync) both run a job through here, so every run counts alike."""
+    tokens = log_context.bind(job_id=job_id)
+    try:
+        began = time.monotonic()
+        outcome = job_run(job_id=job_id)
+        log_job_outcome(job_id, outcome.status, time.monotonic() - began)
+        return outcome
+    finally:
+        log_context.unbind(tokens)
+
+
 def log_job_outcome(job_id: int, status: str, duration: float) -> None:
     """One line (and the metrics) per run of a job; a delivery that ran nothing only counts."""
     job = Job.objects.filter(pk=job_id).values("metric", "group_id", "attempts", "error_code").first()

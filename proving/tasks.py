@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import random
-import time
 
 from django.conf import settings
 from django.db import connection
@@ -44,9 +43,8 @@ def prove_job(self, job_id: int) -> None:
         # A malformed message (hand-written, foreign producer): nothing to run or retry.
         logger.error("prove_job: ignoring a message with job_id=%r (not an integer)", job_id)
         return
-    began = time.monotonic()
     try:
-        outcome = runner.job_run(job_id=job_id)
+        outcome = runner.job_run_logged(job_id=job_id)
     except DATABASE_UNAVAILABLE as exc:
         # Postgres is unreachable, so nothing about the job could be recorded (a claim that
         # did not commit spends no attempt). Left unacknowledged, the message would sit out
@@ -58,7 +56,6 @@ def prove_job(self, job_id: int) -> None:
             "job %s: database unavailable (%s); looking again in %.0fs", job_id, exc.__class__.__name__, countdown
         )
         raise self.retry(countdown=countdown, exc=exc) from exc
-    runner.log_job_outcome(job_id, outcome.status, time.monotonic() - began)
     if outcome.retry_in is not None:
         raise self.retry(countdown=outcome.retry_in)
 

@@ -1,27 +1,14 @@
-"""Shared behaviour of the chain management commands: a bad argument is one line on
-stderr and exit status 2 (argparse's usage dump is left to --help)."""
+"""Shared pieces of the chain management commands (the exit convention is fossil.commands')."""
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 
+from fossil.commands import BAD_ARGUMENT, FossilCommand
 
-class _OneLineParser(CommandParser):
-    def error(self, message):
-        if self.called_from_command_line:
-            sys.stderr.write(f"{self.prog}: error: {message}\n")
-            sys.exit(2)
-        raise CommandError(f"Error: {message}", returncode=2)
-
-
-class ChainCommand(BaseCommand):
-    def create_parser(self, prog_name, subcommand, **kwargs):
-        parser = super().create_parser(prog_name, subcommand, **kwargs)
-        parser.__class__ = _OneLineParser
-        return parser
+ChainCommand = FossilCommand
 
 
 def parse_time(value: str) -> int:
@@ -39,4 +26,4 @@ def parse_time(value: str) -> int:
 
 
 def bad_argument(message: str) -> CommandError:
-    return CommandError(message, returncode=2)
+    return CommandError(message, returncode=BAD_ARGUMENT)

@@ -16,11 +16,10 @@ priced on its own buckets and marked. Bad input exits with status 2 and one line
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
-from django.core.management.base import BaseCommand
 
+from fossil.commands import FossilCommand
 from handler.pricing import PricingError
 from handler.pricing.backtest import backtest, round_bucket_seconds
 from handler.pricing.csvio import read_series_csv
@@ -47,7 +46,7 @@ def demo_block_series(days: int, seed: int | None = None) -> tuple[np.ndarray, n
     return np.asarray(ts, dtype=np.int64), np.asarray(fees, dtype=np.float64)
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Backtest the reserve price: each round priced from the three before it, against its realised payoff."
 
     def add_arguments(self, parser):
@@ -107,9 +106,7 @@ class Command(BaseCommand):
             if coarser and not options["json"]:
                 self.stdout.write("* the series is coarser than the bucket a job uses for this round length")
         except PricingError as exc:
-            sys.stderr.write(f"backtest: error: {exc}\n")
-            sys.stderr.flush()
-            raise SystemExit(2) from None
+            self.fail(str(exc))
 
     @staticmethod
     def _line(s) -> str:

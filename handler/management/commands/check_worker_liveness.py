@@ -1,12 +1,10 @@
-import sys
-
 from django.conf import settings
-from django.core.management.base import BaseCommand
 
+from fossil.commands import FAILED, FossilCommand
 from fossil.liveness import stall_reason
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Liveness probe for a worker: exit 1 if work waits on the queues but the worker stopped taking it."
 
     def add_arguments(self, parser):
@@ -21,6 +19,5 @@ class Command(BaseCommand):
         limit = stall_seconds if stall_seconds is not None else settings.PROOF_HARD_TIME_LIMIT + 60
         reason = stall_reason(limit)
         if reason:
-            sys.stderr.write(f"worker stalled: {reason}\n")
-            sys.exit(1)
+            self.fail(f"worker stalled: {reason}", status=FAILED)
         self.stdout.write("worker live")

@@ -4,21 +4,18 @@
 
 The only way a key comes into being (nothing creates one implicitly). Give the file, or its
 content as PROVER_PRIVATE_KEY, to every proof machine. Refuses to overwrite an existing key
-(exit 1) unless ``--if-missing``, which keeps it and prints its id (what ``make run`` uses).
-Prints the key id on stdout.
+(exit 2, like every refused request: docs/operations.md) unless ``--if-missing``, which keeps it
+and prints its id (what ``make run`` uses). Prints the key id on stdout.
 """
 
 from __future__ import annotations
 
-import sys
-
-from django.core.management.base import BaseCommand
-
+from fossil.commands import FossilCommand
 from handler.proofs.errors import ProofConfigurationError
 from handler.proofs.keys import create_private_key_file, key_id, public_key_bytes
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Create a new Ed25519 prover key file (0600 in a 0700 directory); prints its key id."
 
     def add_arguments(self, parser):
@@ -29,9 +26,7 @@ class Command(BaseCommand):
         try:
             key, created = create_private_key_file(options["path"])
         except (ProofConfigurationError, OSError) as exc:
-            sys.stderr.write(f"create_prover_key: {exc}\n")
-            raise SystemExit(1) from None
+            self.fail(str(exc))
         if not created and not options["if_missing"]:
-            sys.stderr.write(f"create_prover_key: {options['path']} already holds a key; not overwritten\n")
-            raise SystemExit(1)
+            self.fail(f"{options['path']} already holds a key; not overwritten")
         self.stdout.write(key_id(public_key_bytes(key)))

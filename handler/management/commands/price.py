@@ -12,11 +12,10 @@ The reserve price names the model that priced it (``model``, ``model_reason``).
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
-from django.core.management.base import BaseCommand
 
+from fossil.commands import FossilCommand
 from handler.pricing import (
     PricingError,
     cap_level,
@@ -43,7 +42,7 @@ def _number(value: float) -> dict:
     return {"value": _decimal(value), "hex": felt_hex(float(value))}
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Compute TWAP, max return, volatility and/or reserve price for a bucket series CSV (timestamp,base_fee)."
 
     def add_arguments(self, parser):
@@ -75,9 +74,7 @@ class Command(BaseCommand):
         try:
             report = self._compute(options)
         except PricingError as exc:
-            sys.stderr.write(f"price: error: {exc}\n")
-            sys.stderr.flush()
-            raise SystemExit(2) from exc
+            self.fail(str(exc))
         if options["json"]:
             self.stdout.write(json.dumps(report))
         else:

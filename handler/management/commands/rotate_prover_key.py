@@ -14,16 +14,14 @@ current key ids.
 from __future__ import annotations
 
 import os
-import sys
 
-from django.core.management.base import BaseCommand
-
+from fossil.commands import FossilCommand
 from handler.proofs.errors import ProofConfigurationError
 from handler.proofs.keys import create_private_key_file, load_private_key_file, private_key_from_text, public_key_bytes
 from handler.prover_keys import prover_key_rotate
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Make a new prover key current; earlier keys are retired but stay published."
 
     def add_arguments(self, parser):
@@ -44,8 +42,7 @@ class Command(BaseCommand):
                 key = private_key_from_text(os.environ.get("PROVER_PRIVATE_KEY", ""))
             retired, current = prover_key_rotate(public_key_bytes(key))
         except (ProofConfigurationError, OSError) as exc:
-            sys.stderr.write(f"rotate_prover_key: {exc}\n")
-            raise SystemExit(1) from None
+            self.fail(str(exc))
         self.stdout.write(f"current {current.key_id}; retired {', '.join(retired) if retired else 'none'}")
         self.stdout.write(
             "now give every proof machine this key (PROVER_KEY_FILE or PROVER_PRIVATE_KEY) and restart it"

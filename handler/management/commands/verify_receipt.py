@@ -27,9 +27,9 @@ import json
 import sys
 from pathlib import Path
 
-from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
+from fossil.commands import FossilCommand
 from handler.proofs.errors import ProofConfigurationError, ProofError, ProofVerificationError
 from handler.proofs.providers.factory import _hex_bytes
 from handler.proofs.records import ProofRecord
@@ -124,7 +124,7 @@ def _known_image_ids() -> dict[bytes, str]:
     return known_image_ids()
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Verify a proof record or a Groth16 receipt; prints the decoded journal, exits 1 naming the failed check."
 
     def add_arguments(self, parser):

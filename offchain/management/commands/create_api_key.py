@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from fossil.commands import FossilCommand
 from offchain.services import api_key_create
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Create a client API key. The key is printed once; only its hash is stored."
 
     def add_arguments(self, parser):

@@ -13,16 +13,17 @@ from __future__ import annotations
 
 import json
 
+from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError
 
+from fossil.commands import FAILED, FossilCommand
 from fossil.queues import DLQ_SUFFIX, queue_name
 from proving import dead_letters
 
 describe = dead_letters.describe  # kept importable from here
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "List, show, requeue or purge messages on the SQS dead-letter queues."
 
     def add_arguments(self, parser):
@@ -36,10 +37,14 @@ class Command(BaseCommand):
         queues = [queue] if queue else list(settings.WORK_QUEUES)
         for name in queues:
             if name not in settings.WORK_QUEUES:
-                raise CommandError(f"unknown queue {name!r}; one of {', '.join(settings.WORK_QUEUES)}")
+                self.fail(f"unknown queue {name!r}; one of {', '.join(settings.WORK_QUEUES)}")
         if action in ("requeue", "purge") and not queue:
-            raise CommandError(f"{action} needs a QUEUE")
-        getattr(self, f"do_{action}")(queues, limit=limit, everything=all, yes=yes)
+            self.fail(f"{action} needs a QUEUE")
+        try:
+            getattr(self, f"do_{action}")(queues, limit=limit, everything=all, yes=yes)
+        except (BotoCoreError, ClientError) as exc:  # the broker is down or refuses: say so in one line
+            reason = exc.response.get("Error", {}).get("Code") if isinstance(exc, ClientError) else None
+            self.fail(f"the queues cannot be read now ({reason or exc.__class__.__name__})", status=FAILED)
 
     def do_list(self, queues, **_):
         total = 0
@@ -67,6 +72,6 @@ class Command(BaseCommand):
 
     def do_purge(self, queues, *, yes, **_):
         if not yes:
-            raise CommandError("purge deletes messages for good; pass --yes")
+            self.fail("purge deletes messages for good; pass --yes")
         deleted = dead_letters.dead_letters_purge(queues[0])
         self.stdout.write(f"deleted {deleted} message(s) from {queue_name(queues[0] + DLQ_SUFFIX)}")

@@ -1,9 +1,8 @@
-from django.core.management.base import BaseCommand
-
+from fossil.commands import FossilCommand
 from fossil.queues import ensure_queues
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Create the SQS work queues with their dead-letter queues and attributes."
 
     def handle(self, *args, **options):

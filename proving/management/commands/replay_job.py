@@ -1,14 +1,10 @@
-import sys
-
-from django.core.management.base import BaseCommand
-
-from fossil.exceptions import ApplicationError
+from fossil.commands import FAILED, FossilCommand
 from proving.models import Job
-from proving.runner import job_run
+from proving.runner import job_run_logged
 from proving.services import job_replay, jobs_dispatch
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Run a failed or pending job again through the task's own code path."
 
     def add_arguments(self, parser):
@@ -16,19 +12,15 @@ class Command(BaseCommand):
         parser.add_argument("--sync", action="store_true", help="run it here instead of queueing it")
 
     def handle(self, *args, job_id, sync, **options):
-        try:
-            job_replay(job_id=job_id)
-        except ApplicationError as exc:
-            sys.stderr.write(f"replay_job: {exc.message}\n")
-            sys.exit(2)
-        if sync:
-            outcome = job_run(job_id=job_id)
-            self.stdout.write(f"job {job_id}: {outcome.status}")
-            if outcome.status != "succeeded":
-                job = Job.objects.get(pk=job_id)
-                reason = job.error_code or "no error code"
-                sys.stderr.write(f"replay_job: job {job_id} did not succeed ({outcome.status}): {reason}\n")
-                sys.exit(1)
-        else:
+        job_replay(job_id=job_id)  # a refusal (unknown, running, succeeded): exit 2 (FossilCommand)
+        if not sync:
             jobs_dispatch([job_id])
             self.stdout.write(f"job {job_id}: queued")
+            return
+        # the task's own run, log line and metrics (proving.runner.job_run_logged)
+        outcome = job_run_logged(job_id=job_id)
+        self.stdout.write(f"job {job_id}: {outcome.status}")
+        if outcome.status != "succeeded":
+            job = Job.objects.get(pk=job_id)
+            reason = job.error_code or "no error code"
+            self.fail(f"job {job_id} did not succeed ({outcome.status}): {reason}", status=FAILED)
