@@ -18,6 +18,9 @@ from fossil.exceptions import ApplicationError
 admin.site.site_header = "Fossil operator console"
 admin.site.site_title = "Fossil console"
 admin.site.index_title = "Jobs, requests, keys and block data"
+# No "View site" link: the service has no public site; the header links the dashboard and the
+# API docs instead (templates/admin/base_site.html).
+admin.site.site_url = None
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

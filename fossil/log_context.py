@@ -60,6 +60,17 @@ class ContextFilter(logging.Filter):
         return True
 
 
+class ExpectedDenialFilter(logging.Filter):
+    """Django logs a 4xx answer (PermissionDenied, a refused host, ...) with the exception's
+    traceback; for an expected denial the one line (status, path, context) is the whole story.
+    Server errors (5xx) keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(("django.request", "django.security")) and getattr(record, "status_code", 500) < 500:
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
 _FIRST_ARGUMENT = re.compile(r"^[\[(]\s*'?([0-9A-Za-z_x-]{1,66})'?")
 
 

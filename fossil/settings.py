@@ -107,9 +107,14 @@ elif BLOCK_SOURCE == "indexer":
     raise ImproperlyConfigured("BLOCK_SOURCE=indexer needs INDEXER_DATABASE_URL")
 DATABASE_ROUTERS = ["handler.chain.sources.IndexerRouter"]
 
+# A refused form (expired CSRF token) answers like every other console error (fossil/error_pages.py).
+CSRF_FAILURE_VIEW = "fossil.error_pages.csrf_failure"
+
 USE_TZ = True
 TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
+# The console's date formats: every time shown ends in "UTC" (fossil/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["fossil.formats"]
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(RUN_DIR / "static")))
 STORAGES = {
@@ -328,7 +333,6 @@ LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"context": {"()": "fossil.log_context.ContextFilter"}},
     "formatters": {
         "plain": {
             "()": "fossil.log_context.PlainFormatter",
@@ -336,7 +340,17 @@ LOGGING = {
         },
         "json": {"()": "fossil.log_context.FossilJsonFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
+    "filters": {
+        "context": {"()": "fossil.log_context.ContextFilter"},
+        "expected_denials": {"()": "fossil.log_context.ExpectedDenialFilter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context", "expected_denials"],
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     # Third-party chatter: botocore's credentials line on every client, urllib3's retries.
     "loggers": {name: {"level": "WARNING"} for name in ("botocore", "boto3", "urllib3")},

@@ -7,6 +7,12 @@ from fossil.observability import metrics_view
 
 admin.autodiscover()  # INSTALLED_APPS has SimpleAdminConfig (fossil/settings.py)
 
+# Console pages under /admin/, the API's JSON error shape elsewhere (fossil/error_pages.py).
+handler400 = "fossil.error_pages.bad_request"
+handler403 = "fossil.error_pages.permission_denied"
+handler404 = "fossil.error_pages.page_not_found"
+handler500 = "fossil.error_pages.server_error"
+
 urlpatterns = [
     path("health", HealthApi.as_view(), name="health"),
     path("health/ready", ReadinessApi.as_view(), name="health-ready"),

@@ -13,6 +13,7 @@ class PricingRequestAdmin(ReadOnlyAdmin):
     search_fields = ("job_id",)
     show_full_result_count = False
     date_hierarchy = "created_at"
+    ordering = ("-created_at", "-pk")
     exclude = ("results", "params", "client_info", "identifiers")
     readonly_fields = ("pretty_request", "pretty_results")
 
@@ -46,6 +47,7 @@ def revoke_key(key: ApiKey) -> None:
 @admin.register(ApiKey)
 class ApiKeyAdmin(ReadOnlyAdmin):
     list_display = ("name", "prefix", "created_at", "revoked_at")
+    ordering = ("-created_at", "-pk")
     list_filter = (("revoked_at", admin.EmptyFieldListFilter), "created_at")
     search_fields = ("name", "prefix")
     exclude = ("key_hash",)

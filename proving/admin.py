@@ -58,6 +58,7 @@ class JobGroupAdmin(ReadOnlyAdmin):
     list_filter = ("status", VaultFilter, "created_at")
     search_fields = ("id",)
     date_hierarchy = "created_at"
+    ordering = ("-created_at", "-pk")  # newest first; the id is a hash and says nothing about time
     inlines = [JobInline]
     show_full_result_count = False
     fields = (
@@ -72,6 +73,10 @@ class JobGroupAdmin(ReadOnlyAdmin):
         "notified_at",
     )
     readonly_fields = ("base_fee_chart", "pretty_result")
+
+    class Media:
+        css = {"all": ("proving/console.css",)}
+
     actions = [
         confirmed_action(
             description="Retry failed groups",
@@ -142,6 +147,7 @@ class JobAdmin(ReadOnlyAdmin):
     list_select_related = ("group",)
     search_fields = ("=id", "group__id", "error_message")
     date_hierarchy = "created_at"
+    ordering = ("-created_at", "-pk")
     show_full_result_count = False
     exclude = ("result",)
     readonly_fields = ("range_start", "range_end", "pretty_result")
@@ -172,6 +178,7 @@ class ProofAdmin(ReadOnlyAdmin):
     list_filter = ("kind", "created_at")
     list_select_related = ("job",)
     search_fields = ("claim_digest", "=job__id")
+    ordering = ("-created_at", "-pk")
     exclude = ("journal", "record")
     readonly_fields = ("journal_hex", "pretty_record")
 

@@ -94,9 +94,40 @@ def _utc(ts: int) -> str:
     return datetime.fromtimestamp(ts, tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
+# Width of a label in the chart's font (11 px sans-serif), an upper bound: digits and lower-case
+# letters are about 0.55 em wide, so 0.62 em per character keeps a margin for wider glyphs.
+CHAR_WIDTH = 11 * 0.62
+LABEL_GAP = 13  # vertical distance between two mark labels
+
+
+def text_width(text: str) -> float:
+    return len(text) * CHAR_WIDTH
+
+
+def spread_labels(wanted: list[float], low: float, high: float, gap: float = LABEL_GAP) -> list[float]:
+    """Baselines for labels wanted at `wanted` (top to bottom): at least `gap` apart and
+    inside [low, high], moved as little as that allows."""
+    placed: list[float] = []
+    for y in wanted:
+        placed.append(max(y, low, placed[-1] + gap if placed else low))
+    for i in range(len(placed) - 1, -1, -1):  # pushed past the bottom: move the lowest ones up
+        ceiling = high if i == len(placed) - 1 else placed[i + 1] - gap
+        placed[i] = min(placed[i], ceiling)
+    return placed
+
+
+def mark_label(mark: Mark) -> str:
+    return f"{mark.label} {mark.gwei:.4g}"
+
+
 def render_svg(data: ChartData, *, width: int = 900, height: int = 360) -> str:
-    """A line chart with horizontal marks; every number and label is escaped text."""
-    left, right, top, bottom = 70, 170, 30, 40
+    """A line chart with horizontal marks; every number and label is escaped text.
+
+    The right margin is as wide as the longest mark label, and the SVG scales down with its
+    container (viewBox, width 100%, at most `width` px), so no label is cut off at any width."""
+    labels = {mark.label: mark_label(mark) for mark in data.marks}
+    longest = max((text_width(text) for text in labels.values()), default=0.0)
+    left, right, top, bottom = 70, int(longest) + 16, 30, 40
     plot_w, plot_h = width - left - right, height - top - bottom
     values = data.gwei + [mark.gwei for mark in data.marks]
     low, high = min(values), max(values)
@@ -115,8 +146,9 @@ def render_svg(data: ChartData, *, width: int = 900, height: int = 360) -> str:
 
     line = " ".join(f"{x(ts):.1f},{y(v):.1f}" for ts, v in zip(data.timestamps, data.gwei))
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="fossil-chart" role="img" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="fossil-chart" role="img" width="100%" '
+        f'viewBox="0 0 {width} {height}" style="max-width: {width}px; height: auto; display: block" '
+        'font-family="sans-serif" font-size="11">',
         f"<title>{escape(data.title)}</title>",
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="#fff" stroke="#ccc"/>',
         f'<text x="{left}" y="{top - 10}" font-size="13">{escape(data.title)}</text>',
@@ -134,17 +166,17 @@ def render_svg(data: ChartData, *, width: int = 900, height: int = 360) -> str:
             f'<text x="{x(ts):.1f}" y="{top + plot_h + 16}" text-anchor="{anchor}">{escape(_utc(ts))} UTC</text>'
         )
     parts.append(f'<polyline class="series" fill="none" stroke="#555" stroke-width="1.2" points="{line}"/>')
-    label_y = -1e9
-    for mark in sorted(data.marks, key=lambda mark: -mark.gwei):  # top to bottom
-        label_y = max(y(mark.gwei) + 4, label_y + 13)  # close marks keep their labels apart
+    marks = sorted(data.marks, key=lambda mark: -mark.gwei)  # top to bottom
+    baselines = spread_labels([y(mark.gwei) + 4 for mark in marks], low=11.0, high=height - 4.0)
+    for mark, baseline in zip(marks, baselines):
         parts.append(
             f'<line class="mark" data-mark="{escape(mark.label)}" x1="{left}" x2="{left + plot_w}" '
             f'y1="{y(mark.gwei):.1f}" y2="{y(mark.gwei):.1f}" stroke="{mark.color}" '
             'stroke-width="1.5" stroke-dasharray="6 3"/>'
         )
         parts.append(
-            f'<text x="{left + plot_w + 6}" y="{label_y:.1f}" fill="{mark.color}">'
-            f"{escape(mark.label)} {mark.gwei:.4g}</text>"
+            f'<text class="mark-label" x="{left + plot_w + 6}" y="{baseline:.1f}" fill="{mark.color}">'
+            f"{escape(labels[mark.label])}</text>"
         )
     parts.append("</svg>")
     return "\n".join(parts)

@@ -162,3 +162,146 @@ def test_api_docs_render_offline_in_the_browser(live_server, browser, artifacts)
         what="Redoc",
     )
     browser.save_screenshot(str(artifacts / "api-redoc.png"))
+
+
+# --- the console at common widths (issue 23): the chart fits, error pages are styled ---------
+
+CONSOLE_WIDTHS = (1280, 1400, 1920)
+RANGES = {metric: (EXAMPLE_START, EXAMPLE_END) for metric in ("twap", "reserve_price", "max_return")}
+
+# Everything of the chart a reader would miss if cut off: each text element must lie inside the
+# SVG (an inline SVG clips what falls outside its box), inside every ancestor that clips, and
+# inside the window; and the page must not scroll sideways.
+CLIPPED_CHART_TEXT = """
+const svg = arguments[0];
+const problems = [];
+const viewport = document.documentElement.clientWidth;
+const box = svg.getBoundingClientRect();
+const clippers = [];
+for (let el = svg.parentElement; el; el = el.parentElement) {
+  const style = getComputedStyle(el);
+  if (style.overflowX !== 'visible' || style.overflowY !== 'visible') clippers.push(el);
+}
+for (const text of svg.querySelectorAll('text')) {
+  const r = text.getBoundingClientRect();
+  const label = text.textContent.trim();
+  if (r.width === 0) problems.push('not rendered: ' + label);
+  if (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)
+    problems.push('outside the chart: ' + label);
+  if (r.left < -0.5 || r.right > viewport + 0.5) problems.push('outside the window: ' + label);
+  for (const el of clippers) {
+    const a = el.getBoundingClientRect();
+    if (r.left < a.left - 0.5 || r.right > a.right + 0.5) problems.push('cut by ' + el.tagName + ': ' + label);
+  }
+}
+if (document.documentElement.scrollWidth > viewport + 1) problems.push('the page scrolls sideways');
+return problems;
+"""
+
+
+def unstyled_reasons(browser) -> list[str]:
+    """Why the page on screen is not a console page in the console's style (empty if it is)."""
+    from selenium.webdriver.common.by import By
+
+    reasons = []
+    headers = browser.find_elements(By.ID, "header")
+    if not headers:
+        return ["no console header (a bare error page)"]
+    if headers[0].value_of_css_property("background-color") in ("rgba(0, 0, 0, 0)", "transparent"):
+        reasons.append("the header has no background: the console stylesheet is not applied")
+    font = browser.find_element(By.TAG_NAME, "body").value_of_css_property("font-family").lower()
+    if "times" in font or font.strip('"') == "serif":
+        reasons.append(f"the page is in the browser's default font ({font})")
+    if not browser.find_elements(By.CSS_SELECTOR, f"a[href='{reverse_lazy_admin_index()}']"):
+        reasons.append("no way back to the console")
+    return reasons
+
+
+def reverse_lazy_admin_index() -> str:
+    from django.urls import reverse
+
+    return reverse("admin:index")
+
+
+def log_in(browser, live_server, username: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(f"{live_server.url}/admin/login/")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    wait_until(lambda: "/admin/login/" not in browser.current_url, timeout=30, what="the login")
+
+
+@pytest.fixture
+def completed_group():
+    from proving import services
+    from proving.models import JobGroup
+    from proving.runner import job_run
+
+    call_command("seed_demo_chain", "--start", str(EXAMPLE_START - 86400), "--end", str(EXAMPLE_END + 3600))
+    group, _ = services.job_group_create(job_group_id="e" * 64, ranges=RANGES)
+    for job in Job.objects.filter(group=group):
+        assert job_run(job_id=job.pk).status == "succeeded"
+    assert services.job_group_record_outcome(job_id=job.pk) == "completed"
+    # Tiny values (in gwei) give the longest labels .4g writes ("cap (1.3 x strike) 0.0001605"),
+    # and four marks at the foot of the chart stack their labels downwards: the hardest case for
+    # the right-hand labels, in width and in height.
+    for job in Job.objects.filter(group=group, metric__in=["twap", "reserve_price"]):
+        Job.objects.filter(pk=job.pk).update(result={**job.result, "value": "123456.7", "strike": 123456.7})
+    return JobGroup.objects.get(pk=group.pk)
+
+
+@pytest.mark.parametrize("width", CONSOLE_WIDTHS)
+def test_the_console_fits_and_its_errors_are_styled_at(
+    width, live_server, browser, artifacts, completed_group, django_user_model
+):
+    from selenium.webdriver.common.by import By
+
+    browser.set_window_size(width, 1100)
+    django_user_model.objects.create_superuser("operator", "ops@example.com", "a-long-operator-password")
+    log_in(browser, live_server, "operator", "a-long-operator-password")
+    assert not [a for a in browser.find_elements(By.CSS_SELECTOR, "#user-tools a") if a.text == "View site"]
+
+    # newest first, times in UTC
+    browser.get(f"{live_server.url}/admin/proving/jobgroup/")
+    created = browser.find_element(By.CSS_SELECTOR, "#result_list tbody tr td.field-created_at").text
+    assert created.endswith("UTC"), created
+
+    # the chart: every label whole at this width
+    browser.get(f"{live_server.url}/admin/proving/jobgroup/{completed_group.pk}/change/")
+    chart = browser.find_element(By.CSS_SELECTOR, "svg.fossil-chart")
+    browser.execute_script("arguments[0].scrollIntoView()", chart)
+    browser.save_screenshot(str(artifacts / f"console-chart-{width}.png"))
+    assert {text.text.split(" ")[0] for text in chart.find_elements(By.CSS_SELECTOR, "text.mark-label")} == {
+        "TWAP",
+        "strike",
+        "cap",
+        "reserve",
+    }
+    assert browser.execute_script(CLIPPED_CHART_TEXT, chart) == []
+    assert chart.size["width"] > 500
+
+    # a console address that does not exist: the console's own 404 page
+    browser.get(f"{live_server.url}/admin/no-such-page/")
+    browser.save_screenshot(str(artifacts / f"console-404-{width}.png"))
+    assert unstyled_reasons(browser) == []
+    assert "404" in browser.find_element(By.TAG_NAME, "h1").text
+
+    # a staff account without the permission: the console's own 403 page
+    clerk = django_user_model.objects.create_user("clerk", "clerk@example.com", "a-long-clerk-password")
+    clerk.is_staff = True
+    clerk.save()
+    browser.delete_all_cookies()
+    log_in(browser, live_server, "clerk", "a-long-clerk-password")
+    browser.get(f"{live_server.url}/admin/dashboard/")  # any staff may see the dashboard
+    assert "Job latency" in browser.page_source
+    browser.get(f"{live_server.url}/admin/proving/job/")
+    browser.save_screenshot(str(artifacts / f"console-403-{width}.png"))
+    assert unstyled_reasons(browser) == []
+    assert "403" in browser.find_element(By.TAG_NAME, "h1").text
+
+    # outside the console the answer is the API's JSON error
+    response = requests.get(f"{live_server.url}/no-such-endpoint", timeout=30)
+    assert response.status_code == 404 and response.headers["Content-Type"].startswith("application/json")
+    assert response.json()["code"] == "not_found"
