@@ -43,6 +43,7 @@ class FossilCommand(BaseCommand):
     def create_parser(self, prog_name, subcommand, **kwargs):
         parser = super().create_parser(prog_name, subcommand, **kwargs)
         parser.__class__ = _OneLineParser
+        assert isinstance(parser, _OneLineParser)
         parser.command = command_name(self)
         return parser
 
