@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fossil.api_tags import PROBES_TAG
 from fossil.queues import missing_queues, queue_name
 
 
@@ -43,7 +44,13 @@ class ReadinessSerializer(serializers.Serializer):
 class HealthApi(APIView):
     authentication_classes: list = []
 
-    @extend_schema(operation_id="health", responses={200: HealthSerializer})
+    @extend_schema(
+        operation_id="health",
+        tags=[PROBES_TAG],
+        summary="Liveness",
+        description="Answers 200 while the web server runs; it looks at no dependency.",
+        responses={200: HealthSerializer},
+    )
     def get(self, request):
         return Response(HealthSerializer({"status": "ok"}).data)
 
@@ -53,6 +60,12 @@ class ReadinessApi(APIView):
 
     @extend_schema(
         operation_id="health_ready",
+        tags=[PROBES_TAG],
+        summary="Readiness",
+        description=(
+            "Answers 200 when Postgres answers and every work queue (with its dead-letter queue) exists on "
+            "SQS; 503 with the failed check named otherwise."
+        ),
         responses={200: ReadinessSerializer, 503: ReadinessSerializer},
     )
     def get(self, request):

@@ -11,6 +11,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
+from fossil.api_tags import TAGS
 from fossil.exceptions import ErrorSerializer
 
 METRIC_CHOICES = ["twap", "reserve_price", "max_return"]
@@ -30,11 +31,14 @@ class LognormalParamsSerializer(serializers.Serializer):
     )
 
 
-class MetricResultSerializer(serializers.Serializer):
-    """One metric's result (handler.metrics.compute_metric)."""
+# A serializer's docstring is its description in the API docs: written for the client.
+class MetricResultSerializer(serializers.Serializer):  # built by handler.metrics.compute_metric
+    """One metric's result: its value, how the block data was bucketed, and the commitment to that data."""
 
     metric = serializers.ChoiceField(choices=METRIC_CHOICES)
-    value = serializers.CharField(help_text="the value as a decimal string (Python repr of the float)")
+    value = serializers.CharField(
+        help_text="the value as a decimal string (the shortest one that reads back as the same 64-bit float)"
+    )
     felt = serializers.CharField(help_text="the value as 64.64 fixed point, 0x + 64 hex")
     bucket_seconds = serializers.IntegerField()
     points = serializers.IntegerField(help_text="number of buckets in the series")
@@ -76,8 +80,9 @@ class MetricResultSerializer(serializers.Serializer):
     path_sd = serializers.FloatField(required=False, help_text="standard deviation of one path's discounted payoff")
 
 
-class ProofRecordSerializer(serializers.Serializer):
-    """A proof record (handler.proofs.records.ProofRecord.to_json); byte strings are 0x hex."""
+class ProofRecordSerializer(serializers.Serializer):  # handler.proofs.records.ProofRecord.to_json
+    """A proof over a metric's journal: a Groth16 receipt, an attestation signed with the prover key, or a
+    development record that proves nothing. Byte strings are 0x hex."""
 
     version = serializers.IntegerField()
     kind = serializers.ChoiceField(choices=["dev", "attested", "groth16"])
@@ -97,14 +102,14 @@ class ProofRecordSerializer(serializers.Serializer):
 
 
 class CalldataErrorSerializer(serializers.Serializer):
-    """Why Starknet calldata could not be built for a proof (docs/proofs.md)."""
+    """Why no Starknet calldata could be built for a proof."""
 
     code = serializers.CharField()
     message = serializers.CharField()
 
 
-class StarknetCalldataSerializer(serializers.Serializer):
-    """``Proof.starknet`` (handler.proofs.coprocessor.starknet.proof_calldata): one of the two keys."""
+class StarknetCalldataSerializer(serializers.Serializer):  # Proof.starknet (coprocessor.starknet.proof_calldata)
+    """The calldata that verifies this proof on Starknet, or why there is none: exactly one of the two keys."""
 
     calldata = serializers.ListField(
         child=serializers.CharField(), required=False, help_text="garaga's verify_r0_groth16_proof_bn254 calldata"
@@ -147,6 +152,18 @@ class ServiceSignatureSchemeExtension(OpenApiAuthenticationExtension):
             "description": "t=<unix>,n=<nonce>,v2=<hex HMAC-SHA256 of method, path, t, nonce and body hash> "
             "with the shared service secret (docs/security.md)",
         }
+
+
+def order_paths_by_tag(result, generator, request, public):
+    """Postprocessing hook: paths in the order of TAGS (client endpoints first), whatever the URL order."""
+    rank = {tag["name"]: index for index, tag in enumerate(TAGS)}
+
+    def path_rank(item):
+        operations = [op for op in item[1].values() if isinstance(op, dict)]
+        return min((rank.get(tag, len(rank)) for op in operations for tag in op.get("tags", [])), default=len(rank))
+
+    result["paths"] = dict(sorted(result.get("paths", {}).items(), key=path_rank))
+    return result
 
 
 def forbid_unknown_request_fields(result, generator, request, public):

@@ -8,6 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fossil.api_tags import CLIENT_TAG
 from fossil.exceptions import NotFound
 from fossil.schema import CalldataErrorSerializer, MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
@@ -22,6 +23,8 @@ _JOB_ID = re.compile(r"[0-9a-f]{64}")
 
 
 class PricingParamsSerializer(StrictSerializer):
+    """The time range of each metric, as [start, end] unix seconds; unknown fields are refused."""
+
     twap = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
     volatility = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
     reserve_price = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
@@ -38,6 +41,8 @@ class PricingParamsSerializer(StrictSerializer):
 
 
 class ClientInfoSerializer(StrictSerializer):
+    """Who asks: the client's and the vault's Starknet addresses, and the client's timestamp."""
+
     client_address = FeltHexField()
     vault_address = FeltHexField()
     timestamp = StrictIntegerField(min_value=0, max_value=2**63 - 1)
@@ -94,8 +99,9 @@ class CompositionSerializer(serializers.Serializer):
     )
 
 
-class StarknetSerializer(serializers.Serializer):
-    """handler.proofs.coprocessor.starknet.job_status_starknet: what the vault's contracts take."""
+class StarknetSerializer(serializers.Serializer):  # handler.proofs.coprocessor.starknet.job_status_starknet
+    """What the vault's Starknet contracts take: the verifier data, the job request and, for Groth16 proofs,
+    the calldata of each metric's verify_proof call."""
 
     verifier_data = serializers.ListField(
         child=serializers.CharField(), allow_null=True, help_text="null when the journals give no vault result"
@@ -129,7 +135,7 @@ class StarknetBlockField(serializers.Field):
 
 
 class JobStatusSerializer(serializers.Serializer):
-    """What /pricing_data and /job_status answer (results only once completed)."""
+    """A pricing request's status; the results, proofs and Starknet data only once it completed."""
 
     job_id = serializers.CharField()
     status = serializers.ChoiceField(choices=["Pending", "Completed", "Failed"])
@@ -167,7 +173,7 @@ class PricingDataApi(ClientKeyRequired, APIView):
     throttle_classes = [SubmitRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        """A pricing request (docs/architecture.md)."""
+        """A pricing request: the vault's identifiers, the time range of each metric, and who asks."""
 
         identifiers = serializers.ListField(
             child=FeltHexField(), allow_empty=False, max_length=settings.MAX_IDENTIFIERS
@@ -191,6 +197,15 @@ class PricingDataApi(ClientKeyRequired, APIView):
 
     @extend_schema(
         operation_id="pricing_data_create",
+        tags=[CLIENT_TAG],
+        summary="Submit a pricing request",
+        description=(
+            "Asks for the TWAP, the max return and the reserve price over the given time ranges, each "
+            "computed from the block base fees and proven. The job id is derived from the request, so "
+            "posting the same request again is safe: it answers the request's status (201 when new and "
+            "queued, 409 while it is worked on, 200 with the results once completed, or 200 when a failed "
+            "request runs again). Follow it with `GET /job_status/{job_id}`."
+        ),
         request=InputSerializer,
         responses={
             201: OpenApiResponse(JobStatusSerializer, description="new request, queued"),
@@ -219,7 +234,15 @@ class PricingDataApi(ClientKeyRequired, APIView):
 
 class JobStatusApi(ClientKeyRequired, APIView):
     @extend_schema(
-        operation_id="job_status_retrieve", responses={200: JobStatusSerializer, **error_responses(401, 404, 429)}
+        operation_id="job_status_retrieve",
+        tags=[CLIENT_TAG],
+        summary="Follow a pricing request",
+        description=(
+            "The status of a request submitted with this API key: Pending, Failed (with a stable "
+            "`error_code`), or Completed with the results, their proofs and the data the vault's Starknet "
+            "contracts take. A job id of another key answers 404, like one that does not exist."
+        ),
+        responses={200: JobStatusSerializer, **error_responses(401, 404, 429)},
     )
     def get(self, request, job_id: str):
         # Another key's request answers exactly like one that does not exist.

@@ -8,6 +8,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from fossil.api_tags import CLIENT_TAG, INTERNAL_TAG
 from fossil.exceptions import ApplicationError, NotFound, first_error_message
 from fossil.schema import (
     STARKNET_CALLDATA_HELP,
@@ -49,8 +50,8 @@ class JobSerializer(serializers.Serializer):
     starknet_calldata = StarknetCalldataSerializer(allow_null=True, help_text=STARKNET_CALLDATA_HELP)
 
 
-class GroupResultSerializer(serializers.Serializer):
-    """proving.composition.group_result."""
+class GroupResultSerializer(serializers.Serializer):  # proving.composition.group_result
+    """A finished group's combined result: the vault's felts and the composition journal with its proof."""
 
     vault_result = serializers.ListField(child=serializers.CharField(), help_text="the 9 felts for fossil_callback")
     composition_journal = serializers.CharField()
@@ -69,6 +70,8 @@ class JobGroupSerializer(serializers.Serializer):
 
 
 class WindowSerializer(StrictSerializer):
+    """A metric's time range in unix seconds (start before end); unknown fields are refused."""
+
     start_timestamp = StrictIntegerField(min_value=0, max_value=2**40)
     end_timestamp = StrictIntegerField(min_value=0, max_value=2**40)
 
@@ -88,9 +91,17 @@ class JobCreateApi(ServiceOnly, APIView):
         max_return = WindowSerializer()
 
     InputSerializer.__name__ = "JobGroupInputSerializer"
+    InputSerializer.__doc__ = "A job group: its id and one time range per metric; unknown fields are refused."
 
     @extend_schema(
         operation_id="job_group_create",
+        tags=[INTERNAL_TAG],
+        summary="Internal: start a job group",
+        description=(
+            "Called by the offchain processor, signed with the shared service secret: creates the three jobs "
+            "(TWAP, reserve price, max return) of a job group and queues them for proving. Creating the same "
+            "group again is accepted; a different range under a known id is a conflict (409)."
+        ),
         request=InputSerializer,
         responses={
             200: JobCreatedSerializer,
@@ -127,7 +138,14 @@ class JobCreateApi(ServiceOnly, APIView):
 
 class JobGroupDetailApi(ServiceOnly, APIView):
     @extend_schema(
-        operation_id="job_group_retrieve", responses={200: JobGroupSerializer, **error_responses(401, 404, 429)}
+        operation_id="job_group_retrieve",
+        tags=[INTERNAL_TAG],
+        summary="Internal: read a job group",
+        description=(
+            "Called by the offchain processor, signed with the shared service secret: the group's status, "
+            "its jobs with their results and proofs, and the combined result once it completed."
+        ),
+        responses={200: JobGroupSerializer, **error_responses(401, 404, 429)},
     )
     def get(self, request, job_group_id: str):
         detail = None
@@ -155,16 +173,21 @@ class ProverKeySerializer(serializers.Serializer):
 
 
 class ProverKeyApi(APIView):
-    """``GET /api/prover_key``: the Ed25519 keys that sign (current) or signed (retired) attested records.
-
-    Retired keys stay listed so the records they signed keep verifying (docs/proofs.md).
-    """
+    # Retired keys stay listed so the records they signed keep verifying (docs/proofs.md).
 
     authentication_classes = [ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]
 
     @extend_schema(
-        operation_id="prover_key_retrieve", responses={200: ProverKeySerializer, **error_responses(401, 429)}
+        operation_id="prover_key_retrieve",
+        tags=[CLIENT_TAG],
+        summary="Keys that verify attested proofs",
+        description=(
+            "The Ed25519 public keys that sign attested proof records: the current one, and every retired "
+            "one, so that records signed before a key rotation keep verifying. A record names its key by "
+            "`key_id`."
+        ),
+        responses={200: ProverKeySerializer, **error_responses(401, 429)},
     )
     def get(self, request: Request) -> Response:
         return Response(ProverKeySerializer(prover_key_json()).data)
