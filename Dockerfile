@@ -29,7 +29,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system --gid 10001 fossil \
     && useradd --system --uid 10001 --gid 10001 --home-dir /app --shell /usr/sbin/nologin fossil \
-    && install -d -o 10001 -g 10001 /var/lib/fossil /tmp/fossil-metrics
+    && install -d -o 10001 -g 10001 -m 1777 /var/lib/fossil /tmp/fossil-metrics
+# The run and metrics directories are writable (sticky) by any uid: docker-compose.yml runs the
+# processes as the owner of the secret files (FOSSIL_UID), which need not be 10001.
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
