@@ -108,7 +108,8 @@ def _retry_or_fail(job_id: int, token: uuid.UUID, code: str, message: str) -> Ru
 def job_run_logged(*, job_id: int) -> RunOutcome:
     """job_run with its log line and metrics. The prove_job task and the synchronous replays
     (replay_job / replay_group --sync) both run a job through here, so every run counts alike."""
-    tokens = log_context.bind(job_id=job_id)
+    # both restored afterwards: log_job_outcome binds the group, and a command runs many jobs
+    tokens = log_context.bind(job_id=job_id, group_id=log_context.get("group_id"))
     try:
         began = time.monotonic()
         outcome = job_run(job_id=job_id)

@@ -294,8 +294,11 @@ def test_the_console_fits_and_its_errors_are_styled_at(
     clerk.save()
     browser.delete_all_cookies()
     log_in(browser, live_server, "clerk", "a-long-clerk-password")
-    browser.get(f"{live_server.url}/admin/dashboard/")  # any staff may see the dashboard
-    assert "Job latency" in browser.page_source
+    def dashboard_shown() -> bool:  # any staff may see the dashboard
+        browser.get(f"{live_server.url}/admin/dashboard/")
+        return "Job latency" in browser.page_source
+
+    wait_until(dashboard_shown, timeout=30, interval=1, what="the dashboard for a staff account")
     browser.get(f"{live_server.url}/admin/proving/job/")
     browser.save_screenshot(str(artifacts / f"console-403-{width}.png"))
     assert unstyled_reasons(browser) == []

@@ -75,7 +75,7 @@ def test_a_refusal_by_a_service_is_exit_2(capsys):
 
 
 @pytest.mark.django_db
-def test_replay_job_sync_is_counted_and_logged_like_a_workers_run(caplog):
+def test_replay_job_sync_is_counted_and_logged_like_a_workers_run(caplog, sqs_queues):
     call_command("seed_demo_chain", "--start", str(START - 600), "--end", str(END + 600))
     ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = services.job_group_create(job_group_id="c" * 64, ranges=ranges)
