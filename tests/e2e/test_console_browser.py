@@ -294,6 +294,7 @@ def test_the_console_fits_and_its_errors_are_styled_at(
     clerk.save()
     browser.delete_all_cookies()
     log_in(browser, live_server, "clerk", "a-long-clerk-password")
+
     def dashboard_shown() -> bool:  # any staff may see the dashboard
         browser.get(f"{live_server.url}/admin/dashboard/")
         return "Job latency" in browser.page_source
