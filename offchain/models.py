@@ -44,6 +44,8 @@ class PricingRequest(models.Model):
         indexes = [
             # pending requests not yet handed to the proving service, used by the reconciler
             models.Index(fields=["status", "forwarded_at"], name="pricing_req_status_fwd"),
+            # the console's newest-first list (offchain/admin.py)
+            models.Index(fields=["created_at", "job_id"], name="pricing_req_created"),
         ]
 
     def __str__(self) -> str:

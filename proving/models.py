@@ -23,6 +23,10 @@ class JobGroup(models.Model):
     # notifier waits until it lapses (see proving.services.job_group_notify).
     notify_claimed_until = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        # the console lists groups newest first (proving/admin.py), read backwards from this index
+        indexes = [models.Index(fields=["created_at", "id"], name="job_group_created")]
+
     def __str__(self) -> str:
         return f"group {self.id[:12]}… {self.status}"
 
@@ -69,6 +73,8 @@ class Job(models.Model):
         indexes = [
             # unfinished jobs, used by the reconciler's scans
             models.Index(fields=["status", "lease_expires_at"], name="job_status_lease"),
+            # the console's newest-first list (proving/admin.py)
+            models.Index(fields=["created_at", "id"], name="job_created"),
         ]
 
     def __str__(self) -> str:
@@ -92,6 +98,9 @@ class Proof(models.Model):
         ),
     )
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["created_at", "id"], name="proof_created")]  # the console's list
 
     def __str__(self) -> str:
         return f"{self.kind} proof of job {self.job_id}"
