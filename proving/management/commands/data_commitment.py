@@ -17,8 +17,7 @@ import json
 import sys
 from typing import NoReturn
 
-from django.core.management.base import BaseCommand
-
+from fossil.commands import FossilCommand
 from handler.pricing import PricingError
 from handler.pricing.commitment import data_commitment
 from handler.proofs.coprocessor.journals import CompositionJournal
@@ -31,7 +30,7 @@ def _fail(status: int, line: str) -> NoReturn:
     raise SystemExit(status)
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Recompute a round's data hash from stored blocks (and compare it with a group's journal)."
 
     def add_arguments(self, parser):

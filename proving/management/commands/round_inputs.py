@@ -20,8 +20,7 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-from django.core.management.base import BaseCommand
-
+from fossil.commands import FossilCommand
 from handler.pricing import PricingError
 from handler.pricing.commitment import data_commitment
 from handler.pricing.csvio import read_series_csv
@@ -45,7 +44,7 @@ def _struct_json(struct) -> dict:
     return out
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Write a vault round's eight program inputs (serde .bin and JSON) and run each program's check."
 
     def add_arguments(self, parser):
