@@ -106,8 +106,12 @@ def test_retry_from_the_console_completes_the_group_and_reaches_the_client(
 
     # the failed jobs, filtered; select all and run the confirmed retry action
     browser.get(f"{live_server.url}/admin/proving/job/?status__exact=failed&q={job_id}")
-    rows = browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")
-    assert len(rows) == 3
+    # the rows, once the list is on screen (a get can return before chromium has laid the page out)
+    wait_until(
+        lambda: len(browser.find_elements(By.CSS_SELECTOR, "#result_list tbody tr")) == 3,
+        timeout=30,
+        what="the three failed jobs in the list",
+    )
     browser.find_element(By.ID, "action-toggle").click()
     browser.find_element(By.CSS_SELECTOR, "select[name=action] option[value=retry_failed_jobs]").click()
     browser.find_element(By.CSS_SELECTOR, "button[name=index]").click()
@@ -144,7 +148,7 @@ def test_retry_from_the_console_completes_the_group_and_reaches_the_client(
     assert set(body["results"]) == {"twap", "reserve_price", "max_return"}
 
     browser.get(f"{live_server.url}/admin/dashboard/")
-    assert "Job latency" in browser.page_source
+    wait_until(lambda: "Job latency" in browser.page_source, timeout=30, what="the dashboard")
     browser.save_screenshot(str(artifacts / "console-dashboard.png"))
 
 
