@@ -45,7 +45,10 @@ from benchmarks.load.stack import BenchStack, devstack  # noqa: E402
 
 NO_FAULT = {"one-machine": 1, "two-machines": 2}
 FAULTS = ("kill-machine", "postgres-down", "sqs-restart")
-SCENARIOS = (*NO_FAULT, *FAULTS)
+SCALE_OUT = "add-machine"  # starts with one proofs machine, a second joins a third of the way in
+SCENARIOS = ("one-machine", "two-machines", SCALE_OUT, *FAULTS)  # the order they run in
+DEFAULT_SCENARIOS = (*NO_FAULT, *FAULTS)
+EVENTS = (SCALE_OUT, *FAULTS)
 RECOVERY_WINDOW_SECONDS = 15
 RECOVERED_FRACTION = 0.8
 # roles whose CPU is the emulated infrastructure or the benchmark itself, not Fossil's orchestration
@@ -80,6 +83,8 @@ class Outcome:
     fault_seconds: float | None = None
     recovered_s: float | None = None
     steady_rate: float | None = None  # requests completed per second, 10th..90th percentile
+    rate_before: float | None = None  # add-machine: completions per second before / after the second machine
+    rate_after: float | None = None
     load_average_end: tuple = ()
     notes: list[str] = field(default_factory=list)
 
@@ -109,8 +114,11 @@ def recovery_seconds(times: list[float], fault_end: float, rate: float) -> float
     return max(0.0, finished - fault_end)
 
 
-def wait_idle(bench: BenchStack, timeout: float) -> str | None:
-    """Until every queue is empty (twice in a row) and no job is unfinished; why not, if it timed out."""
+def wait_idle(bench: BenchStack, timeout: float) -> list[str]:
+    """Until no job is unfinished and no message waits on any queue (twice in a row); notes on
+    what was not idle: messages still in flight (taken by a worker, not yet deleted) are
+    reported, not waited for, since a failed task's message stays invisible for the whole
+    visibility timeout."""
     deadline = time.monotonic() + timeout
     quiet = 0
     depths: dict = {}
@@ -119,18 +127,21 @@ def wait_idle(bench: BenchStack, timeout: float) -> str | None:
         try:
             depths = bench.queue_depths()
         except Exception as exc:  # SQS coming back after a restart
-            depths = {"?": repr(exc)}
+            depths = {"?": (repr(exc), 0)}
         unfinished = records.unfinished_jobs()
-        busy = {q: n for q, n in depths.items() if n}
-        quiet = quiet + 1 if not busy and unfinished == 0 else 0
+        waiting = {q: w for q, (w, _) in depths.items() if w}
+        quiet = quiet + 1 if not waiting and unfinished == 0 else 0
         if quiet >= 2:
-            return None
+            in_flight = {q: f for q, (_, f) in depths.items() if f}
+            return [f"messages in flight before the load (not waited for): {in_flight}"] if in_flight else []
         time.sleep(1)
-    return f"stack not idle after {timeout:.0f}s: queues {depths}, unfinished jobs {unfinished}"
+    return [f"stack not idle after {timeout:.0f}s: queues (waiting, in flight) {depths}, unfinished jobs {unfinished}"]
 
 
 def inject(bench: BenchStack, scenario: str, postgres_down_seconds: float) -> None:
-    if scenario == "kill-machine":
+    if scenario == SCALE_OUT:
+        bench.set_proof_machines(2)
+    elif scenario == "kill-machine":
         bench.kill_machine(bench.machines[0])
     elif scenario == "postgres-down":
         bench.postgres_down(postgres_down_seconds)
@@ -151,9 +162,7 @@ def run_scenario(
     n = args.requests
     bench.set_proof_machines(machines)
     outcome = Outcome(scenario, machines, n, len(keys), pure_compute={})
-    not_idle = wait_idle(bench, 300)
-    if not_idle:
-        outcome.notes.append(not_idle)
+    outcome.notes += wait_idle(bench, 300)
     bodies = [client.request_body(first_index + i) for i in range(n)]
 
     pure = compute.measure(devstack.PYTHON, REPO, bench.env_for("compute-probe"), bodies, args.compute_samples)
@@ -182,14 +191,14 @@ def run_scenario(
         outcome.notes.append(f"{n - len(set(job_ids))} submissions answered with a job id already given")
     print(f"  submitted {n} in {outcome.submit_s:.1f}s from {len(keys)} keys", flush=True)
 
-    fault_end = None
+    fault_end = fault_started = None
     fault_at = max(1, n // 3)
     done = 0
     while time.monotonic() < deadline:
         counted = records.completed_count(job_ids)
         done = counted if counted is not None else done
-        if scenario in FAULTS and fault_end is None and done >= fault_at:
-            print(f"  {scenario}: fault at {done}/{n} completed", flush=True)
+        if scenario in EVENTS and fault_end is None and done >= fault_at:
+            print(f"  {scenario}: at {done}/{n} completed", flush=True)
             outcome.fault_at_completed = done
             fault_started = time.time()
             inject(bench, scenario, args.postgres_down_seconds)
@@ -214,8 +223,25 @@ def run_scenario(
     outcome.steady_rate = steady_rate(times)
     if scenario in NO_FAULT and outcome.steady_rate:
         baseline_rates[machines] = outcome.steady_rate
-    if fault_end is not None and times and baseline_rates.get(machines):
+    if scenario in FAULTS and fault_end is not None and times and baseline_rates.get(machines):
         outcome.recovered_s = recovery_seconds(times, fault_end, baseline_rates[machines])
+    if scenario == SCALE_OUT and fault_end is not None and times:
+        before = [t for t in times if t < fault_started]
+        after = [t for t in times if t >= fault_end]
+        if len(before) > 1:
+            outcome.rate_before = (len(before) - 1) / max(before[-1] - before[0], 1e-6)
+        if len(after) > 1:
+            outcome.rate_after = (len(after) - 1) / max(after[-1] - after[0], 1e-6)
+    try:
+        left = bench.queue_depths()
+    except Exception as exc:
+        left = {"?": (repr(exc), 0)}
+    dead = {q: w + f for q, (w, f) in left.items() if q.endswith("-dlq") and w + f}
+    in_flight = {q: f for q, (_, f) in left.items() if f and not q.endswith("-dlq")}
+    if dead:
+        outcome.notes.append(f"dead letters after the drain: {dead}")
+    if in_flight:
+        outcome.notes.append(f"messages still in flight after the drain: {in_flight}")
     jobs = records.job_counts(job_ids)
     outcome.jobs = asdict(jobs) if jobs else None
 
@@ -261,11 +287,15 @@ def print_report(outcomes: list[Outcome]) -> None:
         job_cell = f"{jobs.get('jobs', '?')} / {jobs.get('proofs', '?')}"
         again = f"{jobs.get('started_again', '?')} ({jobs.get('extra_attempts', '?')})"
         drain = fmt(o.drain_s) if o.drain_s is not None else f"not all ({o.statuses})"
+        recovered, machines = fmt(o.recovered_s, ".0f"), str(o.machines)
+        if o.scenario == SCALE_OUT:
+            machines = "1 -> 2"
+            recovered = f"{fmt(o.rate_before, '.2f')} -> {fmt(o.rate_after, '.2f')} req/s"
         print(
-            f"| {o.scenario} | {o.machines} | {o.requests} | {drain} | {o.pure_compute_s:.1f} "
+            f"| {o.scenario} | {machines} | {o.requests} | {drain} | {o.pure_compute_s:.1f} "
             f"[{fmt_load(o.pure_compute['load_before'])}] | {fmt(o.ratio, '.2f')} | {o.messages_per_request:.2f} "
             f"| {o.sqs_calls_per_request:.1f} | {fmt(o.orchestration_ms_per_request, '.0f')} "
-            f"| {o.worst_health_s:.2f} | {o.lost} | {job_cell} | {again} | {fmt(o.recovered_s, '.0f')} |"
+            f"| {o.worst_health_s:.2f} | {o.lost} | {job_cell} | {again} | {recovered} |"
         )
 
     roles = sorted({role for o in outcomes for role in o.cpu_ms_per_request})
@@ -313,6 +343,13 @@ def print_report(outcomes: list[Outcome]) -> None:
                     and o.orchestration_ms_per_request < TARGETS["orchestration_ms"],
                 )
             )
+        elif o.scenario == SCALE_OUT:
+            checks.append(
+                (
+                    f"faster with the second machine ({fmt(o.rate_before, '.2f')} -> {fmt(o.rate_after, '.2f')} req/s)",
+                    o.rate_before is not None and o.rate_after is not None and o.rate_after > o.rate_before,
+                )
+            )
         else:
             checks.append(
                 (
@@ -326,7 +363,11 @@ def print_report(outcomes: list[Outcome]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1000, help="requests per scenario (default 1000)")
-    parser.add_argument("--scenarios", default="all", help=f"comma-separated subset of {', '.join(SCENARIOS)}")
+    parser.add_argument(
+        "--scenarios",
+        default="default",
+        help=f"comma-separated subset of {', '.join(SCENARIOS)}; 'default' is all but {SCALE_OUT}, 'all' all",
+    )
     parser.add_argument("--keys", type=int, default=4, help="API keys the requests come from")
     parser.add_argument("--concurrency", type=int, default=16, help="client connections submitting")
     parser.add_argument("--worker-concurrency", type=int, default=2, help="processes per proofs machine")
@@ -337,7 +378,8 @@ def main() -> int:
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     parser.add_argument("--run-dir", type=Path, default=None, help="default: a fresh directory under /tmp")
     args = parser.parse_args()
-    chosen = SCENARIOS if args.scenarios == "all" else tuple(s.strip() for s in args.scenarios.split(","))
+    named = {"all": SCENARIOS, "default": DEFAULT_SCENARIOS}
+    chosen = named.get(args.scenarios) or tuple(s.strip() for s in args.scenarios.split(","))
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario(s): {', '.join(sorted(unknown))} (known: {', '.join(SCENARIOS)})")
@@ -348,7 +390,7 @@ def main() -> int:
         if baseline and baseline not in chosen:
             chosen = (baseline, *chosen)
     plan = [s for s in SCENARIOS if s in chosen]  # always in the documented order
-    machines_of = {**NO_FAULT, **{f: args.fault_machines for f in FAULTS}}
+    machines_of = {**NO_FAULT, SCALE_OUT: 1, **{f: args.fault_machines for f in FAULTS}}
 
     run_dir = args.run_dir or Path("/tmp") / f"fossil-bench-load-{os.getpid()}"
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -365,7 +407,7 @@ def main() -> int:
         print(
             f"stack up: web {bench.base}, SQS {bench.moto_url} behind {bench.proxy_url}, run dir {run_dir}; "
             f"processes {', '.join(bench.supervised)} (proofs worker: {bench.proofs_worker}); "
-            f"queues {', '.join(sorted(bench.queue_depths()))}",
+            f"queues {', '.join(sorted(bench.queue_depths()))} ({bench.settings['prefix']}*)",
             flush=True,
         )
         sampler = cpu.CpuSampler(bench.roots, self_only=frozenset({"load client (bench)"}))
@@ -379,7 +421,8 @@ def main() -> int:
             )
             outcomes.append(outcome)
             print(
-                f"  drained in {fmt(outcome.drain_s)} s (pure {outcome.pure_compute_s:.1f} s, ratio "
+                f"  first Completed after {fmt(outcome.first_completed_s)} s, "
+                f"drained in {fmt(outcome.drain_s)} s (pure {outcome.pure_compute_s:.1f} s, ratio "
                 f"{fmt(outcome.ratio, '.2f')}), lost {outcome.lost}, worst /health {outcome.worst_health_s:.2f} s",
                 flush=True,
             )

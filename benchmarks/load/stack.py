@@ -124,7 +124,7 @@ class BenchStack:
         devstack.wait_for_url(f"{self.proxy_url}/__bench__/counts", "SQS counting proxy", 30)
         self.stack.env["AWS_ENDPOINT_URL_SQS"] = self.proxy_url
         # the set-up steps of `devstack.py run` (cmd_run), in its order
-        self.stack.manage("ensure_queues")
+        self.stack.manage("ensure_queues", capture=True)
         self.stack.manage("migrate", "--no-input", "-v", "0")
         self.stack.manage("createcachetable")
         self.stack.manage("seed_demo_chain")
@@ -297,8 +297,9 @@ class BenchStack:
             aws_secret_access_key="testing",
         )
 
-    def queue_depths(self) -> dict[str, int]:
-        """Messages waiting or in flight, by queue: every queue of the stack's prefix, found on SQS."""
+    def queue_depths(self) -> dict[str, tuple[int, int]]:
+        """(waiting, in flight) by queue: every queue of the stack's prefix, as SQS lists them.
+        Waiting counts delayed messages too (a retry's countdown)."""
         client = self.sqs_client()
         depths = {}
         prefix = self.settings["prefix"]
@@ -311,7 +312,11 @@ class BenchStack:
                     "ApproximateNumberOfMessagesDelayed",
                 ],
             )["Attributes"]
-            depths[url.rsplit("/", 1)[-1].removeprefix(prefix)] = sum(int(v) for v in attributes.values())
+            waiting = int(attributes["ApproximateNumberOfMessages"]) + int(
+                attributes["ApproximateNumberOfMessagesDelayed"]
+            )
+            in_flight = int(attributes["ApproximateNumberOfMessagesNotVisible"])
+            depths[url.rsplit("/", 1)[-1].removeprefix(prefix)] = (waiting, in_flight)
         return depths
 
     # --- roles for the CPU sampler ----------------------------------------------------
