@@ -79,7 +79,8 @@ class Outcome:
     orchestration_ms_per_request: float | None = None
     worst_health_s: float = 0.0
     health_failures: int = 0
-    fault_at_completed: int | None = None
+    fault_at_completed: int | None = None  # requests Completed when the event came
+    fault_at_jobs_done: int | None = None
     fault_seconds: float | None = None
     recovered_s: float | None = None
     steady_rate: float | None = None  # requests completed per second, 10th..90th percentile
@@ -192,14 +193,20 @@ def run_scenario(
     print(f"  submitted {n} in {outcome.submit_s:.1f}s from {len(keys)} keys", flush=True)
 
     fault_end = fault_started = None
-    fault_at = max(1, n // 3)
     done = 0
+    expected_jobs = sum(len(body["params"]) for body in bodies)  # one job per metric
     while time.monotonic() < deadline:
         counted = records.completed_count(job_ids)
         done = counted if counted is not None else done
-        if scenario in EVENTS and fault_end is None and done >= fault_at:
-            print(f"  {scenario}: at {done}/{n} completed", flush=True)
+        # the event lands a third of the way through the proving work, so a killed machine is busy
+        proved = records.job_counts(job_ids) if scenario in EVENTS and fault_end is None else None
+        if proved and proved.succeeded >= max(1, expected_jobs // 3):
+            print(
+                f"  {scenario}: now, at {proved.succeeded}/{expected_jobs} jobs and {done}/{n} requests done",
+                flush=True,
+            )
             outcome.fault_at_completed = done
+            outcome.fault_at_jobs_done = proved.succeeded
             fault_started = time.time()
             inject(bench, scenario, args.postgres_down_seconds)
             fault_end = time.time()
