@@ -60,7 +60,8 @@ chaos: venv
 bench: venv
 	$(PY) benchmarks/run_all.py
 
-# Load and faults on a stack of its own (docs/reliability.md); BENCH_LOAD_ARGS="--requests 200"
+# Load and faults on a stack of its own (docs/reliability.md, "Measuring it"); run it small with
+# BENCH_LOAD_ARGS="--requests 100 --scenarios one-machine,kill-machine"
 bench-load: venv
 	$(PY) benchmarks/bench_load.py $(BENCH_LOAD_ARGS)
 
