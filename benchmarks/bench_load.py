@@ -84,7 +84,7 @@ class Outcome:
     fault_seconds: float | None = None
     recovered_s: float | None = None
     steady_rate: float | None = None  # requests completed per second, 10th..90th percentile
-    rate_before: float | None = None  # add-machine: completions per second before / after the second machine
+    rate_before: float | None = None  # add-machine: jobs proved per second before / after the second machine
     rate_after: float | None = None
     load_average_end: tuple = ()
     notes: list[str] = field(default_factory=list)
@@ -232,9 +232,11 @@ def run_scenario(
         baseline_rates[machines] = outcome.steady_rate
     if scenario in FAULTS and fault_end is not None and times and baseline_rates.get(machines):
         outcome.recovered_s = recovery_seconds(times, fault_end, baseline_rates[machines])
-    if scenario == SCALE_OUT and fault_end is not None and times:
-        before = [t for t in times if t < fault_started]
-        after = [t for t in times if t >= fault_end]
+    if scenario == SCALE_OUT and fault_end is not None:
+        # proving throughput (jobs finished per second) is what a machine adds
+        finished = records.job_finish_times(job_ids) or []
+        before = [t for t in finished if t < fault_started]
+        after = [t for t in finished if t >= fault_end]
         if len(before) > 1:
             outcome.rate_before = (len(before) - 1) / max(before[-1] - before[0], 1e-6)
         if len(after) > 1:
@@ -297,7 +299,7 @@ def print_report(outcomes: list[Outcome]) -> None:
         recovered, machines = fmt(o.recovered_s, ".0f"), str(o.machines)
         if o.scenario == SCALE_OUT:
             machines = "1 -> 2"
-            recovered = f"{fmt(o.rate_before, '.2f')} -> {fmt(o.rate_after, '.2f')} req/s"
+            recovered = f"{fmt(o.rate_before, '.2f')} -> {fmt(o.rate_after, '.2f')} jobs/s"
         print(
             f"| {o.scenario} | {machines} | {o.requests} | {drain} | {o.pure_compute_s:.1f} "
             f"[{fmt_load(o.pure_compute['load_before'])}] | {fmt(o.ratio, '.2f')} | {o.messages_per_request:.2f} "
@@ -353,7 +355,8 @@ def print_report(outcomes: list[Outcome]) -> None:
         elif o.scenario == SCALE_OUT:
             checks.append(
                 (
-                    f"faster with the second machine ({fmt(o.rate_before, '.2f')} -> {fmt(o.rate_after, '.2f')} req/s)",
+                    f"proving faster with the second machine ({fmt(o.rate_before, '.2f')} -> "
+                    f"{fmt(o.rate_after, '.2f')} jobs/s)",
                     o.rate_before is not None and o.rate_after is not None and o.rate_after > o.rate_before,
                 )
             )

@@ -55,6 +55,19 @@ def completion_times(job_ids: list[str]) -> list[float] | None:
     return _read(read)
 
 
+def job_finish_times(job_ids: list[str]) -> list[float] | None:
+    """Unix times at which the requests' proving jobs succeeded, in order."""
+    from proving.models import Job
+
+    def read() -> list[float]:
+        rows = Job.objects.filter(
+            group_id__in=job_ids, status=Job.Status.SUCCEEDED, finished_at__isnull=False
+        ).values_list("finished_at", flat=True)
+        return sorted(t.timestamp() for t in rows)
+
+    return _read(read)
+
+
 @dataclass
 class JobCounts:
     jobs: int
