@@ -375,6 +375,10 @@ METRICS_SCRAPE_SOURCES = {
 # --- Request limits ----------------------------------------------------------------------
 MAX_RANGE_SECONDS = env_int("MAX_RANGE_SECONDS", 400 * 86400, minimum=60)
 MAX_IDENTIFIERS = env_int("MAX_IDENTIFIERS", 16, minimum=1, maximum=1000)
+# How far past the latest ingested block a submitted range may end (the ingester's lag);
+# ranges ending later, starting before the first block or ending in the future get a 400
+# at submit (handler/availability.py).
+BLOCK_DATA_MARGIN_SECONDS = env_int("BLOCK_DATA_MARGIN_SECONDS", 600, minimum=0)
 # The reconciler re-forwards a request not handed to the proving service after this long,
 # and polls the proving service for a forwarded request without news after this long.
 FORWARD_GRACE_SECONDS = env_int("FORWARD_GRACE_SECONDS", 120, minimum=1)

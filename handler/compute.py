@@ -2,7 +2,7 @@
 
 Knows nothing of jobs, leases or queues (proving.runner drives it). Errors come out as
 PermanentJobError (running again gives the same answer) or TransientJobError (worth
-another attempt), each with a short code that is stored on the job.
+another attempt), each with one of handler.failures' codes, stored on the job.
 """
 
 from __future__ import annotations
@@ -12,12 +12,22 @@ import logging
 from django.conf import settings
 
 from fossil.observability import proof_timer
-from handler import pricing
+from handler import failures, pricing
 from handler.metrics import compute_metric
 from handler.pricing.vault import VaultPricingError
 from handler.proofs.django_glue import get_provider, verify_before_store
-from handler.proofs.errors import PROGRAM_CODES, ProofError
+from handler.proofs.errors import (
+    PROGRAM_CODES,
+    BonsaiHttpError,
+    BonsaiSessionFailed,
+    PricingCheckFailed,
+    ProgramCheckFailed,
+    ProofConfigurationError,
+    ProofDeadlineExceeded,
+    ProofError,
+)
 from handler.proofs.records import ProofInputs, ProofRecord
+from handler.prover_keys import SigningKeyNotCurrent, checked_signer
 from handler.round_jobs import RoundHistoryMissing, is_round_job, round_job
 from handler.selectors import bucket_averages
 
@@ -47,26 +57,30 @@ def compute_and_prove(
         except RoundHistoryMissing as exc:
             logger.info("job %s: not a provable round (%s); priced by the engine", proof_id, exc)
         except pricing.MissingBucket as exc:
-            raise PermanentJobError("missing_block_data", str(exc)) from exc
+            raise PermanentJobError(failures.NO_DATA, str(exc)) from exc
         except VaultPricingError as exc:  # a program would refuse the round: name it
-            raise PermanentJobError(f"program_failed:{PROGRAM_CODES.get(exc.program, 'unknown')}", str(exc)) from exc
+            raise PermanentJobError(
+                failures.program_failed(PROGRAM_CODES.get(exc.program, "unknown")), str(exc)
+            ) from exc
         except pricing.PricingError as exc:
-            raise PermanentJobError("invalid_data", str(exc)) from exc
+            raise PermanentJobError(failures.DATA_VERIFICATION_FAILED, str(exc)) from exc
         else:
             return result, _prove(inputs, deadline)
-    bucket_seconds = pricing.bucket_seconds_for(start_timestamp, end_timestamp)
-    rows = bucket_averages(start_timestamp, end_timestamp, bucket_seconds)
     try:
+        bucket_seconds = pricing.bucket_seconds_for(start_timestamp, end_timestamp)
+        rows = bucket_averages(start_timestamp, end_timestamp, bucket_seconds)
+        if not rows:
+            raise PermanentJobError(failures.NO_DATA, f"no block data in [{start_timestamp}, {end_timestamp})")
         series = pricing.check_contiguous(
             [row[0] for row in rows], [row[1] for row in rows], start_timestamp, end_timestamp, bucket_seconds
         )
         outcome = compute_metric(metric, series, num_paths=settings.MC_PATHS)
     except pricing.MissingBucket as exc:
-        raise PermanentJobError("missing_block_data", str(exc)) from exc
+        raise PermanentJobError(failures.NO_DATA, str(exc)) from exc
     except pricing.InsufficientData as exc:
-        raise PermanentJobError("insufficient_data", str(exc)) from exc
+        raise PermanentJobError(failures.INSUFFICIENT_DATA, str(exc)) from exc
     except pricing.PricingError as exc:
-        raise PermanentJobError("invalid_data", str(exc)) from exc
+        raise PermanentJobError(failures.DATA_VERIFICATION_FAILED, str(exc)) from exc
     inputs = ProofInputs(
         job_id=proof_id,
         metric=metric,
@@ -84,10 +98,24 @@ def compute_and_prove(
 def _prove(inputs: ProofInputs, deadline: float) -> ProofRecord:
     try:
         with proof_timer(settings.PROVER_BACKEND):
-            record = get_provider().prove(inputs, deadline=deadline)
+            record = checked_signer(get_provider()).prove(inputs, deadline=deadline)
         verify_before_store(record)
+    except SigningKeyNotCurrent:
+        raise  # not the job's failure: this machine must not sign (proving.runner hands the job back)
     except ProofError as exc:
-        if exc.retryable:
-            raise TransientJobError(exc.code, str(exc)) from exc
-        raise PermanentJobError(exc.code, str(exc)) from exc
+        # the prover's own code stays in the message: the failure code says what it means
+        failure = TransientJobError if exc.retryable else PermanentJobError
+        raise failure(proof_failure_code(exc), f"{exc.code}: {exc}") from exc
     return record
+
+
+def proof_failure_code(exc: ProofError) -> str:
+    if isinstance(exc, ProgramCheckFailed):
+        return exc.code  # program_failed:<program>
+    if isinstance(exc, ProofDeadlineExceeded) or (isinstance(exc, BonsaiSessionFailed) and exc.status == "TIMED_OUT"):
+        return failures.TIME_LIMIT
+    if isinstance(exc, PricingCheckFailed):
+        return failures.DATA_VERIFICATION_FAILED
+    if isinstance(exc, (BonsaiHttpError, ProofConfigurationError)) or exc.retryable:
+        return failures.PROVER_UNAVAILABLE
+    return failures.PROOF_REJECTED

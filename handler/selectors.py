@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from handler.chain.sources import BlockBounds, get_block_source
 
-__all__ = ["BlockBounds", "block_base_fees", "block_range_bounds", "bucket_averages", "hourly_felts"]
+__all__ = [
+    "BlockBounds",
+    "block_base_fees",
+    "block_range_bounds",
+    "block_time_bounds",
+    "bucket_averages",
+    "hourly_felts",
+]
 
 
 def bucket_averages(start: int, end: int, bucket_seconds: int) -> list[tuple[int, float, int]]:
@@ -23,6 +30,11 @@ def bucket_averages(start: int, end: int, bucket_seconds: int) -> list[tuple[int
 def block_range_bounds() -> BlockBounds | None:
     """First/last block number and timestamp and the block count, or None if no blocks."""
     return get_block_source().bounds()
+
+
+def block_time_bounds() -> tuple[int, int] | None:
+    """(first, last) block timestamp, or None if there are no blocks (two index probes)."""
+    return get_block_source().time_bounds()
 
 
 def block_base_fees(start: int, end: int) -> list[tuple[int, int, int]]:

@@ -12,6 +12,7 @@ from fossil.api_tags import CLIENT_TAG
 from fossil.exceptions import NotFound
 from fossil.schema import CalldataErrorSerializer, MetricResultSerializer, ProofRecordSerializer, error_responses
 from fossil.validation import FeltHexField, StrictIntegerField, StrictSerializer, TimeRangeField, validate_min_range
+from handler.availability import range_without_data
 from handler.pricing.series import min_range_seconds
 from handler.round_jobs import vault_round_problem
 from offchain import selectors, services
@@ -29,15 +30,23 @@ class PricingParamsSerializer(StrictSerializer):
     volatility = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
     reserve_price = TimeRangeField(max_seconds=settings.MAX_RANGE_SECONDS)
 
-    # The shortest priceable ranges (README, "Round lengths"): the metric's bucket rule needs enough buckets.
+    # The shortest priceable ranges (README, "Round lengths"): the metric's bucket rule needs enough
+    # buckets; and a range with no block data now is refused here, not failed after queueing.
     def validate_twap(self, value):
-        return validate_min_range(value, min_range_seconds("twap"))
+        return validate_has_data(validate_min_range(value, min_range_seconds("twap")))
 
     def validate_volatility(self, value):
-        return validate_min_range(value, min_range_seconds("max_return"))
+        return validate_has_data(validate_min_range(value, min_range_seconds("max_return")))
 
     def validate_reserve_price(self, value):
-        return validate_min_range(value, min_range_seconds("reserve_price"))
+        return validate_has_data(validate_min_range(value, min_range_seconds("reserve_price")))
+
+
+def validate_has_data(value: list[int]) -> list[int]:
+    problem = range_without_data(*value)
+    if problem:
+        raise serializers.ValidationError(problem)
+    return value
 
 
 class ClientInfoSerializer(StrictSerializer):
@@ -144,8 +153,9 @@ class JobStatusSerializer(serializers.Serializer):
     error = serializers.CharField(required=False, help_text="plain message of a failure")
     error_code = serializers.CharField(
         required=False,
-        help_text="stable code of a failure: proving_service_unavailable, proving_service_refused, prover_failed, "
-        "missing_block_data, insufficient_data, invalid_data, job_failed",
+        help_text="stable code of a failure (docs/api.md, Failure codes): no_data, insufficient_data, "
+        "data_verification_failed, proof_rejected, prover_unavailable, time_limit, cancelled, internal_error, "
+        "proving_service_unavailable, proving_service_refused, job_failed",
     )
     completed_at = serializers.DateTimeField(required=False, allow_null=True)
     results = ResultsByMetricSerializer(required=False)

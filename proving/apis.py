@@ -18,6 +18,7 @@ from fossil.schema import (
     error_responses,
 )
 from fossil.validation import StrictIntegerField, StrictSerializer
+from handler.availability import range_without_data
 from handler.proofs.django_glue import prover_key_json
 from offchain.authentication import ApiKeyAuthentication
 from offchain.permissions import ServiceOnly
@@ -78,6 +79,9 @@ class WindowSerializer(StrictSerializer):
     def validate(self, attrs):
         if attrs["start_timestamp"] >= attrs["end_timestamp"]:
             raise serializers.ValidationError("start_timestamp must be before end_timestamp")
+        problem = range_without_data(attrs["start_timestamp"], attrs["end_timestamp"])
+        if problem:
+            raise serializers.ValidationError(problem)
         return attrs
 
 

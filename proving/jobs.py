@@ -13,6 +13,7 @@ worker and the reconciler can race and only one of them wins.
     running              pending     job_retry_or_fail         lease token, attempts left (backoff)
     running              failed      job_fail / job_retry_or_fail   lease token
     pending / running    failed      job_fail_exhausted        attempts used up, last lease long lapsed
+    pending / running    failed      jobs_cancel_unfinished    a sibling failed for good (code cancelled)
     pending / failed     pending     job_reset_for_replay      not running, not succeeded
     not succeeded        pending     jobs_reset_unfinished     the group's rerun (group row locked)
 
@@ -34,13 +35,12 @@ from django.utils import timezone
 
 from fossil import dispatch
 from fossil.exceptions import Conflict, NotFound
+from handler import failures
 from handler.proofs.coprocessor.starknet import proof_calldata
 from handler.proofs.records import ProofRecord
 from proving.models import METRICS, Job, JobGroup, Proof
 
 logger = logging.getLogger(__name__)
-
-EXHAUSTED_CODE = "attempts_exhausted"
 
 # Storing a finished proof survives a short database outage (a Postgres restart): the
 # proof is expensive, so the final transaction is retried on a fresh connection.
@@ -239,13 +239,15 @@ def job_fail_exhausted(*, job_id: int, now: datetime | None = None) -> bool:
             return False
         message = (
             f"the job used up its {job.max_attempts} attempts without finishing (worker lost, crashed or "
-            f"timed out); last error: {job.error_code or 'worker_lost'}"
+            f"timed out); last error: {job.error_code or 'worker lost'}"
         )
         if job.error_message:
             message += f": {job.error_message}"
+        # the last attempt's cause, if it had one; a worker that died mid-proof left none
+        code = job.error_code if failures.is_failure_code(job.error_code) else failures.PROVER_UNAVAILABLE
         Job.objects.filter(exhausted_jobs_filter(now), pk=job_id).update(
             status=Job.Status.FAILED,
-            error_code=EXHAUSTED_CODE,
+            error_code=code,
             error_message=message[:4000],
             finished_at=now,
             lease_token=None,
@@ -255,6 +257,21 @@ def job_fail_exhausted(*, job_id: int, now: datetime | None = None) -> bool:
         logger.warning("job %s failed: %s", job_id, message)
         dispatch.send_on_commit(dispatch.RECORD_JOB_OUTCOME, job_id)
     return True
+
+
+def jobs_cancel_unfinished(*, group_id: str, reason: str) -> int:
+    """Fails the group's pending and running jobs with code cancelled: once one job failed
+    for good the group cannot complete, so they are not proved (a running one loses its
+    lease, so its result is dropped). Run in the transaction that fails the group."""
+    return Job.objects.filter(group_id=group_id, status__in=[Job.Status.PENDING, Job.Status.RUNNING]).update(
+        status=Job.Status.FAILED,
+        error_code=failures.CANCELLED,
+        error_message=reason[:4000],
+        finished_at=timezone.now(),
+        lease_token=None,
+        lease_expires_at=None,
+        next_attempt_at=None,
+    )
 
 
 def job_reset_for_replay(*, job_id: int) -> Job:

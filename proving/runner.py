@@ -19,6 +19,7 @@ from django.db import DatabaseError, connection
 
 from fossil import log_context
 from fossil.observability import record_job_run
+from handler import failures
 from handler.compute import PermanentJobError, TransientJobError, compute_and_prove
 from proving import jobs
 from proving.models import Job
@@ -88,12 +89,16 @@ def job_run(*, job_id: int) -> RunOutcome:
     except PermanentJobError as exc:
         jobs.job_fail(job_id=job_id, token=token, code=exc.code, message=str(exc))
         return RunOutcome("failed")
-    except (TransientJobError, SoftTimeLimitExceeded, DatabaseError) as exc:
-        code = getattr(exc, "code", "proof_timeout" if isinstance(exc, SoftTimeLimitExceeded) else "database_error")
-        return _retry_or_fail(job_id, token, code, str(exc) or exc.__class__.__name__)
+    except TransientJobError as exc:
+        return _retry_or_fail(job_id, token, exc.code, str(exc))
+    except SoftTimeLimitExceeded:
+        message = f"the proof ran past PROOF_SOFT_TIME_LIMIT={settings.PROOF_SOFT_TIME_LIMIT}s"
+        return _retry_or_fail(job_id, token, failures.TIME_LIMIT, message)
+    except DatabaseError as exc:
+        return _retry_or_fail(job_id, token, failures.INTERNAL_ERROR, f"database error: {exc.__class__.__name__}")
     except Exception as exc:  # an unexpected bug: bounded retries, then a recorded failure
         logger.exception("job %s raised unexpectedly", job_id)
-        return _retry_or_fail(job_id, token, "internal_error", f"{exc.__class__.__name__}: {exc}")
+        return _retry_or_fail(job_id, token, failures.INTERNAL_ERROR, f"{exc.__class__.__name__}: {exc}")
     finally:
         keeper.stop()
     stored = jobs.job_succeed(job_id=job_id, token=token, result=result, record=record)

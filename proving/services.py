@@ -16,6 +16,7 @@ from django.utils import timezone
 from fossil import dispatch
 from fossil.exceptions import Conflict, NotFound
 from fossil.http import post_signed_json
+from handler import failures
 from proving import jobs
 from proving.composition import group_result
 from proving.models import Job, JobGroup
@@ -126,17 +127,22 @@ def job_group_record_outcome(*, job_id: int) -> str:
     group_id = Job.objects.filter(pk=job_id).values_list("group_id", flat=True).first()
     if group_id is None:
         raise NotFound(f"no job {job_id}")
-    jobs = list(Job.objects.filter(group_id=group_id).order_by("metric"))
+    group_jobs = list(Job.objects.filter(group_id=group_id).order_by("metric"))
     now = timezone.now()
     running = JobGroup.objects.filter(pk=group_id, status=JobGroup.Status.RUNNING)
     with transaction.atomic():
-        failed = [job for job in jobs if job.status == Job.Status.FAILED]
+        failed = [job for job in group_jobs if job.status == Job.Status.FAILED and job.error_code != failures.CANCELLED]
         if failed:
             reason = "; ".join(f"{job.metric}: {job.error_code}: {job.error_message}" for job in failed)
             changed = running.update(status=JobGroup.Status.FAILED, error=reason[:4000], finished_at=now)
+            if changed:
+                first = failed[0]
+                jobs.jobs_cancel_unfinished(
+                    group_id=group_id, reason=f"cancelled: the {first.metric} job failed for good ({first.error_code})"
+                )
             outcome = "failed"
-        elif all(job.status == Job.Status.SUCCEEDED for job in jobs):
-            changed = running.update(status=JobGroup.Status.COMPLETED, result=group_result(jobs), finished_at=now)
+        elif all(job.status == Job.Status.SUCCEEDED for job in group_jobs):
+            changed = running.update(status=JobGroup.Status.COMPLETED, result=group_result(group_jobs), finished_at=now)
             outcome = "completed"
         else:
             return "waiting"

@@ -101,6 +101,16 @@ class BlockSource:
             return None
         return BlockBounds(*(int(v) for v in row))
 
+    def time_bounds(self) -> tuple[int, int] | None:
+        """(first, last) block timestamp, or None if empty: no count, so two index probes."""
+        sql = f"SELECT MIN({self.ts_expr}), MAX({self.ts_expr}) FROM {self.table} WHERE {self.fee_filter}"
+        with connections[self.alias].cursor() as cursor:
+            cursor.execute(sql)
+            row = cursor.fetchone()
+        if not row or row[0] is None:
+            return None
+        return int(row[0]), int(row[1])
+
     def base_fees(self, start: int, end: int) -> list[tuple[int, int, int]]:
         """[(number, timestamp, base_fee_wei)] for start <= timestamp < end, by number.
         For spot checks and small ranges; aggregation goes through bucket_averages."""

@@ -40,11 +40,9 @@ def test_a_prover_hanging_past_the_soft_limit(chaos_worker, make_group, clean_qu
     elapsed = time.monotonic() - t0
     check_invariants(clean_queues, groups=[group], executions_equal_attempts=True)
     twap = Job.objects.get(group_id=group, metric="twap")
-    assert (twap.status, twap.attempts, twap.error_code) == ("failed", 2, "proof_timeout"), twap.error_message
+    assert (twap.status, twap.attempts, twap.error_code) == ("failed", 2, "time_limit"), twap.error_message
     assert "gave up after 2 attempts" in twap.error_message
-    record_recovery(
-        "S7 prover hang (soft time limit)", "FAILED proof_timeout after 2 attempts; others SUCCEEDED", elapsed
-    )
+    record_recovery("S7 prover hang (soft time limit)", "FAILED time_limit after 2 attempts; others SUCCEEDED", elapsed)
 
 
 # Scenario S7 of docs/reliability.md.

@@ -28,7 +28,7 @@ def test_reconciler_fails_jobs_that_used_up_their_attempts(make_group, clean_que
         max_attempts=4,
         lease_expires_at=past,
         dispatched_at=past,
-        error_code="proof_timeout",
+        error_code="time_limit",
     )
     # pending with no attempts left
     Job.objects.filter(pk=reserve.pk).update(attempts=2, max_attempts=2, dispatched_at=past)
@@ -42,10 +42,10 @@ def test_reconciler_fails_jobs_that_used_up_their_attempts(make_group, clean_que
     )
     counts = reconcile_jobs()
     assert counts["jobs_failed"] == 2 and counts["jobs_resent"] == 0, counts
-    for job in (twap, reserve):
+    for job, code in ((twap, "time_limit"), (reserve, "prover_unavailable")):
         job.refresh_from_db()
-        assert job.status == "failed" and job.error_code == "attempts_exhausted" and job.error_message
-    assert "proof_timeout" in Job.objects.get(pk=twap.pk).error_message
+        assert job.status == "failed" and job.error_code == code and job.error_message
+    assert "time_limit" in Job.objects.get(pk=twap.pk).error_message
     assert Job.objects.get(pk=max_return.pk).status == "running"
     assert clean_queues.depth("results") == 2  # outcomes re-sent for the group
     clean_queues.drain("results")

@@ -169,10 +169,12 @@ def test_a_crash_loop_fails_the_job_and_serves_others(chaos_worker, make_group, 
     twap = Job.objects.get(group_id=group, metric="twap")
     check_invariants(clean_queues, groups=[group], executions_equal_attempts=True)
     assert twap.status == Job.Status.FAILED and twap.attempts == 3
-    assert twap.error_code == "attempts_exhausted", (twap.error_code, twap.error_message)
+    assert twap.error_code == "prover_unavailable", (twap.error_code, twap.error_message)
     others = Job.objects.filter(group_id=group).exclude(metric="twap")
     assert all(job.status == Job.Status.SUCCEEDED for job in others)
     assert "twap" in JobGroup.objects.get(pk=group).error
     record_recovery(
-        "S15 crash loop (os._exit every run)", "FAILED attempts_exhausted after 3; others SUCCEEDED", recovery
+        "S15 crash loop (os._exit every run)",
+        "FAILED prover_unavailable (worker lost) after 3; others SUCCEEDED",
+        recovery,
     )

@@ -9,6 +9,8 @@ import pytest
 import requests
 from django.core.management import call_command
 
+from handler.models import BlockHeader
+from proving.models import Job
 from tests.conftest import EXAMPLE_REQUEST, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -83,8 +85,12 @@ def test_readme_example_reaches_completed_with_three_verified_results(
 
 def test_request_over_missing_block_data_fails_with_the_reason(live_server, celery_worker, chain, api_key):
     body = copy.deepcopy(EXAMPLE_REQUEST)
-    body["params"]["twap"] = [EXAMPLE_END + 7200, EXAMPLE_END + 10800]  # after the seeded chain
-    job_id = post(live_server, api_key, body).json()["job_id"]
+    body["params"]["twap"] = [EXAMPLE_END - 3 * 3600, EXAMPLE_END - 2 * 3600]
+    hole = EXAMPLE_END - 9000
+    BlockHeader.objects.filter(timestamp__gte=hole, timestamp__lt=hole + 180).delete()  # three minutes, no block
+    response = post(live_server, api_key, body)
+    assert response.status_code == 201
+    job_id = response.json()["job_id"]
 
     def finished():
         answer = status_of(live_server, api_key, job_id)
@@ -93,7 +99,9 @@ def test_request_over_missing_block_data_fails_with_the_reason(live_server, cele
     answer = wait_until(finished, timeout=90, interval=0.5, what="the request to fail")
     assert answer["status"] == "Failed"
     assert "twap" in answer["error"] and "missing" in answer["error"].lower()
-    assert answer["error_code"] == "missing_block_data"
+    assert answer["error_code"] == "no_data"
+    twap = Job.objects.get(group_id=job_id, metric="twap")
+    assert (twap.error_code, twap.attempts) == ("no_data", 1)  # failed at its first attempt, not retried
 
 
 @pytest.mark.parametrize("round_seconds", [90, 720])

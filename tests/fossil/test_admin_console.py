@@ -46,12 +46,12 @@ def failed_group(db):
     Job.objects.filter(group=group, metric="twap").update(
         status="failed",
         attempts=4,
-        error_code="missing_block_data",
+        error_code="no_data",
         error_message="no block in bucket 1672531200",
         finished_at=timezone.now(),
     )
     Job.objects.filter(group=group).exclude(metric="twap").update(status="succeeded")
-    JobGroup.objects.filter(pk=group.pk).update(status="failed", error="twap: missing_block_data")
+    JobGroup.objects.filter(pk=group.pk).update(status="failed", error="twap: no_data")
     return group
 
 
@@ -66,7 +66,7 @@ def failed_group(db):
         "/admin/offchain/pricingrequest/",
         "/admin/offchain/apikey/",
         "/admin/handler/blockheader/",
-        "/admin/proving/job/?status__exact=failed&error_code=missing_block_data&metric__exact=twap",
+        "/admin/proving/job/?status__exact=failed&error_code=no_data&metric__exact=twap",
         "/admin/proving/jobgroup/?status__exact=failed&q=bbbb",
         "/admin/offchain/apikey/?revoked_at__isempty=1",
     ],
@@ -95,7 +95,7 @@ def test_block_headers_show_utc_time_and_gwei(staff, chain):
 
 def test_dashboard_counts_failures_and_latency(staff, completed_group, failed_group):
     body = staff.get("/admin/dashboard/").content.decode()
-    assert "missing_block_data" in body
+    assert "no_data" in body
     assert "p50" in body and "reserve_price" in body
     from proving.selectors import dashboard
 

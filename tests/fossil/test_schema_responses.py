@@ -17,6 +17,7 @@ from openapi_schema_validator import OAS30Validator
 from rest_framework.test import APIClient
 
 from fossil.signing import HEADER, sign
+from handler.models import BlockHeader
 from handler.proofs import django_glue
 from handler.proofs.keys import create_private_key_file
 from handler.proofs.records import ProofRecord
@@ -30,7 +31,8 @@ from tests.conftest import EXAMPLE_REQUEST, stub_metric_result
 pytestmark = pytest.mark.django_db(transaction=True)
 
 START, END = 1672531200, 1672531200 + 6 * 3600  # six hours of the demo chain: every metric computes
-MISSING = (1500000000, 1500000000 + 6 * 3600)  # no blocks there: every job fails for good
+MISSING = (START + 3600, START + 2 * 3600)  # within the chain: a hole is cut in it before it is asked for
+HOLE = (START + 5400, START + 5580)  # three minutes with no block: every job over MISSING fails for good
 
 
 def closed(schema: dict) -> dict:
@@ -159,12 +161,13 @@ def test_every_endpoint_answers_as_the_schema_says(chain, services_here, key_cli
     check(again, "/pricing_data", "post")
 
     # a request that fails, then runs again
+    BlockHeader.objects.filter(timestamp__gte=HOLE[0], timestamp__lt=HOLE[1]).delete()
     failing = check(key_client.post("/pricing_data", request_for(MISSING), format="json"), "/pricing_data", "post")
     run_group(failing["job_id"], MISSING)
     assert check(service_get(f"/api/job/{failing['job_id']}"), "/api/job/{job_group_id}")["status"] == "failed"
     assert pricing_request_sync(job_id=failing["job_id"]) == "failed"
     failed = check(key_client.get(f"/job_status/{failing['job_id']}"), "/job_status/{job_id}")
-    assert failed["status"] == "Failed" and failed["error"] and failed["error_code"] == "missing_block_data"
+    assert failed["status"] == "Failed" and failed["error"] and failed["error_code"] == "no_data"
     rerun = key_client.post("/pricing_data", request_for(MISSING), format="json")
     assert rerun.status_code == 200 and rerun.json()["status"] == "Pending"
     check(rerun, "/pricing_data", "post")

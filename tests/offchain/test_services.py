@@ -37,7 +37,7 @@ def failed_group(live_server, settings, sqs_queues):
     group, _ = proving_services.job_group_create(job_group_id=JOB_ID, ranges=ranges)
     job = Job.objects.filter(group=group).first()
     Job.objects.filter(pk=job.pk).update(
-        status="failed", error_code="missing_block_data", error_message="no blocks", finished_at=timezone.now()
+        status="failed", error_code="no_data", error_message="no blocks", finished_at=timezone.now()
     )
     assert proving_services.job_group_record_outcome(job_id=job.pk) == "failed"
 
@@ -45,8 +45,8 @@ def failed_group(live_server, settings, sqs_queues):
 def test_first_run_takes_the_result_even_before_the_forwarding_answer(failed_group):
     assert pricing_request_sync(job_id=JOB_ID) == "failed"
     request = PricingRequest.objects.get(pk=JOB_ID)
-    assert request.status == "Failed" and "missing_block_data" in request.error
-    assert request.error_code == "missing_block_data" and "no blocks" in request.client_error
+    assert request.status == "Failed" and "no_data" in request.error
+    assert request.error_code == "no_data" and "no blocks" in request.client_error
     assert pricing_request_sync(job_id=JOB_ID) == "ignored"  # a repeat changes nothing
 
 

@@ -70,7 +70,7 @@ def test_exhausted_jobs_fail_only_once_their_last_lease_is_long_gone(job, settin
     long_ago = timezone.now() - timedelta(seconds=settings.JOB_LEASE_SECONDS + 5)
     Job.objects.filter(pk=job.pk).update(lease_expires_at=long_ago)
     assert jobs.job_fail_exhausted(job_id=job.pk) is True
-    assert state(job) == ("failed", 2) and job.error_code == jobs.EXHAUSTED_CODE
+    assert state(job) == ("failed", 2) and job.error_code == "prover_unavailable"  # a worker lost mid-proof
     assert jobs.job_fail_exhausted(job_id=job.pk) is False
 
 
@@ -78,7 +78,7 @@ def test_replay_resets_a_failed_job_and_refuses_a_running_one(job):
     token = jobs.job_claim(job_id=job.pk)
     with pytest.raises(Conflict):
         jobs.job_reset_for_replay(job_id=job.pk)
-    jobs.job_fail(job_id=job.pk, token=token, code="invalid_data", message="bad")
+    jobs.job_fail(job_id=job.pk, token=token, code="data_verification_failed", message="bad")
     jobs.job_reset_for_replay(job_id=job.pk)
     assert state(job) == ("pending", 0) and job.error_code == "" and job.lease_token is None
 

@@ -64,7 +64,7 @@ def test_a_lapsed_lease_is_resent_and_an_exhausted_job_fails(group, settings):
     )
     counts = reconciler.reconcile_jobs()
     assert (counts["jobs_resent"], counts["jobs_failed"]) == (1, 1)
-    assert Job.objects.get(pk=reserve.pk).error_code == "attempts_exhausted"
+    assert Job.objects.get(pk=reserve.pk).error_code == "prover_unavailable"
     assert Job.objects.get(pk=max_return.pk).status == "pending"
 
 

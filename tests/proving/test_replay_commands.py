@@ -16,7 +16,7 @@ def failed_group(db):
     call_command("seed_demo_chain", "--start", str(START - 600), "--end", str(END + 600))
     ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = services.job_group_create(job_group_id="r" * 64, ranges=ranges)
-    Job.objects.filter(group=group).update(status="failed", attempts=4, error_code="proof_timeout")
+    Job.objects.filter(group=group).update(status="failed", attempts=4, error_code="time_limit")
     JobGroup.objects.filter(pk=group.pk).update(status="failed", error="timeouts")
     return group
 
@@ -58,7 +58,7 @@ def test_replay_job_sync_exits_1_when_the_job_fails(db, capsys):
     ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = services.job_group_create(job_group_id="f" * 64, ranges=ranges)
     job = Job.objects.get(group=group, metric="twap")
-    Job.objects.filter(pk=job.pk).update(status="failed", error_code="proof_timeout")
+    Job.objects.filter(pk=job.pk).update(status="failed", error_code="time_limit")
     with pytest.raises(SystemExit) as exit_info:
         call_command("replay_job", str(job.pk), "--sync")
     captured = capsys.readouterr()
@@ -70,7 +70,7 @@ def test_replay_job_sync_exits_1_when_the_job_fails(db, capsys):
 def test_replay_group_sync_exits_1_when_a_job_fails(db, capsys):
     ranges = {metric: (START, END) for metric in ("twap", "reserve_price", "max_return")}
     group, _ = services.job_group_create(job_group_id="g" * 64, ranges=ranges)
-    Job.objects.filter(group=group).update(status="failed", error_code="proof_timeout")
+    Job.objects.filter(group=group).update(status="failed", error_code="time_limit")
     JobGroup.objects.filter(pk=group.pk).update(status="failed", error="timeouts")
     with pytest.raises(SystemExit) as exit_info:
         call_command("replay_group", group.pk, "--sync")

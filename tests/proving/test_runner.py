@@ -9,7 +9,13 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from handler import compute
-from handler.proofs.errors import ProofDeadlineExceeded, ReceiptRejected
+from handler.proofs.errors import (
+    BonsaiHttpError,
+    BonsaiSessionFailed,
+    PricingCheckFailed,
+    ProofDeadlineExceeded,
+    ReceiptRejected,
+)
 from handler.proofs.records import ProofRecord
 from proving import jobs as job_transitions
 from proving import runner
@@ -57,7 +63,7 @@ def test_missing_block_data_fails_for_good_naming_the_bucket(db, jobs):
     outcome = runner.job_run(job_id=jobs["twap"].pk)
     assert outcome.status == "failed"
     job = Job.objects.get(pk=jobs["twap"].pk)
-    assert job.status == "failed" and job.error_code == "missing_block_data"
+    assert job.status == "failed" and job.error_code == "no_data" and job.attempts == 1
     assert "2023-01-01" in job.error_message or str(START) in job.error_message
 
 
@@ -81,7 +87,7 @@ def test_transient_prover_errors_retry_with_backoff_then_fail(chain, jobs, monke
     assert first.status == "retry" and first.retry_in >= 1
     job = Job.objects.get(pk=job_id)
     assert (job.status, job.attempts, job.lease_token) == ("pending", 1, None)
-    assert job.error_code == provider.error.code
+    assert job.error_code == "time_limit" and job.error_message.startswith(provider.error.code)
     for attempt in (2, 3):
         Job.objects.filter(pk=job_id).update(next_attempt_at=timezone.now())
         outcome = runner.job_run(job_id=job_id)
@@ -119,3 +125,28 @@ def test_completion_with_a_lost_lease_is_dropped(chain, jobs):
     record = ProofRecord.from_json(Proof.objects.get(job=job).record)
     assert job_transitions.job_succeed(job_id=job.pk, token=stale, result={"value": "0"}, record=record) is False
     assert Proof.objects.filter(job=job).count() == 1
+
+
+@pytest.mark.parametrize(
+    ("error", "code", "retried"),
+    [
+        (BonsaiHttpError("POST /sessions: 503", status=503), "prover_unavailable", True),
+        (BonsaiHttpError("POST /sessions: 401", status=401), "prover_unavailable", False),
+        (BonsaiSessionFailed("session s1 TIMED_OUT", status="TIMED_OUT", error_msg=None), "time_limit", False),
+        (
+            BonsaiSessionFailed("session s1 FAILED", status="FAILED", error_msg="guest panicked"),
+            "proof_rejected",
+            False,
+        ),
+        (PricingCheckFailed("twap differs from the series"), "data_verification_failed", False),
+        (ReceiptRejected("image id differs"), "proof_rejected", False),
+    ],
+)
+def test_each_prover_error_has_its_failure_code_and_only_retryable_ones_retry(
+    chain, jobs, monkeypatch, error, code, retried
+):
+    monkeypatch.setattr(compute, "get_provider", lambda: FlakyProvider(error))
+    outcome = runner.job_run(job_id=jobs["twap"].pk)
+    job = Job.objects.get(pk=jobs["twap"].pk)
+    assert job.error_code == code and job.error_message.startswith(error.code)
+    assert (outcome.status, job.status) == (("retry", "pending") if retried else ("failed", "failed"))

@@ -57,6 +57,29 @@ def test_one_failed_job_fails_the_group_with_its_reason():
     assert group.status == "failed" and "twap: boom" in group.error
 
 
+def test_a_job_failed_for_good_cancels_its_unfinished_siblings():
+    from proving import jobs as job_transitions
+
+    jobs = make_group()
+    token = job_transitions.job_claim(job_id=jobs["reserve_price"].pk)  # a sibling mid-proof
+    finish(jobs["max_return"])
+    Job.objects.filter(pk=jobs["twap"].pk).update(status="failed", error_code="no_data", error_message="missing bucket")
+    assert services.job_group_record_outcome(job_id=jobs["twap"].pk) == "failed"
+    by_metric = {job.metric: job for job in Job.objects.filter(group_id="g1")}
+    assert (by_metric["reserve_price"].status, by_metric["reserve_price"].error_code) == ("failed", "cancelled")
+    assert "twap job failed for good (no_data)" in by_metric["reserve_price"].error_message
+    assert by_metric["max_return"].status == "succeeded"  # a finished proof stands
+    group = JobGroup.objects.get(pk="g1")
+    assert group.error.startswith("twap: no_data") and "cancelled" not in group.error
+    # the sibling's run lost its lease with the cancel (its proof would be dropped), and no run starts
+    assert job_transitions.job_renew_lease(job_id=jobs["reserve_price"].pk, token=token) is False
+    assert job_transitions.job_claim(job_id=jobs["reserve_price"].pk) is None
+    # a rerun of the group runs the cancelled job again
+    assert sorted(services.job_group_rerun(group_id="g1", dispatch=False)) == sorted(
+        [jobs["twap"].pk, jobs["reserve_price"].pk]
+    )
+
+
 def test_replay_refuses_succeeded_and_resets_failed_job():
     jobs = make_group()
     finish(jobs["twap"])

@@ -77,8 +77,8 @@ def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
     job = Job.objects.get(group=group, metric="twap")
     assert runner.job_run(job_id=job.pk).status == "failed"
     job.refresh_from_db()
-    assert job.status == "failed" and job.error_code == "proof_verification"
-    assert job.error_message.startswith("pairing: the Groth16 seal does not prove claim")
+    assert job.status == "failed" and job.error_code == "proof_rejected"
+    assert job.error_message.startswith("proof_verification: pairing: the Groth16 seal does not prove claim")
     assert not Proof.objects.filter(job=job).exists()
     assert bento_with_bad_seals.calls("GET", "receipts", server="storage")  # it did get a receipt
     proving_services.job_group_record_outcome(job_id=job.pk)
@@ -87,7 +87,7 @@ def test_bad_seal_from_bento_fails_the_job_with_a_reason_and_status_answers_200(
     assert resp.status_code == 200
     body = resp.json()
     # the client gets a stable code and a plain message; the failed check stays for operators
-    assert body["status"] == "Failed" and body["error_code"] == "prover_failed" and "pairing" not in body["error"]
+    assert body["status"] == "Failed" and body["error_code"] == "proof_rejected" and "pairing" not in body["error"]
     assert "pairing" in PricingRequest.objects.get(job_id=JOB_ID).error
 
 
