@@ -87,6 +87,6 @@ def test_a_permanent_prover_error_fails_at_once(chaos_worker, make_group, clean_
     elapsed = time.monotonic() - t0
     check_invariants(clean_queues, groups=[group], executions_equal_attempts=True)
     job = Job.objects.get(group_id=group, metric="reserve_price")
-    assert (job.status, job.attempts, job.error_code) == ("failed", 1, "prover_rejected")
+    assert (job.status, job.attempts, job.error_code) == ("failed", 1, "proof_rejected")
     assert "prover_rejected" in JobGroup.objects.get(pk=group).error
     record_recovery("S8 permanent prover error", "FAILED on attempt 1, reason stored, group notified", elapsed)
