@@ -15,6 +15,9 @@ app.autodiscover_tasks()
 
 # The worker's heartbeat for the liveness probe (connects Celery signals).
 import fossil.liveness  # noqa: E402,F401
+
+# A worker signs only with the key ring's current key: it refuses to start, or stops, otherwise.
+import handler.signing_key_guard  # noqa: E402,F401
 from fossil import log_context  # noqa: E402
 
 # Request, job and group ids on the log lines of publishers and workers.

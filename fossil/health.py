@@ -1,9 +1,12 @@
-"""Liveness and readiness. Readiness proves Postgres answers and every work queue (with its
-dead-letter queue) exists on SQS and answers."""
+"""Liveness and readiness. Readiness proves Postgres answers, every work queue (with its
+dead-letter queue) exists on SQS and answers, and the settings' READINESS_CHECKS pass (the
+prover key: a machine whose key is not the current one answers 503 naming both key ids)."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import connection
+from django.utils.module_loading import import_string
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -70,7 +73,8 @@ class ReadinessApi(APIView):
     )
     def get(self, request):
         checks = {}
-        for name, check in (("postgres", postgres_check), ("sqs", sqs_queues_check)):
+        extra = [(name, import_string(path)) for name, path in settings.READINESS_CHECKS.items()]
+        for name, check in [("postgres", postgres_check), ("sqs", sqs_queues_check), *extra]:
             try:
                 checks[name] = check()
             except Exception as exc:  # any failure means not ready; say which

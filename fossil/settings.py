@@ -201,6 +201,9 @@ if not (PROVER_PRIVATE_KEY or PROVER_KEY_FILE):
         raise ImproperlyConfigured("PROVER_BACKEND=attested needs PROVER_PRIVATE_KEY or PROVER_KEY_FILE in production")
     # local runs: `make run` / `make test` create this file with manage.py create_prover_key
     PROVER_KEY_FILE = str(RUN_DIR / "prover_ed25519.pem")
+# How often a running worker checks that its signing key is still the current one (a rotation
+# stops the workers of a machine with the old key within this; handler/signing_key_guard.py). 0: never.
+KEY_CHECK_SECONDS = env_float("KEY_CHECK_SECONDS", 5.0, minimum=0.0)
 PROOF_SOFT_TIME_LIMIT = env_int("PROOF_SOFT_TIME_LIMIT", 300, minimum=1)
 PROOF_HARD_TIME_LIMIT = env_int("PROOF_HARD_TIME_LIMIT", PROOF_SOFT_TIME_LIMIT + 30, minimum=2)
 if PROOF_HARD_TIME_LIMIT <= PROOF_SOFT_TIME_LIMIT:
@@ -367,6 +370,9 @@ LOGGING = {
 METRICS_TOKEN = env_secret("METRICS_TOKEN", required=REQUIRE_SECRETS)
 # Gauges read at scrape time, by source name (the `source` label of fossil_scrape_source_up):
 # functions named by string, like the URL configuration names the apps' urls (fossil imports no app).
+# Readiness checks beyond Postgres and SQS (fossil/health.py), named like the scrape sources:
+# a machine whose prover key is not the current one is not ready (handler/prover_keys.py).
+READINESS_CHECKS = {"prover_key": "handler.prover_keys.readiness_check"}
 METRICS_SCRAPE_SOURCES = {
     "sqs": "proving.scrape_metrics.queue_gauges",
     "postgres": "proving.scrape_metrics.job_gauges",

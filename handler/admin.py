@@ -37,5 +37,5 @@ class BlockHeaderAdmin(ReadOnlyAdmin):
 class ProverKeyAdmin(ReadOnlyAdmin):
     """The prover key ring, read-only: keys change only through create/rotate_prover_key."""
 
-    list_display = ("key_id", "is_current", "created_at", "retired_at", "public_key")
+    list_display = ("key_id", "is_current", "created_at", "retired_at", "revoked_at", "revoked_reason", "public_key")
     ordering = ("-is_current", "-created_at")

@@ -56,6 +56,9 @@ class ProverKey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     retired_at = models.DateTimeField(null=True, blank=True)
     is_current = models.BooleanField(default=True)
+    # A revoked (compromised) key verifies nothing, whenever it signed (handler.prover_keys).
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=200, blank=True)
 
     class Meta:
         constraints = [
@@ -67,6 +70,10 @@ class ProverKey(models.Model):
                 condition=models.Q(is_current=True, retired_at__isnull=True)
                 | models.Q(is_current=False, retired_at__isnull=False),
                 name="prover_key_retired_iff_not_current",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(revoked_at__isnull=True) | models.Q(is_current=False),
+                name="prover_key_revoked_not_current",
             ),
         ]
 

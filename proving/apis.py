@@ -164,9 +164,14 @@ class PublishedKeySerializer(serializers.Serializer):
     key_id = serializers.CharField(help_text="first 16 hex digits of sha256(raw public key)")
     public_key = serializers.CharField(help_text="0x + raw 32-byte Ed25519 public key")
     public_key_pem = serializers.CharField()
-    status = serializers.ChoiceField(choices=["current", "retired"])
+    status = serializers.ChoiceField(
+        choices=["current", "retired", "revoked"],
+        help_text="current signs; retired verifies records signed before retired_at; revoked verifies none",
+    )
     created_at = serializers.DateTimeField()
     retired_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    revoked_reason = serializers.CharField(allow_null=True)
 
 
 class ProverKeySerializer(serializers.Serializer):
@@ -177,7 +182,8 @@ class ProverKeySerializer(serializers.Serializer):
 
 
 class ProverKeyApi(APIView):
-    # Retired keys stay listed so the records they signed keep verifying (docs/proofs.md).
+    # Retired keys stay listed so the records they signed before retired_at keep verifying; a revoked
+    # key is listed with its reason and verifies nothing (docs/proofs.md).
 
     authentication_classes = [ApiKeyAuthentication]
     throttle_classes = [ApiKeyRateThrottle]

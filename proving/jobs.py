@@ -11,6 +11,7 @@ worker and the reconciler can race and only one of them wins.
     running              running     job_renew_lease           lease token (extends the lease only)
     running              succeeded   job_succeed (+ Proof)     lease token
     running              pending     job_retry_or_fail         lease token, attempts left (backoff)
+    running              pending     job_release               lease token (wrong signing key here; attempt given back)
     running              failed      job_fail / job_retry_or_fail   lease token
     pending / running    failed      job_fail_exhausted        attempts used up, last lease long lapsed
     pending / running    failed      jobs_cancel_unfinished    a sibling failed for good (code cancelled)
@@ -35,7 +36,7 @@ from django.utils import timezone
 
 from fossil import dispatch
 from fossil.exceptions import Conflict, NotFound
-from handler import failures
+from handler import failures, prover_keys
 from handler.proofs.coprocessor.starknet import proof_calldata
 from handler.proofs.records import ProofRecord
 from proving.models import METRICS, Job, JobGroup, Proof
@@ -153,6 +154,9 @@ def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRec
 def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, starknet: dict | None) -> bool:
     record_json = record.to_json()
     with transaction.atomic():
+        if record.kind == "attested" and record.key_id:
+            # a record signed by a key retired meanwhile is never stored (raises SigningKeyNotCurrent)
+            prover_keys.lock_signing_key_for_store(record.key_id)
         finished = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token).update(
             status=Job.Status.SUCCEEDED,
             result=result,
@@ -196,6 +200,19 @@ def job_fail(*, job_id: int, token: uuid.UUID, code: str, message: str) -> None:
         if failed:
             logger.warning("job %s failed for good: %s: %s", job_id, code, message)
             dispatch.send_on_commit(dispatch.RECORD_JOB_OUTCOME, job_id)
+
+
+def job_release(*, job_id: int, token: uuid.UUID) -> bool:
+    """Hands a claimed job back untouched, its attempt given back: this machine cannot run it
+    (its signing key is not the current one), another one can, at once."""
+    released = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token).update(
+        status=Job.Status.PENDING,
+        attempts=F("attempts") - 1,
+        lease_token=None,
+        lease_expires_at=None,
+        next_attempt_at=None,
+    )
+    return bool(released)
 
 
 def job_retry_or_fail(*, job_id: int, token: uuid.UUID, code: str, message: str) -> float | None:

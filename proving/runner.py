@@ -21,6 +21,7 @@ from fossil import log_context
 from fossil.observability import record_job_run
 from handler import failures
 from handler.compute import PermanentJobError, TransientJobError, compute_and_prove
+from handler.prover_keys import SigningKeyNotCurrent
 from proving import jobs
 from proving.models import Job
 
@@ -28,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 # The provider must give up this long before the soft limit, to leave time to record the outcome.
 DEADLINE_MARGIN_SECONDS = 5
+# A job handed back by a machine with the wrong key comes back on the queue this much later:
+# by then that machine's workers have stopped consuming (handler/signing_key_guard.py).
+KEY_HANDBACK_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ def job_run(*, job_id: int) -> RunOutcome:
             end_timestamp=job.end_timestamp,
             deadline=deadline,
         )
+    except SigningKeyNotCurrent as exc:
+        return _hand_back(job_id, token, exc)
     except PermanentJobError as exc:
         jobs.job_fail(job_id=job_id, token=token, code=exc.code, message=str(exc))
         return RunOutcome("failed")
@@ -101,8 +107,17 @@ def job_run(*, job_id: int) -> RunOutcome:
         return _retry_or_fail(job_id, token, failures.INTERNAL_ERROR, f"{exc.__class__.__name__}: {exc}")
     finally:
         keeper.stop()
-    stored = jobs.job_succeed(job_id=job_id, token=token, result=result, record=record)
+    try:
+        stored = jobs.job_succeed(job_id=job_id, token=token, result=result, record=record)
+    except SigningKeyNotCurrent as exc:  # the key was retired while the proof ran
+        return _hand_back(job_id, token, exc)
     return RunOutcome("succeeded" if stored else "skipped")
+
+
+def _hand_back(job_id: int, token: uuid.UUID, exc: SigningKeyNotCurrent) -> RunOutcome:
+    jobs.job_release(job_id=job_id, token=token)
+    logger.error("job %s handed back, not run here: %s", job_id, exc)
+    return RunOutcome("retry", retry_in=KEY_HANDBACK_SECONDS)
 
 
 def _retry_or_fail(job_id: int, token: uuid.UUID, code: str, message: str) -> RunOutcome:

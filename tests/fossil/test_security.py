@@ -69,7 +69,7 @@ def test_health_schema_are_public_and_admin_needs_login():
 def test_readiness_checks_postgres_and_an_sqs_round_trip(sqs_queues):
     response = APIClient().get("/health/ready")
     assert response.status_code == 200, response.json()
-    assert response.json()["checks"] == {"postgres": "ok", "sqs": "ok"}
+    assert response.json()["checks"] == {"postgres": "ok", "sqs": "ok", "prover_key": "ok"}
 
 
 @pytest.fixture

@@ -83,7 +83,7 @@ def test_ten_concurrent_readiness_probes_all_agree(live_server, sqs_queues):
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         answers = list(pool.map(probe, range(10)))
-    assert answers == [(200, {"status": "ok", "checks": {"postgres": "ok", "sqs": "ok"}})] * 10
+    assert answers == [(200, {"status": "ok", "checks": {"postgres": "ok", "sqs": "ok", "prover_key": "ok"}})] * 10
 
 
 def test_the_watchdog_creates_lost_queues_and_stops_only_a_stalled_consumer(own_queues, settings, monkeypatch):

@@ -109,12 +109,19 @@ def test_rotation_retires_the_old_key_and_old_records_still_verify(key_settings,
     django_glue.reset_caches()
     new_record = sign(django_glue.get_provider())
     assert new_record["key_id"] == body["key_id"]
-    for record in (old_record, new_record):
+    retired_at = ProverKey.objects.get(pk=old_id).retired_at
+    before, after = str(int(retired_at.timestamp()) - 1), str(int(retired_at.timestamp()) + 1)
+    for record, signed_at in ((old_record, before), (new_record, None)):
         assert django_glue.verify_before_store(record).metric == "twap"
         path = tmp_path / f"{record['key_id']}.json"
         path.write_text(json.dumps(record))
-        call_command("verify_receipt", str(path))
+        call_command("verify_receipt", str(path), *(["--signed-at", signed_at] if signed_at else []))
         assert json.loads(capsys.readouterr().out)["key_id"] == record["key_id"]
+    # a retired key verifies only what it signed before its retirement
+    for late in ([], ["--signed-at", after]):
+        with pytest.raises(SystemExit) as exit_info:
+            call_command("verify_receipt", str(tmp_path / f"{old_id}.json"), *late)
+        assert exit_info.value.code == 1 and f"FAILED key: key {old_id} was retired at" in capsys.readouterr().err
     published = {k["key_id"]: bytes.fromhex(k["public_key"][2:]) for k in body["keys"]}
     assert verify_record(old_record, public_keys=published).metric == "twap"
     with pytest.raises(ProofVerificationError) as ei:

@@ -1,6 +1,7 @@
 """``manage.py verify_receipt FILE``: verify a proof (as ``GET /job_status`` returns it, or a real receipt).
 
     python manage.py verify_receipt record.json [--public-key 0x…] [--image-id 0x…] [--selector 0x…]
+                                                [--signed-at 2026-01-31T12:00:00Z]
 
 ``FILE`` may hold a proof record (or an object holding one under ``proof``/``record``), a
 ``{"seal", "image_id", "journal"}`` object as risc0-ethereum and garaga write them (a 256-byte seal
@@ -14,8 +15,11 @@ the output says the image id was not pinned.
 
 Every Groth16 seal gets the BN254 pairing check under the verifier version its selector names;
 attested records are checked against the published key ring (current and retired keys, by key
-id), read from the database and this machine's configured key; nothing is ever created. Prints
-what was verified and the decoded journal as JSON.
+id), read from the database and this machine's configured key; nothing is ever created. A key's
+life counts too (handler.prover_keys): a revoked key's record fails naming the revocation's
+reason, and a retired key's verifies only when ``--signed-at`` (when the record was issued, e.g.
+its request's completed_at) is before the key's retired_at. Prints what was verified and the
+decoded journal as JSON.
 
 Exit status 1 with one line on stderr naming the failed check; 2 for unusable input (unreadable
 file, not JSON or a receipt, bad option).
@@ -23,8 +27,10 @@ file, not JSON or a receipt, bad option).
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.db import DatabaseError
@@ -106,6 +112,27 @@ def _load(path: str):
     return "record", data
 
 
+def _instant(text: str) -> datetime:
+    try:
+        if text.isdigit():
+            return datetime.fromtimestamp(int(text), tz=UTC)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        raise argparse.ArgumentTypeError("expected ISO 8601 (2026-01-31T12:00:00Z) or unix seconds") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _check_key_life(kid: str | None, signed_at: datetime | None) -> None:
+    from handler.prover_keys import key_life_problem
+
+    try:
+        problem = key_life_problem(kid, signed_at)
+    except DatabaseError:  # no database here: only this machine's key was published, and it is not retired
+        return
+    if problem:
+        raise ProofVerificationError("key", problem)
+
+
 def _published_keys() -> dict[str, bytes]:
     from handler.proofs.django_glue import configured_public_key, published_keys
 
@@ -148,6 +175,12 @@ class Command(FossilCommand):
             action="store_true",
             help="check a Groth16 proof of a program Fossil does not know (the output says it is not pinned)",
         )
+        parser.add_argument(
+            "--signed-at",
+            type=_instant,
+            help="when an attested record was issued (ISO 8601 or unix seconds): a retired key verifies "
+            "only records issued before its retirement",
+        )
 
     def handle(self, *args, **options):
         source, data = _load(options["file"])
@@ -184,6 +217,8 @@ class Command(FossilCommand):
                 journal_required=False,
             )
             record = ProofRecord.from_json(data)
+            if record.kind == "attested" and public_key is None:
+                _check_key_life(record.key_id, options["signed_at"])
         except ProofVerificationError as exc:
             _fail(1, f"FAILED {exc}")
         except (ProofError, ValueError, TypeError, KeyError, AttributeError) as exc:
