@@ -6,7 +6,11 @@ deployment stops the process at start-up instead of running with a silent defaul
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import zlib
+from collections import Counter
 from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -115,23 +119,89 @@ DEVELOPMENT_SECRETS = frozenset(
     {"insecure-local-only-" + "x" * 40, "local-only-service-secret", "changeme", "change-me", "secret", "password"}
 )
 DEVELOPMENT_SECRET_PREFIXES = ("insecure-local-only-", "local-only-", "django-insecure-")
+# Words that mark a value someone typed instead of generating it.
+PLACEHOLDER_WORDS = (
+    "changeme",
+    "change-me",
+    "change_me",
+    "replaceme",
+    "replace-me",
+    "placeholder",
+    "example",
+    "insecure",
+    "password",
+    "passw0rd",
+    "secret",
+    "qwerty",
+    "asdfgh",
+    "letmein",
+    "dummy",
+)
 MIN_SECRET_BYTES = 32
+# An estimate (Shannon entropy of the value's own characters times its length): a generated
+# token_urlsafe(32) has about 190 bits, 64 random hex digits about 250.
+MIN_SECRET_BITS = 128
+MAX_SAME_CHARACTER_SHARE = 0.25
+LONGEST_RUN = 5  # the same character, or consecutive ones (abcdef, 654321), this many times in a row
 
 
-def env_secret(name: str, *, required: bool, development_default: str = "") -> str:
+def _longest_run(value: str, step: int) -> int:
+    longest = run = 1
+    for previous, current in zip(value, value[1:], strict=False):
+        run = run + 1 if ord(current) - ord(previous) == step else 1
+        longest = max(longest, run)
+    return longest
+
+
+def guessable_secret_reason(value: str, *, min_bytes: int = MIN_SECRET_BYTES) -> str | None:
+    """Why a production secret is guessable (a rule, never the value), or None."""
+    lowered = value.lower()
+    if value in DEVELOPMENT_SECRETS or lowered.startswith(DEVELOPMENT_SECRET_PREFIXES):
+        return "is a known development value"
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "looks like a placeholder (it contains a common word such as changeme or secret)"
+    if len(value.encode()) < min_bytes:
+        return f"is shorter than {min_bytes} bytes"
+    counts = Counter(value)
+    if max(counts.values()) > MAX_SAME_CHARACTER_SHARE * len(value) or _longest_run(value, 0) > LONGEST_RUN:
+        return "repeats a character too often"
+    if _longest_run(value, 1) > LONGEST_RUN or _longest_run(value, -1) > LONGEST_RUN:
+        return "contains a run of sequential characters"
+    # a short pattern repeated (ab12ab12…, word-word): generated values do not compress
+    if re.fullmatch(r"(.+?)\1+", value, re.DOTALL) or len(zlib.compress(value.encode(), 9)) - 8 < len(value) / 2:
+        return "repeats a pattern"
+    bits = -sum(n * math.log2(n / len(value)) for n in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return f"has too little entropy (about {bits:.0f} bits, at least {MIN_SECRET_BITS} needed)"
+    return None
+
+
+def env_secret(name: str, *, required: bool, development_default: str = "", min_bytes: int = MIN_SECRET_BYTES) -> str:
     """A secret from the environment (or NAME_FILE).
 
-    With required=True (FOSSIL_REQUIRE_SECRETS) it must be set, not a known development
-    value and at least MIN_SECRET_BYTES long; otherwise a missing one falls back to the
-    development default. Errors name the variable, never the value.
+    With required=True (FOSSIL_REQUIRE_SECRETS) it must be set and not guessable: not a known
+    development value or placeholder, at least ``min_bytes`` long, no character repeated or run
+    of sequential characters, enough entropy (guessable_secret_reason); otherwise a missing one
+    falls back to the development default. Errors name the variable and the rule, never the value.
     """
     value = env_str(name)
     if not required:
         return value or development_default
     if not value:
         raise ImproperlyConfigured(f"{name} must be set (FOSSIL_REQUIRE_SECRETS=true)")
-    if value in DEVELOPMENT_SECRETS or value.lower().startswith(DEVELOPMENT_SECRET_PREFIXES):
-        raise ImproperlyConfigured(f"{name} is a known development value; set a random secret")
-    if len(value.encode()) < MIN_SECRET_BYTES:
-        raise ImproperlyConfigured(f"{name} is shorter than {MIN_SECRET_BYTES} bytes")
+    reason = guessable_secret_reason(value, min_bytes=min_bytes)
+    if reason:
+        raise ImproperlyConfigured(f'{name} {reason}; generate one (docs/operations.md, "Production mode")')
     return value
+
+
+def env_proxy_header(name: str, default: str) -> tuple[str, str] | None:
+    """``Header-Name: value`` (e.g. ``X-Forwarded-Proto: https``) as Django's
+    SECURE_PROXY_SSL_HEADER pair, or None for an empty value."""
+    raw = os.environ.get(name, default).strip()
+    if not raw:
+        return None
+    header, separator, value = raw.partition(":")
+    if not separator or not header.strip() or not value.strip() or " " in header.strip():
+        raise ImproperlyConfigured(f"{name}={raw!r} is not like 'X-Forwarded-Proto: https' (or empty)")
+    return "HTTP_" + header.strip().upper().replace("-", "_"), value.strip()

@@ -20,6 +20,7 @@ from fossil.env import (
     env_choice,
     env_float,
     env_int,
+    env_proxy_header,
     env_secret,
     env_str,
     env_url,
@@ -32,8 +33,29 @@ DEBUG = env_bool("DEBUG", False)
 # Production mode: every secret must be set, not a development value, and 32 bytes or more
 # (fossil.env.env_secret); DEBUG changes nothing about that.
 REQUIRE_SECRETS = env_bool("FOSSIL_REQUIRE_SECRETS", False)
-SECRET_KEY = env_secret("SECRET_KEY", required=REQUIRE_SECRETS, development_default="insecure-local-only-" + "x" * 40)
+# 50 characters: what Django's own deploy check (security.W009) asks of SECRET_KEY.
+SECRET_KEY = env_secret(
+    "SECRET_KEY", required=REQUIRE_SECRETS, development_default="insecure-local-only-" + "x" * 40, min_bytes=50
+)
 ALLOWED_HOSTS = [h.strip() for h in env_str("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+
+# --- HTTPS (docs/operations.md, "Production mode and TLS") ---------------------------------
+# TLS ends at a proxy in front of gunicorn; production mode (FOSSIL_REQUIRE_SECRETS) turns every
+# protection on by default, each one can be set explicitly, and `manage.py check --deploy` passes.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", REQUIRE_SECRETS)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 86400 if REQUIRE_SECRETS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", REQUIRE_SECRETS)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", REQUIRE_SECRETS)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", REQUIRE_SECRETS)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", REQUIRE_SECRETS)
+# The header the TLS proxy sets (and overwrites, whatever the client sent) to say the request came
+# over https; without it, behind the proxy every request would look like http and be redirected.
+SECURE_PROXY_SSL_HEADER = env_proxy_header(
+    "SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto: https" if REQUIRE_SECRETS else ""
+)
+# Never redirected: probes and scrapes from inside the network, and the two services' signed
+# calls to each other (PROVING_SERVICE_URL, OFFCHAIN_CALLBACK_URL may be plain http there).
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^health/ready$", r"^metrics$", r"^api/job", r"^internal/"]
 
 INSTALLED_APPS = [
     # The admin modules load with the URL configuration (fossil/urls.py calls autodiscover), not

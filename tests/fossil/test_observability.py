@@ -55,7 +55,12 @@ def test_metrics_token_requires_the_bearer(client, settings):
 
 
 def test_production_settings_refuse_to_start_without_a_metrics_token():
-    env = dict(os.environ, FOSSIL_REQUIRE_SECRETS="true", SECRET_KEY="x" * 50, SERVICE_SHARED_SECRET="y" * 40)
+    env = dict(
+        os.environ,
+        FOSSIL_REQUIRE_SECRETS="true",
+        SECRET_KEY="7TAjJ0Ffo_Ev1bShQ0cADEy3pknOwtTbZUBwTWU6iOZZqYJYSbHIerHzIkQuYwaa",
+        SERVICE_SHARED_SECRET="zGlpnagcxgCmX1w5Cpuun95c9kz1URq7iJDXnQUliGgwuc8P2RlEUmaT6wjnpqkU",
+    )
     env.pop("METRICS_TOKEN", None)
     result = subprocess.run(
         [sys.executable, "-c", "import django; django.setup()"],

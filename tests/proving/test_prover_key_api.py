@@ -133,8 +133,8 @@ def test_production_refuses_to_start_without_a_key(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVER_")}
     env.update(
         FOSSIL_REQUIRE_SECRETS="true",
-        SECRET_KEY="x" * 50,
-        SERVICE_SHARED_SECRET="q" * 40,
+        SECRET_KEY="7TAjJ0Ffo_Ev1bShQ0cADEy3pknOwtTbZUBwTWU6iOZZqYJYSbHIerHzIkQuYwaa",
+        SERVICE_SHARED_SECRET="zGlpnagcxgCmX1w5Cpuun95c9kz1URq7iJDXnQUliGgwuc8P2RlEUmaT6wjnpqkU",
         DEBUG="false",
         PROVER_BACKEND="attested",
         ALLOWED_HOSTS="localhost",

@@ -213,6 +213,7 @@ def test_headers_and_methods_outside_the_contract(outsider, make_key):
 
 
 # --- secret policy ---------------------------------------------------------------------------
+STRONG_KEY = "qNOXjLLDI4ZeosZZMsDykCKLGwLZmnbohesjWy2JnZPtl2qDS1gxUhiepKca3K-V"  # secrets.token_urlsafe(48)
 
 
 @pytest.mark.parametrize(
@@ -221,12 +222,12 @@ def test_headers_and_methods_outside_the_contract(outsider, make_key):
         ({"SECRET_KEY": "hunter2-short"}, "SECRET_KEY", "hunter2-short"),
         ({"SECRET_KEY": "insecure-local-only-" + "x" * 40}, "SECRET_KEY", "insecure-local-only-"),
         (
-            {"SECRET_KEY": "k" * 40, "SERVICE_SHARED_SECRET": "local-only-service-secret"},
+            {"SECRET_KEY": STRONG_KEY, "SERVICE_SHARED_SECRET": "local-only-service-secret"},
             "SERVICE_SHARED_SECRET",
             "local-only-service",
         ),
         (
-            {"SECRET_KEY": "k" * 40, "DATABASE_URL": "postgresql://fossil:hunter2-pw@db:port/fossil"},
+            {"SECRET_KEY": STRONG_KEY, "DATABASE_URL": "postgresql://fossil:hunter2-pw@db:port/fossil"},
             "DATABASE_URL",
             "hunter2",
         ),
