@@ -87,12 +87,9 @@ def lock_signing_key_for_store(kid: str) -> None:
         raise SigningKeyNotCurrent(kid, _current_key_id())
 
 
-def signing_provider():
-    """The configured provider, once its signing key (attested) is checked to be the current one:
-    every job and composition asks, so a running worker never signs with a key retired earlier."""
-    from handler.proofs.django_glue import get_provider
-
-    provider = get_provider()
+def checked_signer(provider):
+    """``provider``, once its signing key (attested) is checked to be the current one: every job
+    and composition asks before signing, so a running worker never signs with a key retired earlier."""
     public_key = getattr(provider, "public_key", None)
     if getattr(provider, "kind", "") == "attested" and isinstance(public_key, bytes):
         signing_key_check(public_key)

@@ -8,8 +8,8 @@ import logging
 import time
 
 from handler.proofs.coprocessor.journals import CompositionJournal
-from handler.proofs.django_glue import coprocessor_profile
-from handler.prover_keys import signing_provider
+from handler.proofs.django_glue import coprocessor_profile, get_provider
+from handler.prover_keys import checked_signer
 from proving.models import Job
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def group_result(jobs: list[Job]) -> dict:
             "verifiable_on_chain": True,
             "rules": jobs[0].result.get("rules") if jobs[0].result else None,
         }
-    provider = signing_provider()
+    provider = checked_signer(get_provider())
     compose = getattr(provider, "compose", None)
     proof = None
     if compose is not None:

@@ -17,6 +17,7 @@ from fossil import dispatch
 from fossil.exceptions import DATABASE_UNAVAILABLE
 from fossil.http import ServiceCallFailed
 from fossil.observability import record_reconciler_actions
+from handler.prover_keys import SigningKeyNotCurrent
 from offchain.services import pricing_requests_reconcile
 from proving import runner, services
 from proving.reconciler import reconcile_jobs
@@ -62,9 +63,11 @@ def prove_job(self, job_id: int) -> None:
 
 # Postgres unreachable: a fresh message in seconds, rather than this one waiting out the
 # visibility timeout (the reconciler re-sends outcomes and notifications anyway).
+# The same for a worker whose signing key was just retired (the group's composition is signed):
+# it stops within KEY_CHECK_SECONDS, and the retry goes to a worker with the current key.
 @app.task(
     name=dispatch.RECORD_JOB_OUTCOME,
-    autoretry_for=DATABASE_UNAVAILABLE,
+    autoretry_for=(*DATABASE_UNAVAILABLE, SigningKeyNotCurrent),
     retry_backoff=2,
     retry_backoff_max=8,
     max_retries=8,

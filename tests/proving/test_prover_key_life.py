@@ -20,10 +20,10 @@ from handler.proofs.providers import AttestedProofProvider
 from handler.proofs.records import ProofInputs
 from handler.prover_keys import (
     SigningKeyNotCurrent,
+    checked_signer,
     key_life_problem,
     prover_key_register,
     prover_key_rotate,
-    signing_provider,
 )
 from proving import jobs as job_transitions
 from proving import runner
@@ -87,7 +87,7 @@ def test_a_job_on_a_machine_whose_key_was_retired_is_handed_back_not_failed(mach
     assert (job.status, job.attempts, job.error_code, job.lease_token) == ("pending", 0, "", None)
     assert not Proof.objects.exists()
     with pytest.raises(SigningKeyNotCurrent) as exc_info:
-        signing_provider()
+        checked_signer(django_glue.get_provider())
     assert exc_info.value.configured == machine.own_id and exc_info.value.current == current
 
 

@@ -81,7 +81,7 @@ class FlakyProvider:
 
 def test_transient_prover_errors_retry_with_backoff_then_fail(chain, jobs, monkeypatch):
     provider = FlakyProvider(ProofDeadlineExceeded("prover took too long"))
-    monkeypatch.setattr(compute, "signing_provider", lambda: provider)
+    monkeypatch.setattr(compute, "get_provider", lambda: provider)
     job_id = jobs["twap"].pk
     first = runner.job_run(job_id=job_id)
     assert first.status == "retry" and first.retry_in >= 1
@@ -99,7 +99,7 @@ def test_transient_prover_errors_retry_with_backoff_then_fail(chain, jobs, monke
 
 
 def test_permanent_prover_error_fails_at_once(chain, jobs, monkeypatch):
-    monkeypatch.setattr(compute, "signing_provider", lambda: FlakyProvider(ReceiptRejected("image id differs")))
+    monkeypatch.setattr(compute, "get_provider", lambda: FlakyProvider(ReceiptRejected("image id differs")))
     assert runner.job_run(job_id=jobs["twap"].pk).status == "failed"
     job = Job.objects.get(pk=jobs["twap"].pk)
     assert job.attempts == 1 and "image id differs" in job.error_message
@@ -145,7 +145,7 @@ def test_completion_with_a_lost_lease_is_dropped(chain, jobs):
 def test_each_prover_error_has_its_failure_code_and_only_retryable_ones_retry(
     chain, jobs, monkeypatch, error, code, retried
 ):
-    monkeypatch.setattr(compute, "signing_provider", lambda: FlakyProvider(error))
+    monkeypatch.setattr(compute, "get_provider", lambda: FlakyProvider(error))
     outcome = runner.job_run(job_id=jobs["twap"].pk)
     job = Job.objects.get(pk=jobs["twap"].pk)
     assert job.error_code == code and job.error_message.startswith(error.code)
