@@ -165,3 +165,31 @@ def _api_key() -> str:
     from offchain.services import api_key_create
 
     return api_key_create(name="key-life")[1]
+
+
+def test_the_documented_client_script_honours_retired_and_revoked_keys(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    key, _ = create_private_key_file(tmp_path / "k.pem")
+    public = public_key_bytes(key)
+    record = AttestedProofProvider(key, run_checks=False).prove(JOB, deadline=time.monotonic() + 5).to_json()
+    (tmp_path / "record.json").write_text(json.dumps(record))
+    base = {"key_id": key_id(public), "public_key": "0x" + public.hex()}
+
+    def run(key_entry: dict, *issued_at: str) -> subprocess.CompletedProcess:
+        (tmp_path / "keys.json").write_text(json.dumps({"keys": [{**base, **key_entry}]}))
+        script = REPO / "docs" / "verify_attested_record.py"
+        argv = [sys.executable, str(script), "record.json", "keys.json", *issued_at]
+        return subprocess.run(argv, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+
+    assert run({"status": "current"}).returncode == 0
+    retired = {"status": "retired", "retired_at": "2026-06-01T00:00:00+00:00"}
+    assert run(retired, "2026-05-31T23:59:59Z").returncode == 0
+    assert "was retired at" in run(retired, "2026-06-01T00:00:01Z").stderr
+    assert run(retired).returncode != 0
+    revoked = {"status": "revoked", "revoked_at": "2026-06-02T00:00:00+00:00", "revoked_reason": "key file leaked"}
+    answer = run(revoked, "2026-01-01T00:00:00Z")
+    assert answer.returncode != 0 and "revoked at 2026-06-02T00:00:00+00:00: key file leaked" in answer.stderr
