@@ -8,15 +8,12 @@ machines can sign again. Exit status 2 with one line on stderr for an unknown ke
 
 from __future__ import annotations
 
-import sys
-
-from django.core.management.base import BaseCommand
-
+from fossil.commands import FossilCommand
 from handler.proofs.errors import ProofConfigurationError
 from handler.prover_keys import prover_key_revoke
 
 
-class Command(BaseCommand):
+class Command(FossilCommand):
     help = "Revoke a prover key (compromise): every record it signed fails verification."
 
     def add_arguments(self, parser):
@@ -27,8 +24,7 @@ class Command(BaseCommand):
         try:
             key = prover_key_revoke(key_id, reason=reason)
         except ProofConfigurationError as exc:
-            sys.stderr.write(f"revoke_prover_key: {exc}\n")
-            raise SystemExit(2) from None
+            self.fail(str(exc))
         revoked_at = key.revoked_at.isoformat() if key.revoked_at else "?"
         self.stdout.write(f"revoked {key.key_id} at {revoked_at}: {key.revoked_reason}")
         if not type(key).objects.filter(is_current=True).exists():
