@@ -90,7 +90,7 @@ class RunningStack:
     def wait_up(self) -> str:
         def up():
             assert self.proc.poll() is None, f"devstack exited:\n{self.output()[-3000:]}"
-            return "=== Fossil is up ===" in self.output()
+            return "=== Fossil is up" in self.output()
 
         wait_until(up, timeout=300, interval=1, what="make run to come up")
         return re.search(r"^API key: (\S+)$", self.output(), re.M).group(1)
@@ -118,6 +118,15 @@ class RunningStack:
         for _ in range(times):  # GNU make passes the group's SIGTERM on: devstack gets it twice
             os.killpg(self.proc.pid, signum)
             time.sleep(0.05)
+
+    def close(self) -> None:
+        """After a failed test: devstack stops what it started (a SIGKILL would leave it running)."""
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
     def wait_stopped(self) -> float:
         started = time.monotonic()
@@ -153,8 +162,7 @@ def test_signalling_the_group_stops_every_process_and_a_new_run_starts_on_the_sa
         first.signal_group(signal.SIGTERM, times=2)
         seconds = first.wait_stopped()
     finally:
-        if first.proc.poll() is None:
-            os.killpg(first.proc.pid, signal.SIGKILL)
+        first.close()
     print(f"first stop (SIGTERM twice to the group): {seconds:.1f}s, load average {os.getloadavg()}")
     assert first.proc.returncode == 0
     assert_all_gone(processes, [port, sqs_port], pgdata)
@@ -169,8 +177,7 @@ def test_signalling_the_group_stops_every_process_and_a_new_run_starts_on_the_sa
         second.signal_group(signal.SIGINT)
         seconds = second.wait_stopped()
     finally:
-        if second.proc.poll() is None:
-            os.killpg(second.proc.pid, signal.SIGKILL)
+        second.close()
     print(f"second stop (SIGINT to the group): {seconds:.1f}s")
     assert second.proc.returncode == 0
     assert_all_gone(processes, [port, sqs_port], pgdata)
