@@ -91,7 +91,11 @@ TEMPLATES = [
 
 _default_db_url = f"postgresql://postgres@/fossil?host={RUN_DIR / 'pg' / 'data'}"
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_url), name="DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+# Persistent connections: a worker thread or web thread keeps its connection for this long
+# instead of opening one per task or request (issue 21 counted 13 per request at 0); the
+# health check below replaces one that Postgres dropped. Keep WEB_WORKERS * WEB_THREADS plus
+# every worker's concurrency under Postgres' max_connections (docs/operations.md).
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a worker survives a Postgres restart
 # An unreachable database host fails a connection in seconds, not after the OS's TCP timeout.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
@@ -174,6 +178,16 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", 
 # can be split and pointed at each other with these URLs.
 # Both default to the local web server's PORT, so `PORT=3456 make run` moves every URL.
 PORT = env_int("PORT", 3000, minimum=1, maximum=65535)
+# How the offchain side reaches the proving service (offchain/proving_client.py): "inprocess"
+# when both apps share this deployment and its database (the group is created, and its
+# outcome reaches the request, in the database: no HTTP call back into this server), "http"
+# for a proving service deployed on its own (POST /api/job, then its callback or our poll).
+PROVING_TRANSPORT = env_choice("PROVING_TRANSPORT", "inprocess", ("inprocess", "http"))
+# The two implementations, named by string (offchain sits below proving and imports none of it).
+PROVING_CLIENTS = {
+    "inprocess": "proving.inprocess.InProcessProvingClient",
+    "http": "offchain.proving_client.HttpProvingClient",
+}
 PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", f"http://127.0.0.1:{PORT}")
 OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", f"http://127.0.0.1:{PORT}")
 SERVICE_SHARED_SECRET = env_secret(
@@ -264,10 +278,14 @@ if _min_visibility > SQS_VISIBILITY_TIMEOUT:
         f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT} must be at least "
         f"PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10 = {_min_visibility}"
     )
+# Queues by kind, each with its own consumers (docs/reliability.md, "Queues and workers"):
+# the proofs (CPU), the outcomes that finish a group and tell its caller (short, I/O), and
+# housekeeping: the reconciler's sweep and, with PROVING_TRANSPORT=http, the forwarding of
+# new requests. A completion never waits behind new work.
 QUEUE_PROOFS = "proofs"
-QUEUE_RESULTS = "results"
-QUEUE_DEFAULT = "default"
-WORK_QUEUES = (QUEUE_PROOFS, QUEUE_RESULTS, QUEUE_DEFAULT)
+QUEUE_OUTCOMES = "outcomes"
+QUEUE_HOUSEKEEPING = "housekeeping"
+WORK_QUEUES = (QUEUE_PROOFS, QUEUE_OUTCOMES, QUEUE_HOUSEKEEPING)
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "sqs://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -287,10 +305,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # and, after SQS_MAX_RECEIVE_COUNT receipts, moves it to the dead-letter queue.
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = QUEUE_DEFAULT
+CELERY_TASK_DEFAULT_QUEUE = QUEUE_HOUSEKEEPING
 CELERY_TASK_ROUTES = {
     "handler.prove_job": {"queue": QUEUE_PROOFS},
-    "proving.record_job_outcome": {"queue": QUEUE_RESULTS},
+    "proving.record_job_outcome": {"queue": QUEUE_OUTCOMES},
+    "proving.notify_offchain": {"queue": QUEUE_OUTCOMES},
+    "offchain.sync_pricing_request": {"queue": QUEUE_OUTCOMES},
+    "offchain.forward_pricing_request": {"queue": QUEUE_HOUSEKEEPING},
+    "proving.reconcile": {"queue": QUEUE_HOUSEKEEPING},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

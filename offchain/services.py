@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from fossil import dispatch
 from fossil.exceptions import ApplicationError, ServiceUnavailable
-from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
+from fossil.http import ServiceCallRejected
 from fossil.queues import queue_waiting_messages
 from offchain import errors
 from offchain.models import ApiKey, PricingRequest
+from offchain.proving_client import proving_client
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +108,12 @@ def pricing_request_submit(
 
 
 def _forward_on_commit(request: PricingRequest) -> None:
-    dispatch.send_on_commit(dispatch.FORWARD_PRICING_REQUEST, request.job_id, request.run)
+    """Hands the new run over: in process, now (in this transaction); over HTTP, from a task
+    once committed (no network call while a transaction is open)."""
+    if proving_client().in_process:
+        pricing_request_forward(job_id=request.job_id, run=request.run)
+    else:
+        dispatch.send_on_commit(dispatch.FORWARD_PRICING_REQUEST, request.job_id, request.run)
 
 
 def proving_job_body(request: PricingRequest) -> dict:
@@ -127,8 +133,9 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     request = PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).first()
     if request is None:
         return False
+    client = proving_client()
     try:
-        post_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job", proving_job_body(request))
+        client.submit(proving_job_body(request))
     except ServiceCallRejected as exc:
         pricing_request_fail(
             job_id=job_id,
@@ -141,7 +148,10 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     if run > 1:
         # A re-run of a group that already finished is answered by a callback that may have
         # arrived before this forwarded_at (and was ignored): look once more now.
-        dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
+        if client.in_process:
+            pricing_request_sync(job_id=job_id)
+        else:
+            dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
     return True
 
 
@@ -168,7 +178,7 @@ def pricing_request_sync_soon(*, job_id: str) -> None:
     Nothing waits on the proving service here. If the hint cannot be queued the caller
     gets 503 and its notifier tries again (the reconciler's polling is the last resort).
     """
-    # A failed request still takes a replay of its group (pricing_request_sync_after_replay);
+    # A failed request still takes a replay of its group (pricing_request_apply_group);
     # a completed one is final.
     open_statuses = [PricingRequest.Status.PENDING, PricingRequest.Status.FAILED]
     if not PricingRequest.objects.filter(job_id=job_id, status__in=open_statuses).exists():
@@ -178,18 +188,31 @@ def pricing_request_sync_soon(*, job_id: str) -> None:
 
 
 def pricing_request_sync(*, job_id: str) -> str:
-    """Reads the job group from the proving service and applies its final state.
+    """Reads the job group from the proving service and applies its final state (the
+    completion callback's task and the reconciler's polling land here, so a lost callback
+    only delays the result). Returns what pricing_request_apply_group did, or "unknown"."""
+    open_statuses = [PricingRequest.Status.PENDING, PricingRequest.Status.FAILED]
+    if not PricingRequest.objects.filter(job_id=job_id, status__in=open_statuses).exists():
+        return "ignored"
+    group = proving_client().group(job_id)
+    if group is None:
+        return "unknown"
+    return pricing_request_apply_group(job_id=job_id, group=group)
 
-    The completion callback and the reconciler's polling both land here, so a lost
-    callback only delays the result. A re-run is synced only once the proving service
-    has accepted it (forwarded_at): until then its group may still show the earlier run.
-    A first run has no earlier run, so its callback may even beat the forwarding answer.
+
+def pricing_request_apply_group(*, job_id: str, group: dict) -> str:
+    """Applies a job group's state (as GET /api/job/<id> shows it) to its request: the
+    in-process proving service calls this in the transaction that finishes the group.
+
+    A re-run is updated only once the proving service has accepted it (forwarded_at):
+    until then its group may still show the earlier run. A first run has no earlier run,
+    so its outcome may even beat the forwarding answer. A request recorded as failed takes
+    a later run of its group (an operator's replay or retry).
     """
     syncable = Q(forwarded_at__isnull=False) | Q(run=1)
     request = PricingRequest.objects.filter(syncable, job_id=job_id, status=PricingRequest.Status.PENDING).first()
     if request is None:
-        return pricing_request_sync_after_replay(job_id=job_id)
-    group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
+        return _apply_group_after_replay(job_id=job_id, group=group)
     pending = PricingRequest.objects.filter(
         syncable, job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING
     )
@@ -212,14 +235,12 @@ def pricing_request_sync(*, job_id: str) -> str:
     return "running"
 
 
-def pricing_request_sync_after_replay(*, job_id: str) -> str:
-    """A request recorded as failed takes a later run of its group (an operator's replay or
-    retry): a completed group is final (it never runs again), and a group that failed again
+def _apply_group_after_replay(*, job_id: str, group: dict) -> str:
+    """A completed group is final (it never runs again), and a group that failed again
     replaces the recorded reason. Nothing changes while the group is still running."""
     failed = PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.FAILED)
     if not failed.exists():
         return "ignored"
-    group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
     now = timezone.now()
     if group.get("status") == "completed":
         changed = _mark_completed(failed, group, now)
@@ -273,7 +294,7 @@ def pricing_requests_reconcile() -> dict[str, int]:
     forwarded ones that have waited long without a callback (the callback's fallback)."""
     now = timezone.now()
     # While the queue holds a backlog, the messages these would repeat are probably in it.
-    backlog_grace = 0 if queue_waiting_messages(settings.QUEUE_DEFAULT) == 0 else settings.SQS_VISIBILITY_TIMEOUT
+    backlog_grace = 0 if queue_waiting_messages(settings.QUEUE_HOUSEKEEPING) == 0 else settings.SQS_VISIBILITY_TIMEOUT
     pending = PricingRequest.objects.filter(status=PricingRequest.Status.PENDING)
     forward_grace = max(settings.FORWARD_GRACE_SECONDS, backlog_grace)
     poll_after = max(settings.STATUS_POLL_AFTER_SECONDS, backlog_grace)

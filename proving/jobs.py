@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from fossil import dispatch
@@ -152,7 +152,11 @@ def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRec
 
 def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, starknet: dict | None) -> bool:
     record_json = record.to_json()
+    group_id = Job.objects.filter(pk=job_id).values_list("group_id", flat=True).get()
     with transaction.atomic():
+        # Finishes of one group's jobs take turns on the group row, so the last one to commit
+        # sees its siblings finished and is the one that publishes the group's outcome.
+        JobGroup.objects.select_for_update().filter(pk=group_id).values_list("pk", flat=True).first()
         finished = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token).update(
             status=Job.Status.SUCCEEDED,
             result=result,
@@ -179,8 +183,15 @@ def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: Proof
                 )
         except IntegrityError:
             logger.warning("job %s already has a proof; keeping the first", job_id)
-        dispatch.send_on_commit(dispatch.RECORD_JOB_OUTCOME, job_id)
+        if not _unfinished_siblings(group_id).exists():
+            dispatch.send_on_commit(dispatch.RECORD_JOB_OUTCOME, job_id)
     return True
+
+
+def _unfinished_siblings(group_id: str) -> QuerySet[Job]:
+    """A success completes nothing while another job of its group still runs: one outcome
+    message per group, from its last job (a failure is reported at once, job_fail)."""
+    return Job.objects.filter(group_id=group_id).exclude(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED])
 
 
 def job_fail(*, job_id: int, token: uuid.UUID, code: str, message: str) -> None:

@@ -11,7 +11,14 @@ class JobGroup(models.Model):
         COMPLETED = "completed"
         FAILED = "failed"
 
+    class ReportsTo(models.TextChoices):
+        # a caller of POST /api/job: told by the signed callback (proving.services.job_group_notify)
+        CALLBACK = "callback"
+        # the offchain request in this database: updated in the transaction that finishes the group
+        OFFCHAIN = "offchain"
+
     id = models.CharField(max_length=66, primary_key=True, help_text="the offchain job_id")
+    reports_to = models.CharField(max_length=16, choices=ReportsTo.choices, default=ReportsTo.CALLBACK)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     run = models.PositiveIntegerField(default=1)
     error = models.TextField(blank=True)

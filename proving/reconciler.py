@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from fossil import dispatch
@@ -92,20 +92,30 @@ def reconcile_jobs() -> dict[str, int]:
     )
     resent = jobs_dispatch(stuck) if stuck else 0
 
+    # One job per running group whose outcome is due and unrecorded: every job finished, or
+    # one failed (a group with a job still running waits for that job's own outcome).
+    unfinished_sibling = Job.objects.filter(
+        group_id=OuterRef("group_id"), status__in=[Job.Status.PENDING, Job.Status.RUNNING]
+    )
     finished_in_running_group = list(
         Job.objects.filter(
             group__status=JobGroup.Status.RUNNING,
             status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED],
-            finished_at__lt=resend_cutoff(now, settings.QUEUE_RESULTS, UNDISPATCHED_GRACE),
-        ).values_list("pk", flat=True)[:BATCH]
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_OUTCOMES, UNDISPATCHED_GRACE),
+        )
+        .filter(Q(status=Job.Status.FAILED) | ~Exists(unfinished_sibling))
+        .order_by("group_id")
+        .distinct("group_id")
+        .values_list("pk", flat=True)[:BATCH]
     )
     outcomes = sum(dispatch.send(dispatch.RECORD_JOB_OUTCOME, job_id) for job_id in finished_in_running_group)
 
     unnotified = list(
         JobGroup.objects.filter(
+            reports_to=JobGroup.ReportsTo.CALLBACK,
             notified_at__isnull=True,
             status__in=[JobGroup.Status.COMPLETED, JobGroup.Status.FAILED],
-            finished_at__lt=resend_cutoff(now, settings.QUEUE_DEFAULT, UNDISPATCHED_GRACE),
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_OUTCOMES, UNDISPATCHED_GRACE),
         ).values_list("pk", flat=True)[:BATCH]
     )
     renotified = sum(dispatch.send(dispatch.NOTIFY_OFFCHAIN, group_id) for group_id in unnotified)

@@ -113,7 +113,7 @@ def chaos_worker(worker_env, worker_logs, markers, request, tmp_path):
         env: dict | None = None,
         beat: bool = False,
         concurrency: int = 2,
-        queues: str = "proofs,results,default",
+        queues: str = "proofs,outcomes,housekeeping",
         start: bool = True,
     ) -> ChaosWorker:
         name = f"{request.node.name[:40]}-{len(started)}".replace("[", "-").replace("]", "")

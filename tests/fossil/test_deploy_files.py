@@ -75,15 +75,26 @@ def test_dockerignore_keeps_state_and_secrets_out():
 
 def test_compose_runs_every_process_with_restart_policies_and_the_key_as_a_secret():
     services = COMPOSE["services"]
-    assert {"postgres", "sqs", "setup", "web", "worker-proofs", "worker-light", "beat"} <= set(services)
-    for name in ("postgres", "sqs", "web", "worker-proofs", "worker-light", "beat"):
+    assert {
+        "postgres",
+        "sqs",
+        "setup",
+        "web",
+        "worker-proofs",
+        "worker-outcomes",
+        "worker-housekeeping",
+        "beat",
+    } <= set(services)
+    for name in ("postgres", "sqs", "web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat"):
         assert services[name]["restart"] == "unless-stopped", name
-    for name in ("web", "worker-proofs", "worker-light", "beat"):
+    for name in ("web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat"):
         assert "prover_key" in services[name]["secrets"]
         assert services[name]["environment"]["PROVER_KEY_FILE"] == "/run/secrets/prover_key"
         assert services[name]["environment"]["FOSSIL_REQUIRE_SECRETS"] == "true"
     assert "-Q" in services["worker-proofs"]["command"] and "proofs" in services["worker-proofs"]["command"]
-    assert "results,default" in services["worker-light"]["command"]
+    for kind in ("outcomes", "housekeeping"):
+        command = services[f"worker-{kind}"]["command"]
+        assert command[command.index("-Q") + 1] == kind and command[command.index("-P") + 1] == "threads"
     assert services["beat"]["command"][:4] == ["celery", "-A", "celery_app", "beat"]
     assert COMPOSE["secrets"]["prover_key"]["file"].startswith("./deploy/secrets/")
 
