@@ -336,8 +336,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Touched by a worker whenever it receives or finishes a task; read by check_worker_liveness.
 WORKER_HEARTBEAT_FILE = env_str("WORKER_HEARTBEAT_FILE", str(RUN_DIR / "worker.heartbeat"))
 RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 15, minimum=1)
-# After how long a published but never claimed job is published again (0: the visibility timeout).
-RECONCILE_REDISPATCH_SECONDS = env_int("RECONCILE_REDISPATCH_SECONDS", 0, minimum=0)
+# After how long a published but never claimed job is published again while its queue has a
+# backlog (its message is then most likely still waiting there: proving/reconciler.py).
+RECONCILE_REDISPATCH_SECONDS = env_int("RECONCILE_REDISPATCH_SECONDS", 3600, minimum=1)
 # --- Liveness (docs/reliability.md) ------------------------------------------------------
 # A delivery that meets an unreachable Postgres goes back to the queue this long later
 # (plus jitter) instead of waiting out the visibility timeout.
@@ -401,3 +402,7 @@ MAX_IDENTIFIERS = env_int("MAX_IDENTIFIERS", 16, minimum=1, maximum=1000)
 # and polls the proving service for a forwarded request without news after this long.
 FORWARD_GRACE_SECONDS = env_int("FORWARD_GRACE_SECONDS", 120, minimum=1)
 STATUS_POLL_AFTER_SECONDS = env_int("STATUS_POLL_AFTER_SECONDS", 60, minimum=1)
+# Each later look at the same request waits twice as long as the one before, up to this.
+RECONCILE_POLL_BACKOFF_MAX = env_int("RECONCILE_POLL_BACKOFF_MAX", 900, minimum=1)
+# At most this many requests (and this many jobs, outcomes and groups) per sweep.
+RECONCILE_BATCH = env_int("RECONCILE_BATCH", 200, minimum=1, maximum=10000)

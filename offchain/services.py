@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from fossil import dispatch
 from fossil.exceptions import ApplicationError, ServiceUnavailable
-from fossil.http import ServiceCallRejected
+from fossil.http import ServiceCallFailed, ServiceCallRejected
 from fossil.queues import queue_waiting_messages
 from offchain import errors
 from offchain.models import ApiKey, PricingRequest
@@ -83,7 +83,13 @@ def pricing_request_submit(
     with transaction.atomic():
         request, created = PricingRequest.objects.get_or_create(
             job_id=job_id,
-            defaults={"api_key": api_key, "identifiers": identifiers, "params": params, "client_info": client_info},
+            defaults={
+                "api_key": api_key,
+                "identifiers": identifiers,
+                "params": params,
+                "client_info": client_info,
+                "next_poll_at": first_poll_at(forwarded=False),
+            },
         )
         if created:
             _forward_on_commit(request)
@@ -97,6 +103,8 @@ def pricing_request_submit(
             results=None,
             forwarded_at=None,
             completed_at=None,
+            next_poll_at=first_poll_at(forwarded=False),
+            polls=0,
             updated_at=timezone.now(),
         )
         request.refresh_from_db()
@@ -144,7 +152,9 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
             code=errors.PROVING_SERVICE_REFUSED,
         )
         return False
-    PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(forwarded_at=timezone.now())
+    PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(
+        forwarded_at=timezone.now(), next_poll_at=first_poll_at(forwarded=True), polls=0
+    )
     if run > 1:
         # A re-run of a group that already finished is answered by a callback that may have
         # arrived before this forwarded_at (and was ignored): look once more now.
@@ -289,23 +299,63 @@ def results_from_group(group: dict) -> dict:
     }
 
 
+def first_poll_at(*, forwarded: bool):
+    """When the reconciler first looks at a pending request: a forward that has not been
+    answered after FORWARD_GRACE_SECONDS, a forwarded one without news after STATUS_POLL_AFTER_SECONDS."""
+    grace = settings.STATUS_POLL_AFTER_SECONDS if forwarded else settings.FORWARD_GRACE_SECONDS
+    return timezone.now() + timedelta(seconds=grace)
+
+
+def poll_backoff_seconds(polls: int) -> float:
+    """The pause after the reconciler's polls-th look at a request: doubling, capped."""
+    return min(settings.STATUS_POLL_AFTER_SECONDS * 2 ** min(polls, 20), settings.RECONCILE_POLL_BACKOFF_MAX)
+
+
 def pricing_requests_reconcile() -> dict[str, int]:
-    """Re-forwards requests never handed over, and polls the proving service for
-    forwarded ones that have waited long without a callback (the callback's fallback)."""
+    """The callback's and the forward's fallback. Looks only at pending requests whose
+    next_poll_at has passed (at most RECONCILE_BATCH per sweep, the most overdue first), and
+    pushes each one's next look back exponentially, so its work follows the requests that
+    are overdue, not the backlog. A request not yet handed over is forwarded again, a
+    forwarded one is polled. Over HTTP that is a message, and none is sent to a queue with
+    messages waiting (the one it would repeat is probably among them); in process it is a
+    read of the group in this database."""
     now = timezone.now()
-    # While the queue holds a backlog, the messages these would repeat are probably in it.
-    backlog_grace = 0 if queue_waiting_messages(settings.QUEUE_HOUSEKEEPING) == 0 else settings.SQS_VISIBILITY_TIMEOUT
-    pending = PricingRequest.objects.filter(status=PricingRequest.Status.PENDING)
-    forward_grace = max(settings.FORWARD_GRACE_SECONDS, backlog_grace)
-    poll_after = max(settings.STATUS_POLL_AFTER_SECONDS, backlog_grace)
-    unforwarded = list(
-        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=forward_grace)).values_list(
-            "job_id", "run"
-        )[:500]
+    client = proving_client()
+    busy = set()
+    if not client.in_process:
+        busy = {name for name in (settings.QUEUE_HOUSEKEEPING, settings.QUEUE_OUTCOMES) if queue_waiting_messages(name)}
+    due = list(
+        PricingRequest.objects.filter(status=PricingRequest.Status.PENDING, next_poll_at__lte=now)
+        .order_by("next_poll_at")
+        .values_list("job_id", "run", "forwarded_at", "polls")[: settings.RECONCILE_BATCH]
     )
-    reforwarded = sum(dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run) for job_id, run in unforwarded)
-    overdue = list(
-        pending.filter(forwarded_at__lt=now - timedelta(seconds=poll_after)).values_list("job_id", flat=True)[:500]
-    )
-    polled = sum(dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id) for job_id in overdue)
-    return {"requests_reforwarded": reforwarded, "requests_polled": polled}
+    counts = {"requests_reforwarded": 0, "requests_polled": 0}
+    for job_id, run, forwarded_at, polls in due:
+        queue = settings.QUEUE_OUTCOMES if forwarded_at else settings.QUEUE_HOUSEKEEPING
+        if queue in busy:
+            continue  # looked at again next sweep, once the queue has drained
+        PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).update(
+            next_poll_at=now + timedelta(seconds=poll_backoff_seconds(polls)), polls=F("polls") + 1
+        )
+        if forwarded_at is None:
+            counts["requests_reforwarded"] += _reforward(client, job_id, run)
+        else:
+            counts["requests_polled"] += _poll(client, job_id)
+    return counts
+
+
+def _reforward(client, job_id: str, run: int) -> bool:
+    if not client.in_process:
+        return dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run)
+    try:
+        with transaction.atomic():
+            return pricing_request_forward(job_id=job_id, run=run)
+    except ServiceCallFailed:
+        return False
+
+
+def _poll(client, job_id: str) -> bool:
+    if not client.in_process:
+        return dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
+    pricing_request_sync(job_id=job_id)
+    return True

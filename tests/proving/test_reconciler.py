@@ -54,9 +54,17 @@ def test_a_lapsed_lease_is_resent_and_an_exhausted_job_fails(group, settings):
     twap, reserve, max_return = (group.jobs.get(metric=metric) for metric in ("twap", "reserve_price", "max_return"))
     now = timezone.now()
     Job.objects.filter(group=group).update(dispatched_at=now)
-    lapsed = dict(status="running", lease_expires_at=now - timedelta(seconds=1), attempts=1)
+    # Lapsed a moment ago: its message comes back from SQS by itself within the visibility timeout.
+    recent = dict(status="running", lease_expires_at=now - timedelta(seconds=1), attempts=1)
     Job.objects.filter(pk=twap.pk).update(
-        **lapsed, dispatched_at=now - timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+        **recent, dispatched_at=now - timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+    )
+    assert reconciler.reconcile_jobs()["jobs_resent"] == 0
+    # Lapsed longer ago than that, and not claimed again: the message is lost, re-sent.
+    visibility = settings.SQS_VISIBILITY_TIMEOUT
+    lapsed = dict(status="running", lease_expires_at=now - timedelta(seconds=visibility + 1), attempts=1)
+    Job.objects.filter(pk=twap.pk).update(
+        **lapsed, dispatched_at=now - timedelta(seconds=settings.JOB_LEASE_SECONDS + visibility + 1)
     )
     long_gone = now - timedelta(seconds=settings.JOB_LEASE_SECONDS + 5)
     Job.objects.filter(pk=reserve.pk).update(
