@@ -25,6 +25,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -45,6 +47,8 @@ EXHAUSTED_CODE = "attempts_exhausted"
 # Storing a finished proof survives a short database outage (a Postgres restart): the
 # proof is expensive, so the final transaction is retried on a fresh connection.
 STORE_ATTEMPTS = 6
+# How often a run waiting for an identical computation looks whether it is its turn.
+COMPUTATION_WAIT_SECONDS = 0.05
 
 RESETTABLE = dict(
     status=Job.Status.PENDING,
@@ -133,12 +137,84 @@ def seconds_until_claimable(job_id: int) -> float | None:
     return None
 
 
-def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRecord) -> bool:
-    """Stores the result and its proof; False if the lease was lost (another run counts)."""
+def job_succeed(
+    *, job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, computation_key: str = ""
+) -> bool:
+    """Stores the result and its proof; False if the lease was lost (another run counts).
+
+    With a computation_key, this job is the one that ran that computation; if another job
+    stored it first (two runs raced past computation_turn), this one takes that job's result
+    and proof instead (the unique constraint decides)."""
     starknet = proof_calldata(record)  # once, here: status reads only copy it (docs/proofs.md)
+    record_json = record.to_json()
+    proof = dict(
+        kind=record.kind,
+        image_id=record_json["image_id"],
+        claim_digest=record_json["claim_digest"],
+        journal=bytes(record.journal),
+        record=record_json,
+        starknet=starknet,
+    )
+    computation = dict(computation_key=computation_key, computed=bool(computation_key))
+    try:
+        return _store_with_retries(job_id, token, result, proof, computation)
+    except IntegrityError:
+        if computation_key:
+            shared = job_share_computation(job_id=job_id, token=token, computation_key=computation_key)
+            if shared is not None:
+                return shared
+        raise
+
+
+def job_share_computation(*, job_id: int, token: uuid.UUID, computation_key: str) -> bool | None:
+    """Succeeds the job with the result and proof of the job that already ran the identical
+    computation; None if none did (the caller computes), else whether it was stored."""
+    source = (
+        Job.objects.filter(computation_key=computation_key, computed=True, status=Job.Status.SUCCEEDED)
+        .select_related("proof")
+        .first()
+    )
+    if source is None or getattr(source, "proof", None) is None or source.pk == job_id:
+        return None
+    proof = {
+        field: getattr(source.proof, field)
+        for field in ("kind", "image_id", "claim_digest", "journal", "record", "starknet")
+    }
+    computation = dict(computation_key=computation_key, computed=False, shared_from_id=source.pk)
+    stored = _store_with_retries(job_id, token, source.result, proof, computation)
+    if stored:
+        logger.info("job %s took the result and proof of job %s (same computation)", job_id, source.pk)
+    return stored
+
+
+@contextmanager
+def computation_turn(computation_key: str, *, deadline: float) -> Iterator[None]:
+    """One run at a time per computation key (a Postgres session advisory lock, released
+    with its connection if the worker dies): a second run of the same computation waits,
+    then finds the first one's result (job_share_computation) instead of computing again."""
+    lock_id = int.from_bytes(bytes.fromhex(computation_key[:16]), "big", signed=True)
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"computation {computation_key[:12]} stayed busy past the deadline")
+            time.sleep(COMPUTATION_WAIT_SECONDS)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+        except DatabaseError:  # the connection is gone, and the lock with it
+            pass
+
+
+def _store_with_retries(job_id: int, token: uuid.UUID, result: dict, proof: dict, computation: dict) -> bool:
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
-            return _job_succeed_once(job_id, token, result, record, starknet)
+            return _job_succeed_once(job_id, token, result, proof, computation)
         except IntegrityError:
             raise
         except DatabaseError as exc:  # psycopg2 reports a dropped server as DatabaseError/OperationalError
@@ -150,8 +226,7 @@ def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRec
     raise AssertionError("unreachable")
 
 
-def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, starknet: dict | None) -> bool:
-    record_json = record.to_json()
+def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, proof: dict, computation: dict) -> bool:
     group_id = Job.objects.filter(pk=job_id).values_list("group_id", flat=True).get()
     with transaction.atomic():
         # Finishes of one group's jobs take turns on the group row, so the last one to commit
@@ -165,6 +240,7 @@ def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: Proof
             lease_expires_at=None,
             error_code="",
             error_message="",
+            **computation,
         )
         if not finished:
             # Our lease lapsed and another run took over; its outcome is the one that counts.
@@ -172,15 +248,7 @@ def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: Proof
             return False
         try:
             with transaction.atomic():
-                Proof.objects.create(
-                    job_id=job_id,
-                    kind=record.kind,
-                    image_id=record_json["image_id"],
-                    claim_digest=record_json["claim_digest"],
-                    journal=bytes(record.journal),
-                    record=record_json,
-                    starknet=starknet,
-                )
+                Proof.objects.create(job_id=job_id, **proof)
         except IntegrityError:
             logger.warning("job %s already has a proof; keeping the first", job_id)
         if not _unfinished_siblings(group_id).exists():

@@ -19,7 +19,7 @@ from django.db import DatabaseError, connection
 
 from fossil import log_context
 from fossil.observability import record_job_run
-from handler.compute import PermanentJobError, TransientJobError, compute_and_prove
+from handler.compute import PermanentJobError, TransientJobError, compute_and_prove, metric_inputs
 from proving import jobs
 from proving.models import Job
 
@@ -77,7 +77,36 @@ def job_run(*, job_id: int) -> RunOutcome:
     deadline = time.monotonic() + settings.PROOF_SOFT_TIME_LIMIT - DEADLINE_MARGIN_SECONDS
     keeper = LeaseKeeper(job_id, token)
     keeper.start()
+    stage = Stage()
     try:
+        return _compute_once(job, token, deadline, stage)
+    except DatabaseError as exc:
+        if stage.storing:  # the proof is made: the task retries the delivery (proving.tasks.prove_job)
+            raise
+        return _retry_or_fail(job_id, token, "database_error", str(exc) or exc.__class__.__name__)
+    except PermanentJobError as exc:
+        jobs.job_fail(job_id=job_id, token=token, code=exc.code, message=str(exc))
+        return RunOutcome("failed")
+    except (TransientJobError, SoftTimeLimitExceeded, TimeoutError) as exc:
+        code = exc.code if isinstance(exc, TransientJobError) else "proof_timeout"
+        return _retry_or_fail(job_id, token, code, str(exc) or exc.__class__.__name__)
+    except Exception as exc:  # an unexpected bug: bounded retries, then a recorded failure
+        logger.exception("job %s raised unexpectedly", job_id)
+        return _retry_or_fail(job_id, token, "internal_error", f"{exc.__class__.__name__}: {exc}")
+    finally:
+        keeper.stop()
+
+
+@dataclass
+class Stage:
+    storing: bool = False
+
+
+def _compute_once(job: Job, token: uuid.UUID, deadline: float, stage: Stage) -> RunOutcome:
+    """Computes and proves the job, unless an identical computation (another client's,
+    another group's) already did: then the job takes that result and proof."""
+    inputs = metric_inputs(metric=job.metric, start_timestamp=job.start_timestamp, end_timestamp=job.end_timestamp)
+    if inputs is None:  # a vault round's job: priced from the round's own inputs, not shared
         result, record = compute_and_prove(
             proof_id=str(job.pk),
             metric=job.metric,
@@ -85,18 +114,24 @@ def job_run(*, job_id: int) -> RunOutcome:
             end_timestamp=job.end_timestamp,
             deadline=deadline,
         )
-    except PermanentJobError as exc:
-        jobs.job_fail(job_id=job_id, token=token, code=exc.code, message=str(exc))
-        return RunOutcome("failed")
-    except (TransientJobError, SoftTimeLimitExceeded, DatabaseError) as exc:
-        code = getattr(exc, "code", "proof_timeout" if isinstance(exc, SoftTimeLimitExceeded) else "database_error")
-        return _retry_or_fail(job_id, token, code, str(exc) or exc.__class__.__name__)
-    except Exception as exc:  # an unexpected bug: bounded retries, then a recorded failure
-        logger.exception("job %s raised unexpectedly", job_id)
-        return _retry_or_fail(job_id, token, "internal_error", f"{exc.__class__.__name__}: {exc}")
-    finally:
-        keeper.stop()
-    stored = jobs.job_succeed(job_id=job_id, token=token, result=result, record=record)
+        stage.storing = True
+        stored = jobs.job_succeed(job_id=job.pk, token=token, result=result, record=record)
+        return RunOutcome("succeeded" if stored else "skipped")
+    key = inputs.computation_key
+    with jobs.computation_turn(key, deadline=deadline):
+        shared = jobs.job_share_computation(job_id=job.pk, token=token, computation_key=key)
+        if shared is not None:
+            return RunOutcome("succeeded" if shared else "skipped")
+        result, record = compute_and_prove(
+            proof_id=str(job.pk),
+            metric=job.metric,
+            start_timestamp=job.start_timestamp,
+            end_timestamp=job.end_timestamp,
+            deadline=deadline,
+            inputs=inputs,
+        )
+        stage.storing = True
+        stored = jobs.job_succeed(job_id=job.pk, token=token, result=result, record=record, computation_key=key)
     return RunOutcome("succeeded" if stored else "skipped")
 
 
