@@ -13,8 +13,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-# The worker's heartbeat for the liveness probe (connects Celery signals).
+# The worker's heartbeat for the liveness probe, and the one that keeps the visibility of
+# the messages it holds (both connect Celery signals).
 import fossil.liveness  # noqa: E402,F401
+import fossil.visibility  # noqa: E402,F401
 from fossil import log_context  # noqa: E402
 
 # Request, job and group ids on the log lines of publishers and workers.

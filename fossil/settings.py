@@ -269,14 +269,17 @@ SQS_REGION = env_str("AWS_DEFAULT_REGION", "us-east-1")
 SQS_WAIT_TIME_SECONDS = env_int("SQS_WAIT_TIME_SECONDS", 1, minimum=0, maximum=20)
 SQS_POLLING_INTERVAL = env_float("SQS_POLLING_INTERVAL", 0.1, minimum=0.0)
 SQS_MAX_RECEIVE_COUNT = env_int("SQS_MAX_RECEIVE_COUNT", 5, minimum=1, maximum=1000)
-# A message invisible for less than the longest task (plus a retry countdown held in
-# worker memory) is handed to a second worker while the first still runs it.
-_min_visibility = PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10
-SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", _min_visibility + 110, minimum=1)
-if _min_visibility > SQS_VISIBILITY_TIMEOUT:
+# Short, so that a dead worker machine's messages are back within about a minute; a live
+# worker extends the visibility of every message it holds every heartbeat (fossil/visibility.py),
+# however long its proof runs or its retry countdown waits.
+SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", 60, minimum=1, maximum=43200)
+SQS_VISIBILITY_HEARTBEAT_SECONDS = env_float(
+    "SQS_VISIBILITY_HEARTBEAT_SECONDS", SQS_VISIBILITY_TIMEOUT / 4, minimum=0.25
+)
+if SQS_VISIBILITY_HEARTBEAT_SECONDS > SQS_VISIBILITY_TIMEOUT / 2:
     raise ImproperlyConfigured(
-        f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT} must be at least "
-        f"PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10 = {_min_visibility}"
+        f"SQS_VISIBILITY_HEARTBEAT_SECONDS={SQS_VISIBILITY_HEARTBEAT_SECONDS} must be at most half of "
+        f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT}, so a late beat still comes in time"
     )
 # Queues by kind, each with its own consumers (docs/reliability.md, "Queues and workers"):
 # the proofs (CPU), the outcomes that finish a group and tell its caller (short, I/O), and

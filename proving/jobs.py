@@ -137,9 +137,7 @@ def seconds_until_claimable(job_id: int) -> float | None:
     return None
 
 
-def job_succeed(
-    *, job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, computation_key: str = ""
-) -> bool:
+def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, computation_key: str = "") -> bool:
     """Stores the result and its proof; False if the lease was lost (another run counts).
 
     With a computation_key, this job is the one that ran that computation; if another job
@@ -181,7 +179,7 @@ def job_share_computation(*, job_id: int, token: uuid.UUID, computation_key: str
         for field in ("kind", "image_id", "claim_digest", "journal", "record", "starknet")
     }
     computation = dict(computation_key=computation_key, computed=False, shared_from_id=source.pk)
-    stored = _store_with_retries(job_id, token, source.result, proof, computation)
+    stored = _store_with_retries(job_id, token, source.result or {}, proof, computation)
     if stored:
         logger.info("job %s took the result and proof of job %s (same computation)", job_id, source.pk)
     return stored
