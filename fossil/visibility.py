@@ -44,7 +44,7 @@ def held_messages() -> list[tuple[str, str]]:
     with _held_lock:
         for task_id in [task_id for task_id, message in _held.items() if message.acknowledged]:
             del _held[task_id]
-        return [(message.delivery_info["sqs_queue"], message.delivery_tag) for message in _held.values()]
+        return [(message.delivery_info["sqs_queue"], str(message.delivery_tag)) for message in _held.values()]
 
 
 def extend_visibility(entries: list[tuple[str, str]], seconds: int) -> int:
