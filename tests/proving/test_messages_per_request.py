@@ -5,6 +5,7 @@ here, as a worker would, until the request is completed."""
 from __future__ import annotations
 
 import base64
+import contextvars
 import json
 from collections import Counter
 
@@ -66,7 +67,8 @@ def test_a_request_costs_three_prove_messages_and_one_outcome(key_client, sqs_qu
             break
         for name, args in batch:
             sent[name] += 1
-            import_string(TASKS[name])(*args)
+            # each in a context of its own, as in a worker (a task binds log context)
+            contextvars.copy_context().run(import_string(TASKS[name]), *args)
             close_old_connections()
     assert PricingRequest.objects.get(pk=job_id).status == "Completed"
     assert sent == {dispatch.PROVE_JOB: 3, dispatch.RECORD_JOB_OUTCOME: 1}, sent
