@@ -92,7 +92,7 @@ def pricing_request_submit(
             },
         )
         if created:
-            _forward_on_commit(request)
+            _hand_over(request)
             return Submission(request, "created")
         rerun = PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.FAILED).update(
             status=PricingRequest.Status.PENDING,
@@ -109,13 +109,13 @@ def pricing_request_submit(
         )
         request.refresh_from_db()
         if rerun:
-            _forward_on_commit(request)
+            _hand_over(request)
             return Submission(request, "rerun")
     outcome = "completed" if request.status == PricingRequest.Status.COMPLETED else "pending"
     return Submission(request, outcome)
 
 
-def _forward_on_commit(request: PricingRequest) -> None:
+def _hand_over(request: PricingRequest) -> None:
     """Hands the new run over: in process, now (in this transaction); over HTTP, from a task
     once committed (no network call while a transaction is open)."""
     if proving_client().in_process:
@@ -156,8 +156,9 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
         forwarded_at=timezone.now(), next_poll_at=first_poll_at(forwarded=True), polls=0
     )
     if run > 1:
-        # A re-run of a group that already finished is answered by a callback that may have
-        # arrived before this forwarded_at (and was ignored): look once more now.
+        # A re-run of a group that already finished is answered by an outcome (a callback, or
+        # in process the group's own report) that may have come before this forwarded_at and
+        # been ignored: look once more now.
         if client.in_process:
             pricing_request_sync(job_id=job_id)
         else:
