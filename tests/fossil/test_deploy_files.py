@@ -99,7 +99,7 @@ def test_compose_runs_every_process_with_restart_policies_and_the_key_as_a_secre
     assert COMPOSE["secrets"]["prover_key"]["file"].startswith("./deploy/secrets/")
 
 
-LONG_RUNNING = ("postgres", "sqs", "web", "worker-proofs", "worker-light", "beat")
+LONG_RUNNING = ("postgres", "sqs", "web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat")
 DIGEST = re.compile(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}")
 
 
@@ -113,7 +113,7 @@ def test_every_long_running_service_has_a_healthcheck_and_waits_for_healthy_depe
         for dependency, condition in service.get("depends_on", {}).items():
             wanted = "service_completed_successfully" if dependency == "setup" else "service_healthy"
             assert condition == {"condition": wanted}, (name, dependency)
-    for name in ("web", "worker-proofs", "worker-light", "beat"):
+    for name in ("web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat"):
         assert set(services[name]["depends_on"]) == {"setup", "postgres", "sqs"}, name
     assert set(services["setup"]["depends_on"]) == {"postgres", "sqs"}
 
