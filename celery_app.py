@@ -13,8 +13,10 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-# The worker's heartbeat for the liveness probe (connects Celery signals).
+# The worker's heartbeat for the liveness probe, and the one that keeps the visibility of
+# the messages it holds (both connect Celery signals).
 import fossil.liveness  # noqa: E402,F401
+import fossil.visibility  # noqa: E402,F401
 
 # A worker signs only with the key ring's current key: it refuses to start, or stops, otherwise.
 import handler.signing_key_guard  # noqa: E402,F401

@@ -113,7 +113,11 @@ TEMPLATES = [
 
 _default_db_url = f"postgresql://postgres@/fossil?host={RUN_DIR / 'pg' / 'data'}"
 DATABASES = {"default": database_from_url(env_str("DATABASE_URL", _default_db_url), name="DATABASE_URL")}
-DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0)
+# Persistent connections: a worker thread or web thread keeps its connection for this long
+# instead of opening one per task or request (issue 21 counted 13 per request at 0); the
+# health check below replaces one that Postgres dropped. Keep WEB_WORKERS * WEB_THREADS plus
+# every worker's concurrency under Postgres' max_connections (docs/operations.md).
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 300, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True  # a worker survives a Postgres restart
 # An unreachable database host fails a connection in seconds, not after the OS's TCP timeout.
 DATABASES["default"].setdefault("OPTIONS", {})["connect_timeout"] = env_int("DATABASE_CONNECT_TIMEOUT", 5, minimum=1)
@@ -196,6 +200,16 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", 
 # can be split and pointed at each other with these URLs.
 # Both default to the local web server's PORT, so `PORT=3456 make run` moves every URL.
 PORT = env_int("PORT", 3000, minimum=1, maximum=65535)
+# How the offchain side reaches the proving service (offchain/proving_client.py): "inprocess"
+# when both apps share this deployment and its database (the group is created, and its
+# outcome reaches the request, in the database: no HTTP call back into this server), "http"
+# for a proving service deployed on its own (POST /api/job, then its callback or our poll).
+PROVING_TRANSPORT = env_choice("PROVING_TRANSPORT", "inprocess", ("inprocess", "http"))
+# The two implementations, named by string (offchain sits below proving and imports none of it).
+PROVING_CLIENTS = {
+    "inprocess": "proving.inprocess.InProcessProvingClient",
+    "http": "offchain.proving_client.HttpProvingClient",
+}
 PROVING_SERVICE_URL = env_url("PROVING_SERVICE_URL", f"http://127.0.0.1:{PORT}")
 OFFCHAIN_CALLBACK_URL = env_url("OFFCHAIN_CALLBACK_URL", f"http://127.0.0.1:{PORT}")
 SERVICE_SHARED_SECRET = env_secret(
@@ -280,19 +294,26 @@ SQS_REGION = env_str("AWS_DEFAULT_REGION", "us-east-1")
 SQS_WAIT_TIME_SECONDS = env_int("SQS_WAIT_TIME_SECONDS", 1, minimum=0, maximum=20)
 SQS_POLLING_INTERVAL = env_float("SQS_POLLING_INTERVAL", 0.1, minimum=0.0)
 SQS_MAX_RECEIVE_COUNT = env_int("SQS_MAX_RECEIVE_COUNT", 5, minimum=1, maximum=1000)
-# A message invisible for less than the longest task (plus a retry countdown held in
-# worker memory) is handed to a second worker while the first still runs it.
-_min_visibility = PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10
-SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", _min_visibility + 110, minimum=1)
-if _min_visibility > SQS_VISIBILITY_TIMEOUT:
+# Short, so that a dead worker machine's messages are back within about a minute; a live
+# worker extends the visibility of every message it holds every heartbeat (fossil/visibility.py),
+# however long its proof runs or its retry countdown waits.
+SQS_VISIBILITY_TIMEOUT = env_int("SQS_VISIBILITY_TIMEOUT", 60, minimum=1, maximum=43200)
+SQS_VISIBILITY_HEARTBEAT_SECONDS = env_float(
+    "SQS_VISIBILITY_HEARTBEAT_SECONDS", SQS_VISIBILITY_TIMEOUT / 4, minimum=0.25
+)
+if SQS_VISIBILITY_HEARTBEAT_SECONDS > SQS_VISIBILITY_TIMEOUT / 2:
     raise ImproperlyConfigured(
-        f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT} must be at least "
-        f"PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10 = {_min_visibility}"
+        f"SQS_VISIBILITY_HEARTBEAT_SECONDS={SQS_VISIBILITY_HEARTBEAT_SECONDS} must be at most half of "
+        f"SQS_VISIBILITY_TIMEOUT={SQS_VISIBILITY_TIMEOUT}, so a late beat still comes in time"
     )
+# Queues by kind, each with its own consumers (docs/reliability.md, "Queues and workers"):
+# the proofs (CPU), the outcomes that finish a group and tell its caller (short, I/O), and
+# housekeeping: the reconciler's sweep and, with PROVING_TRANSPORT=http, the forwarding of
+# new requests. A completion never waits behind new work.
 QUEUE_PROOFS = "proofs"
-QUEUE_RESULTS = "results"
-QUEUE_DEFAULT = "default"
-WORK_QUEUES = (QUEUE_PROOFS, QUEUE_RESULTS, QUEUE_DEFAULT)
+QUEUE_OUTCOMES = "outcomes"
+QUEUE_HOUSEKEEPING = "housekeeping"
+WORK_QUEUES = (QUEUE_PROOFS, QUEUE_OUTCOMES, QUEUE_HOUSEKEEPING)
 
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "sqs://")
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -312,10 +333,14 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "inte
 # and, after SQS_MAX_RECEIVE_COUNT receipts, moves it to the dead-letter queue.
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_TASK_DEFAULT_QUEUE = QUEUE_DEFAULT
+CELERY_TASK_DEFAULT_QUEUE = QUEUE_HOUSEKEEPING
 CELERY_TASK_ROUTES = {
     "handler.prove_job": {"queue": QUEUE_PROOFS},
-    "proving.record_job_outcome": {"queue": QUEUE_RESULTS},
+    "proving.record_job_outcome": {"queue": QUEUE_OUTCOMES},
+    "proving.notify_offchain": {"queue": QUEUE_OUTCOMES},
+    "offchain.sync_pricing_request": {"queue": QUEUE_OUTCOMES},
+    "offchain.forward_pricing_request": {"queue": QUEUE_HOUSEKEEPING},
+    "proving.reconcile": {"queue": QUEUE_HOUSEKEEPING},
 }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
@@ -339,8 +364,9 @@ CELERY_TASK_ALWAYS_EAGER = False
 # Touched by a worker whenever it receives or finishes a task; read by check_worker_liveness.
 WORKER_HEARTBEAT_FILE = env_str("WORKER_HEARTBEAT_FILE", str(RUN_DIR / "worker.heartbeat"))
 RECONCILE_INTERVAL_SECONDS = env_int("RECONCILE_INTERVAL_SECONDS", 15, minimum=1)
-# After how long a published but never claimed job is published again (0: the visibility timeout).
-RECONCILE_REDISPATCH_SECONDS = env_int("RECONCILE_REDISPATCH_SECONDS", 0, minimum=0)
+# After how long a published but never claimed job is published again while its queue has a
+# backlog (its message is then most likely still waiting there: proving/reconciler.py).
+RECONCILE_REDISPATCH_SECONDS = env_int("RECONCILE_REDISPATCH_SECONDS", 3600, minimum=1)
 # --- Liveness (docs/reliability.md) ------------------------------------------------------
 # A delivery that meets an unreachable Postgres goes back to the queue this long later
 # (plus jitter) instead of waiting out the visibility timeout.
@@ -411,3 +437,7 @@ BLOCK_DATA_MARGIN_SECONDS = env_int("BLOCK_DATA_MARGIN_SECONDS", 600, minimum=0)
 # and polls the proving service for a forwarded request without news after this long.
 FORWARD_GRACE_SECONDS = env_int("FORWARD_GRACE_SECONDS", 120, minimum=1)
 STATUS_POLL_AFTER_SECONDS = env_int("STATUS_POLL_AFTER_SECONDS", 60, minimum=1)
+# Each later look at the same request waits twice as long as the one before, up to this.
+RECONCILE_POLL_BACKOFF_MAX = env_int("RECONCILE_POLL_BACKOFF_MAX", 900, minimum=1)
+# At most this many requests (and this many jobs, outcomes and groups) per sweep.
+RECONCILE_BATCH = env_int("RECONCILE_BATCH", 200, minimum=1, maximum=10000)

@@ -7,7 +7,10 @@ another attempt), each with one of handler.failures' codes, stored on the job.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -46,14 +49,61 @@ class TransientJobError(Exception):
         self.code = code
 
 
+# Bumped whenever a change makes the same inputs give a different result or proof (the
+# reserve price's seed comes from the data commitment and the parameters: docs/pricing.md).
+COMPUTATION_RULES = "fossil-compute-1"
+
+
+@dataclass(frozen=True)
+class MetricInputs:
+    """What one metric over one window is computed from: its bucket series and their commitment."""
+
+    metric: str
+    start_timestamp: int
+    end_timestamp: int
+    series: pricing.BucketSeries
+    data_commitment: list[int]
+
+    @property
+    def computation_key(self) -> str:
+        """Equal for identical computations (same metric, range, parameters, seed rule and
+        data), whoever asks: the proving service computes and proves each key once."""
+        canonical = {
+            "rules": COMPUTATION_RULES,
+            "metric": self.metric,
+            "range": [self.start_timestamp, self.end_timestamp],
+            "bucket_seconds": self.series.bucket_seconds,
+            "data_commitment": self.data_commitment,
+            "num_paths": settings.MC_PATHS,
+            "prover": settings.PROVER_BACKEND,
+            "journal": settings.PROOF_JOURNAL_FORMAT,
+        }
+        return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def metric_inputs(*, metric: str, start_timestamp: int, end_timestamp: int) -> MetricInputs | None:
+    """Reads the window's bucket series (raises PermanentJobError when it has gaps); None for
+    a vault round's job, which is priced from the round's own inputs (handler.round_jobs)."""
+    if is_round_job(metric, start_timestamp, end_timestamp):
+        return None
+    return _engine_inputs(metric, start_timestamp, end_timestamp)
+
+
 def compute_and_prove(
-    *, proof_id: str, metric: str, start_timestamp: int, end_timestamp: int, deadline: float
+    *,
+    proof_id: str,
+    metric: str,
+    start_timestamp: int,
+    end_timestamp: int,
+    deadline: float,
+    inputs: MetricInputs | None = None,
 ) -> tuple[dict, ProofRecord]:
     """The metric's JSON result and its verified proof record; the prover gives up at deadline
-    (time.monotonic()). proof_id names the proof (the job id) in its inputs."""
-    if is_round_job(metric, start_timestamp, end_timestamp):
+    (time.monotonic()). proof_id names the proof (the job id) in its inputs; `inputs`, when
+    the caller already read them (metric_inputs), are not read again."""
+    if inputs is None and is_round_job(metric, start_timestamp, end_timestamp):
         try:
-            result, inputs = round_job(proof_id, metric, start_timestamp, end_timestamp)
+            result, round_inputs = round_job(proof_id, metric, start_timestamp, end_timestamp)
         except RoundHistoryMissing as exc:
             logger.info("job %s: not a provable round (%s); priced by the engine", proof_id, exc)
         except pricing.MissingBucket as exc:
@@ -65,23 +115,17 @@ def compute_and_prove(
         except pricing.PricingError as exc:
             raise PermanentJobError(failures.DATA_VERIFICATION_FAILED, str(exc)) from exc
         else:
-            return result, _prove(inputs, deadline)
+            return result, _prove(round_inputs, deadline)
+    if inputs is None:
+        inputs = _engine_inputs(metric, start_timestamp, end_timestamp)
+    series = inputs.series
     try:
-        bucket_seconds = pricing.bucket_seconds_for(start_timestamp, end_timestamp)
-        rows = bucket_averages(start_timestamp, end_timestamp, bucket_seconds)
-        if not rows:
-            raise PermanentJobError(failures.NO_DATA, f"no block data in [{start_timestamp}, {end_timestamp})")
-        series = pricing.check_contiguous(
-            [row[0] for row in rows], [row[1] for row in rows], start_timestamp, end_timestamp, bucket_seconds
-        )
-        outcome = compute_metric(metric, series, num_paths=settings.MC_PATHS)
-    except pricing.MissingBucket as exc:
-        raise PermanentJobError(failures.NO_DATA, str(exc)) from exc
+        outcome = compute_metric(metric, series, num_paths=settings.MC_PATHS, commitment=inputs.data_commitment)
     except pricing.InsufficientData as exc:
         raise PermanentJobError(failures.INSUFFICIENT_DATA, str(exc)) from exc
     except pricing.PricingError as exc:
         raise PermanentJobError(failures.DATA_VERIFICATION_FAILED, str(exc)) from exc
-    inputs = ProofInputs(
+    proof_inputs = ProofInputs(
         job_id=proof_id,
         metric=metric,
         window_start=start_timestamp,
@@ -92,7 +136,28 @@ def compute_and_prove(
         series_values=tuple(float(v) for v in series.values),
         claims=outcome.claims,
     )
-    return outcome.result, _prove(inputs, deadline)
+    return outcome.result, _prove(proof_inputs, deadline)
+
+
+def _engine_inputs(metric: str, start_timestamp: int, end_timestamp: int) -> MetricInputs:
+    """The bucket series of a window priced by the engine (a round's job whose earlier hours are
+    missing falls back to it too)."""
+    bucket_seconds = pricing.bucket_seconds_for(start_timestamp, end_timestamp)
+    rows = bucket_averages(start_timestamp, end_timestamp, bucket_seconds)
+    if not rows:
+        raise PermanentJobError(failures.NO_DATA, f"no block data in [{start_timestamp}, {end_timestamp})")
+    try:
+        series = pricing.check_contiguous(
+            [row[0] for row in rows], [row[1] for row in rows], start_timestamp, end_timestamp, bucket_seconds
+        )
+        commitment = pricing.data_commitment([pricing.float_to_felt(float(v)) for v in series.values])
+    except pricing.MissingBucket as exc:
+        raise PermanentJobError(failures.NO_DATA, str(exc)) from exc
+    except pricing.InsufficientData as exc:
+        raise PermanentJobError(failures.INSUFFICIENT_DATA, str(exc)) from exc
+    except pricing.PricingError as exc:
+        raise PermanentJobError(failures.DATA_VERIFICATION_FAILED, str(exc)) from exc
+    return MetricInputs(metric, start_timestamp, end_timestamp, series, commitment)
 
 
 def _prove(inputs: ProofInputs, deadline: float) -> ProofRecord:

@@ -18,11 +18,17 @@ class MetricOutcome:
 
 
 def compute_metric(
-    metric: str, series: pricing.BucketSeries, *, num_paths: int, seed: int | None = None
+    metric: str,
+    series: pricing.BucketSeries,
+    *,
+    num_paths: int,
+    seed: int | None = None,
+    commitment: list[int] | None = None,
 ) -> MetricOutcome:
+    """`commitment`, when the caller already has the series' data commitment, is not computed again."""
     values = series.values
-    felts = [pricing.float_to_felt(float(v)) for v in values]
-    commitment = pricing.data_commitment(felts)
+    if commitment is None:
+        commitment = pricing.data_commitment([pricing.float_to_felt(float(v)) for v in values])
     extra: dict = {}
     claims: dict = {}
     if metric == "twap":

@@ -31,6 +31,10 @@ class PricingRequest(models.Model):
     # Bumped each time a failed request is run again, so late news from an earlier run is ignored.
     run = models.PositiveIntegerField(default=1)
     forwarded_at = models.DateTimeField(null=True, blank=True)
+    # The reconciler's memory (offchain.services.pricing_requests_reconcile): when it looks at
+    # this pending request next, and how often it has looked (its backoff) this run.
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+    polls = models.PositiveIntegerField(default=0)
     results = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True, help_text="the whole reason, for operators only")
     # What the client is told (offchain/errors.py): a stable code and a plain message.
@@ -42,8 +46,8 @@ class PricingRequest(models.Model):
 
     class Meta:
         indexes = [
-            # pending requests not yet handed to the proving service, used by the reconciler
-            models.Index(fields=["status", "forwarded_at"], name="pricing_req_status_fwd"),
+            # the reconciler's overdue pending requests, oldest due first
+            models.Index(fields=["status", "next_poll_at"], name="pricing_req_status_poll"),
             # the console's newest-first list (offchain/admin.py)
             models.Index(fields=["created_at", "job_id"], name="pricing_req_created"),
         ]

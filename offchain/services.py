@@ -16,10 +16,11 @@ from django.utils import timezone
 
 from fossil import dispatch
 from fossil.exceptions import ApplicationError, ServiceUnavailable
-from fossil.http import ServiceCallRejected, get_signed_json, post_signed_json
+from fossil.http import ServiceCallFailed, ServiceCallRejected
 from fossil.queues import queue_waiting_messages
 from offchain import errors
 from offchain.models import ApiKey, PricingRequest
+from offchain.proving_client import proving_client
 
 logger = logging.getLogger(__name__)
 
@@ -82,10 +83,16 @@ def pricing_request_submit(
     with transaction.atomic():
         request, created = PricingRequest.objects.get_or_create(
             job_id=job_id,
-            defaults={"api_key": api_key, "identifiers": identifiers, "params": params, "client_info": client_info},
+            defaults={
+                "api_key": api_key,
+                "identifiers": identifiers,
+                "params": params,
+                "client_info": client_info,
+                "next_poll_at": first_poll_at(forwarded=False),
+            },
         )
         if created:
-            _forward_on_commit(request)
+            _hand_over(request)
             return Submission(request, "created")
         rerun = PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.FAILED).update(
             status=PricingRequest.Status.PENDING,
@@ -96,18 +103,25 @@ def pricing_request_submit(
             results=None,
             forwarded_at=None,
             completed_at=None,
+            next_poll_at=first_poll_at(forwarded=False),
+            polls=0,
             updated_at=timezone.now(),
         )
         request.refresh_from_db()
         if rerun:
-            _forward_on_commit(request)
+            _hand_over(request)
             return Submission(request, "rerun")
     outcome = "completed" if request.status == PricingRequest.Status.COMPLETED else "pending"
     return Submission(request, outcome)
 
 
-def _forward_on_commit(request: PricingRequest) -> None:
-    dispatch.send_on_commit(dispatch.FORWARD_PRICING_REQUEST, request.job_id, request.run)
+def _hand_over(request: PricingRequest) -> None:
+    """Hands the new run over: in process, now (in this transaction); over HTTP, from a task
+    once committed (no network call while a transaction is open)."""
+    if proving_client().in_process:
+        pricing_request_forward(job_id=request.job_id, run=request.run)
+    else:
+        dispatch.send_on_commit(dispatch.FORWARD_PRICING_REQUEST, request.job_id, request.run)
 
 
 def proving_job_body(request: PricingRequest) -> dict:
@@ -127,8 +141,9 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
     request = PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).first()
     if request is None:
         return False
+    client = proving_client()
     try:
-        post_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job", proving_job_body(request))
+        client.submit(proving_job_body(request))
     except ServiceCallRejected as exc:
         pricing_request_fail(
             job_id=job_id,
@@ -137,11 +152,17 @@ def pricing_request_forward(*, job_id: str, run: int) -> bool:
             code=errors.PROVING_SERVICE_REFUSED,
         )
         return False
-    PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(forwarded_at=timezone.now())
+    PricingRequest.objects.filter(job_id=job_id, run=run, forwarded_at__isnull=True).update(
+        forwarded_at=timezone.now(), next_poll_at=first_poll_at(forwarded=True), polls=0
+    )
     if run > 1:
-        # A re-run of a group that already finished is answered by a callback that may have
-        # arrived before this forwarded_at (and was ignored): look once more now.
-        dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
+        # A re-run of a group that already finished is answered by an outcome (a callback, or
+        # in process the group's own report) that may have come before this forwarded_at and
+        # been ignored: look once more now.
+        if client.in_process:
+            pricing_request_sync(job_id=job_id)
+        else:
+            dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
     return True
 
 
@@ -168,7 +189,7 @@ def pricing_request_sync_soon(*, job_id: str) -> None:
     Nothing waits on the proving service here. If the hint cannot be queued the caller
     gets 503 and its notifier tries again (the reconciler's polling is the last resort).
     """
-    # A failed request still takes a replay of its group (pricing_request_sync_after_replay);
+    # A failed request still takes a replay of its group (pricing_request_apply_group);
     # a completed one is final.
     open_statuses = [PricingRequest.Status.PENDING, PricingRequest.Status.FAILED]
     if not PricingRequest.objects.filter(job_id=job_id, status__in=open_statuses).exists():
@@ -178,18 +199,31 @@ def pricing_request_sync_soon(*, job_id: str) -> None:
 
 
 def pricing_request_sync(*, job_id: str) -> str:
-    """Reads the job group from the proving service and applies its final state.
+    """Reads the job group from the proving service and applies its final state (the
+    completion callback's task and the reconciler's polling land here, so a lost callback
+    only delays the result). Returns what pricing_request_apply_group did, or "unknown"."""
+    open_statuses = [PricingRequest.Status.PENDING, PricingRequest.Status.FAILED]
+    if not PricingRequest.objects.filter(job_id=job_id, status__in=open_statuses).exists():
+        return "ignored"
+    group = proving_client().group(job_id)
+    if group is None:
+        return "unknown"
+    return pricing_request_apply_group(job_id=job_id, group=group)
 
-    The completion callback and the reconciler's polling both land here, so a lost
-    callback only delays the result. A re-run is synced only once the proving service
-    has accepted it (forwarded_at): until then its group may still show the earlier run.
-    A first run has no earlier run, so its callback may even beat the forwarding answer.
+
+def pricing_request_apply_group(*, job_id: str, group: dict) -> str:
+    """Applies a job group's state (as GET /api/job/<id> shows it) to its request: the
+    in-process proving service calls this in the transaction that finishes the group.
+
+    A re-run is updated only once the proving service has accepted it (forwarded_at):
+    until then its group may still show the earlier run. A first run has no earlier run,
+    so its outcome may even beat the forwarding answer. A request recorded as failed takes
+    a later run of its group (an operator's replay or retry).
     """
     syncable = Q(forwarded_at__isnull=False) | Q(run=1)
     request = PricingRequest.objects.filter(syncable, job_id=job_id, status=PricingRequest.Status.PENDING).first()
     if request is None:
-        return pricing_request_sync_after_replay(job_id=job_id)
-    group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
+        return _apply_group_after_replay(job_id=job_id, group=group)
     pending = PricingRequest.objects.filter(
         syncable, job_id=job_id, run=request.run, status=PricingRequest.Status.PENDING
     )
@@ -212,14 +246,12 @@ def pricing_request_sync(*, job_id: str) -> str:
     return "running"
 
 
-def pricing_request_sync_after_replay(*, job_id: str) -> str:
-    """A request recorded as failed takes a later run of its group (an operator's replay or
-    retry): a completed group is final (it never runs again), and a group that failed again
+def _apply_group_after_replay(*, job_id: str, group: dict) -> str:
+    """A completed group is final (it never runs again), and a group that failed again
     replaces the recorded reason. Nothing changes while the group is still running."""
     failed = PricingRequest.objects.filter(job_id=job_id, status=PricingRequest.Status.FAILED)
     if not failed.exists():
         return "ignored"
-    group = get_signed_json(f"{settings.PROVING_SERVICE_URL}/api/job/{job_id}")
     now = timezone.now()
     if group.get("status") == "completed":
         changed = _mark_completed(failed, group, now)
@@ -268,23 +300,63 @@ def results_from_group(group: dict) -> dict:
     }
 
 
+def first_poll_at(*, forwarded: bool):
+    """When the reconciler first looks at a pending request: a forward that has not been
+    answered after FORWARD_GRACE_SECONDS, a forwarded one without news after STATUS_POLL_AFTER_SECONDS."""
+    grace = settings.STATUS_POLL_AFTER_SECONDS if forwarded else settings.FORWARD_GRACE_SECONDS
+    return timezone.now() + timedelta(seconds=grace)
+
+
+def poll_backoff_seconds(polls: int) -> float:
+    """The pause after the reconciler's polls-th look at a request: doubling, capped."""
+    return min(settings.STATUS_POLL_AFTER_SECONDS * 2 ** min(polls, 20), settings.RECONCILE_POLL_BACKOFF_MAX)
+
+
 def pricing_requests_reconcile() -> dict[str, int]:
-    """Re-forwards requests never handed over, and polls the proving service for
-    forwarded ones that have waited long without a callback (the callback's fallback)."""
+    """The callback's and the forward's fallback. Looks only at pending requests whose
+    next_poll_at has passed (at most RECONCILE_BATCH per sweep, the most overdue first), and
+    pushes each one's next look back exponentially, so its work follows the requests that
+    are overdue, not the backlog. A request not yet handed over is forwarded again, a
+    forwarded one is polled. Over HTTP that is a message, and none is sent to a queue with
+    messages waiting (the one it would repeat is probably among them); in process it is a
+    read of the group in this database."""
     now = timezone.now()
-    # While the queue holds a backlog, the messages these would repeat are probably in it.
-    backlog_grace = 0 if queue_waiting_messages(settings.QUEUE_DEFAULT) == 0 else settings.SQS_VISIBILITY_TIMEOUT
-    pending = PricingRequest.objects.filter(status=PricingRequest.Status.PENDING)
-    forward_grace = max(settings.FORWARD_GRACE_SECONDS, backlog_grace)
-    poll_after = max(settings.STATUS_POLL_AFTER_SECONDS, backlog_grace)
-    unforwarded = list(
-        pending.filter(forwarded_at__isnull=True, updated_at__lt=now - timedelta(seconds=forward_grace)).values_list(
-            "job_id", "run"
-        )[:500]
+    client = proving_client()
+    busy = set()
+    if not client.in_process:
+        busy = {name for name in (settings.QUEUE_HOUSEKEEPING, settings.QUEUE_OUTCOMES) if queue_waiting_messages(name)}
+    due = list(
+        PricingRequest.objects.filter(status=PricingRequest.Status.PENDING, next_poll_at__lte=now)
+        .order_by("next_poll_at")
+        .values_list("job_id", "run", "forwarded_at", "polls")[: settings.RECONCILE_BATCH]
     )
-    reforwarded = sum(dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run) for job_id, run in unforwarded)
-    overdue = list(
-        pending.filter(forwarded_at__lt=now - timedelta(seconds=poll_after)).values_list("job_id", flat=True)[:500]
-    )
-    polled = sum(dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id) for job_id in overdue)
-    return {"requests_reforwarded": reforwarded, "requests_polled": polled}
+    counts = {"requests_reforwarded": 0, "requests_polled": 0}
+    for job_id, run, forwarded_at, polls in due:
+        queue = settings.QUEUE_OUTCOMES if forwarded_at else settings.QUEUE_HOUSEKEEPING
+        if queue in busy:
+            continue  # looked at again next sweep, once the queue has drained
+        PricingRequest.objects.filter(job_id=job_id, run=run, status=PricingRequest.Status.PENDING).update(
+            next_poll_at=now + timedelta(seconds=poll_backoff_seconds(polls)), polls=F("polls") + 1
+        )
+        if forwarded_at is None:
+            counts["requests_reforwarded"] += _reforward(client, job_id, run)
+        else:
+            counts["requests_polled"] += _poll(client, job_id)
+    return counts
+
+
+def _reforward(client, job_id: str, run: int) -> bool:
+    if not client.in_process:
+        return dispatch.send(dispatch.FORWARD_PRICING_REQUEST, job_id, run)
+    try:
+        with transaction.atomic():
+            return pricing_request_forward(job_id=job_id, run=run)
+    except ServiceCallFailed:
+        return False
+
+
+def _poll(client, job_id: str) -> bool:
+    if not client.in_process:
+        return dispatch.send(dispatch.SYNC_PRICING_REQUEST, job_id)
+    pricing_request_sync(job_id=job_id)
+    return True

@@ -27,11 +27,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from fossil import dispatch
@@ -46,6 +48,8 @@ logger = logging.getLogger(__name__)
 # Storing a finished proof survives a short database outage (a Postgres restart): the
 # proof is expensive, so the final transaction is retried on a fresh connection.
 STORE_ATTEMPTS = 6
+# How often a run waiting for an identical computation looks whether it is its turn.
+COMPUTATION_WAIT_SECONDS = 0.05
 
 RESETTABLE = dict(
     status=Job.Status.PENDING,
@@ -134,12 +138,82 @@ def seconds_until_claimable(job_id: int) -> float | None:
     return None
 
 
-def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRecord) -> bool:
-    """Stores the result and its proof; False if the lease was lost (another run counts)."""
+def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, computation_key: str = "") -> bool:
+    """Stores the result and its proof; False if the lease was lost (another run counts).
+
+    With a computation_key, this job is the one that ran that computation; if another job
+    stored it first (two runs raced past computation_turn), this one takes that job's result
+    and proof instead (the unique constraint decides)."""
     starknet = proof_calldata(record)  # once, here: status reads only copy it (docs/proofs.md)
+    record_json = record.to_json()
+    proof = dict(
+        kind=record.kind,
+        image_id=record_json["image_id"],
+        claim_digest=record_json["claim_digest"],
+        journal=bytes(record.journal),
+        record=record_json,
+        starknet=starknet,
+    )
+    computation = dict(computation_key=computation_key, computed=bool(computation_key))
+    try:
+        return _store_with_retries(job_id, token, result, proof, computation)
+    except IntegrityError:
+        if computation_key:
+            shared = job_share_computation(job_id=job_id, token=token, computation_key=computation_key)
+            if shared is not None:
+                return shared
+        raise
+
+
+def job_share_computation(*, job_id: int, token: uuid.UUID, computation_key: str) -> bool | None:
+    """Succeeds the job with the result and proof of the job that already ran the identical
+    computation; None if none did (the caller computes), else whether it was stored."""
+    source = (
+        Job.objects.filter(computation_key=computation_key, computed=True, status=Job.Status.SUCCEEDED)
+        .select_related("proof")
+        .first()
+    )
+    if source is None or getattr(source, "proof", None) is None or source.pk == job_id:
+        return None
+    proof = {
+        field: getattr(source.proof, field)
+        for field in ("kind", "image_id", "claim_digest", "journal", "record", "starknet")
+    }
+    computation = dict(computation_key=computation_key, computed=False, shared_from_id=source.pk)
+    stored = _store_with_retries(job_id, token, source.result or {}, proof, computation)
+    if stored:
+        logger.info("job %s took the result and proof of job %s (same computation)", job_id, source.pk)
+    return stored
+
+
+@contextmanager
+def computation_turn(computation_key: str, *, deadline: float) -> Iterator[None]:
+    """One run at a time per computation key (a Postgres session advisory lock, released
+    with its connection if the worker dies): a second run of the same computation waits,
+    then finds the first one's result (job_share_computation) instead of computing again."""
+    lock_id = int.from_bytes(bytes.fromhex(computation_key[:16]), "big", signed=True)
+    with connection.cursor() as cursor:
+        while True:
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [lock_id])
+            if cursor.fetchone()[0]:
+                break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"computation {computation_key[:12]} stayed busy past the deadline")
+            time.sleep(COMPUTATION_WAIT_SECONDS)
+    try:
+        yield
+    finally:
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+        except DatabaseError:  # the connection is gone, and the lock with it
+            pass
+
+
+def _store_with_retries(job_id: int, token: uuid.UUID, result: dict, proof: dict, computation: dict) -> bool:
     for attempt in range(1, STORE_ATTEMPTS + 1):
         try:
-            return _job_succeed_once(job_id, token, result, record, starknet)
+            return _job_succeed_once(job_id, token, result, proof, computation)
         except IntegrityError:
             raise
         except DatabaseError as exc:  # psycopg2 reports a dropped server as DatabaseError/OperationalError
@@ -151,12 +225,16 @@ def job_succeed(*, job_id: int, token: uuid.UUID, result: dict, record: ProofRec
     raise AssertionError("unreachable")
 
 
-def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: ProofRecord, starknet: dict | None) -> bool:
-    record_json = record.to_json()
+def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, proof: dict, computation: dict) -> bool:
+    group_id = Job.objects.filter(pk=job_id).values_list("group_id", flat=True).get()
     with transaction.atomic():
-        if record.kind == "attested" and record.key_id:
+        key_id = (proof.get("record") or {}).get("key_id") if proof.get("kind") == "attested" else None
+        if key_id:
             # a record signed by a key retired meanwhile is never stored (raises SigningKeyNotCurrent)
-            prover_keys.lock_signing_key_for_store(record.key_id)
+            prover_keys.lock_signing_key_for_store(key_id)
+        # Finishes of one group's jobs take turns on the group row, so the last one to commit
+        # sees its siblings finished and is the one that publishes the group's outcome.
+        JobGroup.objects.select_for_update().filter(pk=group_id).values_list("pk", flat=True).first()
         finished = Job.objects.filter(pk=job_id, status=Job.Status.RUNNING, lease_token=token).update(
             status=Job.Status.SUCCEEDED,
             result=result,
@@ -165,6 +243,7 @@ def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: Proof
             lease_expires_at=None,
             error_code="",
             error_message="",
+            **computation,
         )
         if not finished:
             # Our lease lapsed and another run took over; its outcome is the one that counts.
@@ -172,19 +251,18 @@ def _job_succeed_once(job_id: int, token: uuid.UUID, result: dict, record: Proof
             return False
         try:
             with transaction.atomic():
-                Proof.objects.create(
-                    job_id=job_id,
-                    kind=record.kind,
-                    image_id=record_json["image_id"],
-                    claim_digest=record_json["claim_digest"],
-                    journal=bytes(record.journal),
-                    record=record_json,
-                    starknet=starknet,
-                )
+                Proof.objects.create(job_id=job_id, **proof)
         except IntegrityError:
             logger.warning("job %s already has a proof; keeping the first", job_id)
-        dispatch.send_on_commit(dispatch.RECORD_JOB_OUTCOME, job_id)
+        if not _unfinished_siblings(group_id).exists():
+            dispatch.send_on_commit(dispatch.RECORD_JOB_OUTCOME, job_id)
     return True
+
+
+def _unfinished_siblings(group_id: str) -> QuerySet[Job]:
+    """A success completes nothing while another job of its group still runs: one outcome
+    message per group, from its last job (a failure is reported at once, job_fail)."""
+    return Job.objects.filter(group_id=group_id).exclude(status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED])
 
 
 def job_fail(*, job_id: int, token: uuid.UUID, code: str, message: str) -> None:

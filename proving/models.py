@@ -11,7 +11,14 @@ class JobGroup(models.Model):
         COMPLETED = "completed"
         FAILED = "failed"
 
+    class ReportsTo(models.TextChoices):
+        # a caller of POST /api/job: told by the signed callback (proving.services.job_group_notify)
+        CALLBACK = "callback"
+        # the offchain request in this database: updated in the transaction that finishes the group
+        OFFCHAIN = "offchain"
+
     id = models.CharField(max_length=66, primary_key=True, help_text="the offchain job_id")
+    reports_to = models.CharField(max_length=16, choices=ReportsTo.choices, default=ReportsTo.CALLBACK)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
     run = models.PositiveIntegerField(default=1)
     error = models.TextField(blank=True)
@@ -59,6 +66,12 @@ class Job(models.Model):
     error_code = models.CharField(max_length=64, blank=True)
     error_message = models.TextField(blank=True)
     result = models.JSONField(null=True, blank=True)
+    # Identical computations share one result and proof, whoever asked (proving.jobs,
+    # handler.compute.MetricInputs.computation_key): set when the job succeeds; `computed`
+    # on the one job that ran it, `shared_from` on the jobs that took its result.
+    computation_key = models.CharField(max_length=64, blank=True)
+    computed = models.BooleanField(default=False)
+    shared_from = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -68,6 +81,10 @@ class Job(models.Model):
             models.UniqueConstraint(fields=["group", "metric"], name="job_one_per_metric_per_group"),
             models.CheckConstraint(
                 condition=models.Q(start_timestamp__lt=models.F("end_timestamp")), name="job_range_ordered"
+            ),
+            # each computation is run and proved once (its key also finds it for sharing)
+            models.UniqueConstraint(
+                fields=["computation_key"], condition=models.Q(computed=True), name="job_one_computation_per_key"
             ),
         ]
         indexes = [

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from fossil import dispatch
@@ -24,25 +24,21 @@ logger = logging.getLogger(__name__)
 
 # A message younger than this may still be in flight: leave it to SQS.
 UNDISPATCHED_GRACE = timedelta(seconds=10)
-BATCH = 500
 
 
 def redispatch_window() -> timedelta:
-    """How long a published, unclaimed message may take before it counts as lost.
-
-    A queued message is either waiting in the queue, held by a worker (an ETA retry), or
-    lost (queue purged, broker restarted without persistence). It is re-sent after this
-    long; a duplicate is absorbed by the claim guard. RECONCILE_REDISPATCH_SECONDS, when
-    set, overrides the default (the queue's visibility timeout)."""
-    seconds = settings.RECONCILE_REDISPATCH_SECONDS or settings.SQS_VISIBILITY_TIMEOUT
-    return timedelta(seconds=seconds)
+    """How long a published, unclaimed message may wait in a queue with a backlog before it
+    counts as lost (RECONCILE_REDISPATCH_SECONDS). Under a backlog a message is almost surely
+    still in the queue, waiting its turn: re-sending it would only grow the backlog, so this
+    is long; a duplicate is absorbed by the claim guard."""
+    return timedelta(seconds=settings.RECONCILE_REDISPATCH_SECONDS)
 
 
 def lost_message_window() -> timedelta:
     """How long a published, unstarted job waits before it counts as lost when the proofs
     queue has nothing waiting: its message is then not in the queue, so it is held by a
     worker (about to start it, or sitting on a retry countdown) or gone (queue state lost,
-    worker killed before it started). Much shorter than the visibility timeout."""
+    worker killed before it started). Much shorter than the redispatch window."""
     return timedelta(seconds=settings.RECONCILE_LOST_MESSAGE_SECONDS)
 
 
@@ -55,8 +51,7 @@ def queue_idle(name: str) -> bool:
 
 def resend_cutoff(now: datetime, queue: str, short: timedelta) -> datetime:
     """Work older than this counts as lost: the short delay while its queue has nothing
-    waiting, else the queue's visibility timeout (under a backlog the message may still be
-    waiting its turn, and re-sending everything each sweep would only grow the backlog)."""
+    waiting, else the long redispatch window."""
     window = redispatch_window()
     return now - (short if short < window and queue_idle(queue) else window)
 
@@ -64,7 +59,9 @@ def resend_cutoff(now: datetime, queue: str, short: timedelta) -> datetime:
 def fail_exhausted_jobs(now=None) -> list[int]:
     """Fails every job that used up its attempts (see proving.jobs.exhausted_jobs_filter)."""
     now = now or timezone.now()
-    candidates = list(Job.objects.filter(exhausted_jobs_filter(now)).values_list("pk", flat=True)[:BATCH])
+    candidates = list(
+        Job.objects.filter(exhausted_jobs_filter(now)).values_list("pk", flat=True)[: settings.RECONCILE_BATCH]
+    )
     return [job_id for job_id in candidates if job_fail_exhausted(job_id=job_id, now=now)]
 
 
@@ -81,32 +78,45 @@ def reconcile_jobs() -> dict[str, int]:
     lost_cutoff = resend_cutoff(now, settings.QUEUE_PROOFS, lost_message_window())
     retry_lost = Q(status=Job.Status.PENDING, next_attempt_at__lt=lost_cutoff)
     message_lost = Q(status=Job.Status.PENDING, next_attempt_at__isnull=True, dispatched_at__lt=lost_cutoff)
-    # the worker holding the lease is gone; re-send at most once per lease period
-    lease_lapsed = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now) & (
-        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - lease)
+    # The worker holding the lease is gone. Its message comes back by itself once its
+    # visibility lapses (no heartbeat extends it any more): re-send only if that has not
+    # happened within a visibility timeout, and at most once per such period.
+    redelivery = lease + timedelta(seconds=settings.SQS_VISIBILITY_TIMEOUT)
+    lease_lapsed = Q(status=Job.Status.RUNNING, lease_expires_at__lt=now - redelivery + lease) & (
+        Q(dispatched_at__isnull=True) | Q(dispatched_at__lt=now - redelivery)
     )
     stuck = list(
         Job.objects.filter((never_sent | retry_lost | message_lost | lease_lapsed) & has_attempts).values_list(
             "pk", flat=True
-        )[:BATCH]
+        )[: settings.RECONCILE_BATCH]
     )
     resent = jobs_dispatch(stuck) if stuck else 0
 
+    # One job per running group whose outcome is due and unrecorded: every job finished, or
+    # one failed (a group with a job still running waits for that job's own outcome).
+    unfinished_sibling = Job.objects.filter(
+        group_id=OuterRef("group_id"), status__in=[Job.Status.PENDING, Job.Status.RUNNING]
+    )
     finished_in_running_group = list(
         Job.objects.filter(
             group__status=JobGroup.Status.RUNNING,
             status__in=[Job.Status.SUCCEEDED, Job.Status.FAILED],
-            finished_at__lt=resend_cutoff(now, settings.QUEUE_RESULTS, UNDISPATCHED_GRACE),
-        ).values_list("pk", flat=True)[:BATCH]
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_OUTCOMES, UNDISPATCHED_GRACE),
+        )
+        .filter(Q(status=Job.Status.FAILED) | ~Exists(unfinished_sibling))
+        .order_by("group_id")
+        .distinct("group_id")
+        .values_list("pk", flat=True)[: settings.RECONCILE_BATCH]
     )
     outcomes = sum(dispatch.send(dispatch.RECORD_JOB_OUTCOME, job_id) for job_id in finished_in_running_group)
 
     unnotified = list(
         JobGroup.objects.filter(
+            reports_to=JobGroup.ReportsTo.CALLBACK,
             notified_at__isnull=True,
             status__in=[JobGroup.Status.COMPLETED, JobGroup.Status.FAILED],
-            finished_at__lt=resend_cutoff(now, settings.QUEUE_DEFAULT, UNDISPATCHED_GRACE),
-        ).values_list("pk", flat=True)[:BATCH]
+            finished_at__lt=resend_cutoff(now, settings.QUEUE_OUTCOMES, UNDISPATCHED_GRACE),
+        ).values_list("pk", flat=True)[: settings.RECONCILE_BATCH]
     )
     renotified = sum(dispatch.send(dispatch.NOTIFY_OFFCHAIN, group_id) for group_id in unnotified)
 

@@ -20,7 +20,7 @@ from django.db import DatabaseError, connection
 from fossil import log_context
 from fossil.observability import record_job_run
 from handler import failures
-from handler.compute import PermanentJobError, TransientJobError, compute_and_prove
+from handler.compute import PermanentJobError, TransientJobError, compute_and_prove, metric_inputs
 from handler.prover_keys import SigningKeyNotCurrent
 from proving import jobs
 from proving.models import Job
@@ -82,7 +82,40 @@ def job_run(*, job_id: int) -> RunOutcome:
     deadline = time.monotonic() + settings.PROOF_SOFT_TIME_LIMIT - DEADLINE_MARGIN_SECONDS
     keeper = LeaseKeeper(job_id, token)
     keeper.start()
+    stage = Stage()
     try:
+        return _compute_once(job, token, deadline, stage)
+    except SigningKeyNotCurrent as exc:  # this machine must not sign, or the key was retired meanwhile
+        return _hand_back(job_id, token, exc)
+    except DatabaseError as exc:
+        if stage.storing:  # the proof is made: the task retries the delivery (proving.tasks.prove_job)
+            raise
+        return _retry_or_fail(job_id, token, failures.INTERNAL_ERROR, f"database error: {exc.__class__.__name__}")
+    except PermanentJobError as exc:
+        jobs.job_fail(job_id=job_id, token=token, code=exc.code, message=str(exc))
+        return RunOutcome("failed")
+    except TransientJobError as exc:
+        return _retry_or_fail(job_id, token, exc.code, str(exc))
+    except (SoftTimeLimitExceeded, TimeoutError):
+        message = f"the proof ran past PROOF_SOFT_TIME_LIMIT={settings.PROOF_SOFT_TIME_LIMIT}s"
+        return _retry_or_fail(job_id, token, failures.TIME_LIMIT, message)
+    except Exception as exc:  # an unexpected bug: bounded retries, then a recorded failure
+        logger.exception("job %s raised unexpectedly", job_id)
+        return _retry_or_fail(job_id, token, failures.INTERNAL_ERROR, f"{exc.__class__.__name__}: {exc}")
+    finally:
+        keeper.stop()
+
+
+@dataclass
+class Stage:
+    storing: bool = False
+
+
+def _compute_once(job: Job, token: uuid.UUID, deadline: float, stage: Stage) -> RunOutcome:
+    """Computes and proves the job, unless an identical computation (another client's,
+    another group's) already did: then the job takes that result and proof."""
+    inputs = metric_inputs(metric=job.metric, start_timestamp=job.start_timestamp, end_timestamp=job.end_timestamp)
+    if inputs is None:  # a vault round's job: priced from the round's own inputs, not shared
         result, record = compute_and_prove(
             proof_id=str(job.pk),
             metric=job.metric,
@@ -90,27 +123,24 @@ def job_run(*, job_id: int) -> RunOutcome:
             end_timestamp=job.end_timestamp,
             deadline=deadline,
         )
-    except SigningKeyNotCurrent as exc:
-        return _hand_back(job_id, token, exc)
-    except PermanentJobError as exc:
-        jobs.job_fail(job_id=job_id, token=token, code=exc.code, message=str(exc))
-        return RunOutcome("failed")
-    except TransientJobError as exc:
-        return _retry_or_fail(job_id, token, exc.code, str(exc))
-    except SoftTimeLimitExceeded:
-        message = f"the proof ran past PROOF_SOFT_TIME_LIMIT={settings.PROOF_SOFT_TIME_LIMIT}s"
-        return _retry_or_fail(job_id, token, failures.TIME_LIMIT, message)
-    except DatabaseError as exc:
-        return _retry_or_fail(job_id, token, failures.INTERNAL_ERROR, f"database error: {exc.__class__.__name__}")
-    except Exception as exc:  # an unexpected bug: bounded retries, then a recorded failure
-        logger.exception("job %s raised unexpectedly", job_id)
-        return _retry_or_fail(job_id, token, failures.INTERNAL_ERROR, f"{exc.__class__.__name__}: {exc}")
-    finally:
-        keeper.stop()
-    try:
-        stored = jobs.job_succeed(job_id=job_id, token=token, result=result, record=record)
-    except SigningKeyNotCurrent as exc:  # the key was retired while the proof ran
-        return _hand_back(job_id, token, exc)
+        stage.storing = True
+        stored = jobs.job_succeed(job_id=job.pk, token=token, result=result, record=record)
+        return RunOutcome("succeeded" if stored else "skipped")
+    key = inputs.computation_key
+    with jobs.computation_turn(key, deadline=deadline):
+        shared = jobs.job_share_computation(job_id=job.pk, token=token, computation_key=key)
+        if shared is not None:
+            return RunOutcome("succeeded" if shared else "skipped")
+        result, record = compute_and_prove(
+            proof_id=str(job.pk),
+            metric=job.metric,
+            start_timestamp=job.start_timestamp,
+            end_timestamp=job.end_timestamp,
+            deadline=deadline,
+            inputs=inputs,
+        )
+        stage.storing = True
+        stored = jobs.job_succeed(job_id=job.pk, token=token, result=result, record=record, computation_key=key)
     return RunOutcome("succeeded" if stored else "skipped")
 
 

@@ -17,21 +17,30 @@ from fossil import dispatch
 from fossil.exceptions import Conflict, NotFound
 from fossil.http import post_signed_json
 from handler import failures
+from offchain.services import pricing_request_apply_group
 from proving import jobs
 from proving.composition import group_result
 from proving.models import Job, JobGroup
+from proving.selectors import job_group_detail
 
 logger = logging.getLogger(__name__)
 
 
-def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -> tuple[JobGroup, str]:
+def job_group_create(
+    *,
+    job_group_id: str,
+    ranges: dict[str, tuple[int, int]],
+    reports_to: str = JobGroup.ReportsTo.CALLBACK,
+) -> tuple[JobGroup, str]:
     """Creates the group's three jobs and queues them once committed.
 
     Repeating the call is safe: an existing group is returned as it is ("exists"), a
     failed one is run again ("rerun"); different ranges under the same id are a conflict.
+    reports_to says who hears the outcome: the caller of POST /api/job by callback, or the
+    offchain request in this database (proving.inprocess).
     """
     with transaction.atomic():
-        group, created = JobGroup.objects.get_or_create(id=job_group_id)
+        group, created = JobGroup.objects.get_or_create(id=job_group_id, defaults={"reports_to": reports_to})
         if created:
             created_jobs = jobs.jobs_create(group=group, ranges=ranges)
             dispatch_on_commit([job.pk for job in created_jobs])
@@ -46,9 +55,9 @@ def job_group_create(*, job_group_id: str, ranges: dict[str, tuple[int, int]]) -
         if group.status == JobGroup.Status.FAILED:
             job_group_rerun(group_id=job_group_id)
             return group, "rerun"
-        if group.status == JobGroup.Status.COMPLETED:
+        if group.status == JobGroup.Status.COMPLETED and group.reports_to == JobGroup.ReportsTo.CALLBACK:
             # The caller asks again about a finished group: its earlier notice may be lost
-            # (or ignored), so tell it again.
+            # (or ignored), so tell it again. (An in-process caller reads the group itself.)
             JobGroup.objects.filter(pk=job_group_id).update(notified_at=None, notify_claimed_until=None)
             notify_on_commit(job_group_id)
         return group, "exists"
@@ -122,7 +131,7 @@ def job_group_record_outcome(*, job_id: int) -> str:
     """Called once a job has finished (succeeded or failed for good).
 
     Completes the group when all its jobs succeeded, fails it when one failed; the
-    transition is a guarded update, so of two racing calls only one notifies.
+    transition is a guarded update, so of two racing calls only one reports it.
     """
     group_id = Job.objects.filter(pk=job_id).values_list("group_id", flat=True).first()
     if group_id is None:
@@ -147,8 +156,22 @@ def job_group_record_outcome(*, job_id: int) -> str:
         else:
             return "waiting"
         if changed:
-            notify_on_commit(group_id)
+            _report_outcome(group_id)
     return outcome if changed else "already-recorded"
+
+
+def _report_outcome(group_id: str) -> None:
+    """Inside the transaction that finished the group: an in-process group's offchain
+    request takes the outcome in that same transaction; a caller of POST /api/job is
+    notified once it commits."""
+    reports_to = JobGroup.objects.filter(pk=group_id).values_list("reports_to", flat=True).get()
+    if reports_to == JobGroup.ReportsTo.CALLBACK:
+        notify_on_commit(group_id)
+        return
+    group = job_group_detail(group_id)
+    assert group is not None  # the row was just updated in this transaction
+    pricing_request_apply_group(job_id=group_id, group=group)
+    JobGroup.objects.filter(pk=group_id).update(notified_at=timezone.now(), notify_claimed_until=None)
 
 
 def notify_on_commit(group_id: str) -> None:
@@ -173,7 +196,7 @@ def job_group_notify(*, group_id: str) -> bool:
     now = timezone.now()
     claim = now + timedelta(seconds=notify_claim_seconds())
     claimed = (
-        JobGroup.objects.filter(pk=group_id, notified_at__isnull=True)
+        JobGroup.objects.filter(pk=group_id, notified_at__isnull=True, reports_to=JobGroup.ReportsTo.CALLBACK)
         .exclude(status=JobGroup.Status.RUNNING)
         .filter(Q(notify_claimed_until__isnull=True) | Q(notify_claimed_until__lt=now))
         .update(notify_claimed_until=claim)

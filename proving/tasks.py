@@ -76,8 +76,8 @@ def record_job_outcome(job_id: int) -> None:
     services.job_group_record_outcome(job_id=job_id)
 
 
-# Retry countdowns stay far below the queue's visibility timeout (a countdown is held in
-# worker memory, docs/reliability.md); past the last retry the reconciler re-notifies the group.
+# A retry countdown is held in worker memory, its message kept invisible by the worker's
+# visibility heartbeat (fossil/visibility.py); past the last retry the reconciler re-notifies the group.
 @app.task(
     name=dispatch.NOTIFY_OFFCHAIN,
     autoretry_for=(ServiceCallFailed, *DATABASE_UNAVAILABLE),

@@ -28,8 +28,8 @@ import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-LONG_RUNNING = ("postgres", "sqs", "web", "worker-proofs", "worker-light", "beat")
-WORKERS = ("worker-proofs", "worker-light", "beat")
+LONG_RUNNING = ("postgres", "sqs", "web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat")
+WORKERS = ("worker-proofs", "worker-outcomes", "worker-housekeeping", "beat")
 BUILD_TIMEOUT = 3600  # a cold build compiles the garaga extra
 HEALTH_TIMEOUT = 300
 REQUEST_TIMEOUT = 600

@@ -379,18 +379,24 @@ def cmd_run(stack: Stack, args: argparse.Namespace) -> int:
 CELERY = [PYTHON, "-m", "celery", "-A", "celery_app"]
 
 
-def celery_worker(queues: str, name: str, concurrency: int) -> list[str]:
-    return [*CELERY, "worker", "-l", "INFO", "-c", str(concurrency), "-Q", queues, "-n", f"{name}@%h"]
+def celery_worker(queues: str, name: str, concurrency: int, pool: str = "prefork") -> list[str]:
+    return [*CELERY, "worker", "-l", "INFO", "-P", pool, "-c", str(concurrency), "-Q", queues, "-n", f"{name}@%h"]
+
+
+# The consumers of each queue (docs/reliability.md, "Queues and workers"): proofs are CPU-bound
+# and get one process per core; outcomes and housekeeping wait on Postgres, SQS or HTTP and
+# share threads in one process each, so a blocked call holds a thread, not a process.
+OUTCOMES_THREADS = 4
+HOUSEKEEPING_THREADS = 4
 
 
 def app_processes(stack: Stack, port: int, worker_concurrency: int) -> dict[str, list[str]]:
-    """The web server, a proofs worker, a worker for the light queues, and beat (the reconciler's clock)."""
+    """The web server, a worker per queue, and beat (the reconciler's clock)."""
     return {
         "web": [str(Path(PYTHON).parent / "gunicorn"), "-c", "gunicorn.conf.py", "-b", f"127.0.0.1:{port}"],
-        # proofs on their own worker; the light tasks (outcomes, notifications, forwarding,
-        # syncs, the reconciler) on another, so they never queue behind a backlog of proofs
         "worker": celery_worker("proofs", "proofs", worker_concurrency),
-        "light-worker": celery_worker("results,default", "light", 2),
+        "outcomes-worker": celery_worker("outcomes", "outcomes", OUTCOMES_THREADS, pool="threads"),
+        "housekeeping-worker": celery_worker("housekeeping", "housekeeping", HOUSEKEEPING_THREADS, pool="threads"),
         "beat": [*CELERY, "beat", "-l", "INFO", "--schedule", str(stack.dir / "celerybeat-schedule")],
     }
 

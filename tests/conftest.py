@@ -169,7 +169,9 @@ def make_worker(worker_env, worker_logs, request):
     """Starts real `celery worker` processes for one test and stops them after it."""
     started: list[WorkerProcess] = []
 
-    def make(*, queues: str = "proofs,results,default", env: dict | None = None, concurrency: int = 2) -> WorkerProcess:
+    def make(
+        *, queues: str = "proofs,outcomes,housekeeping", env: dict | None = None, concurrency: int = 2
+    ) -> WorkerProcess:
         name = f"{request.node.name[:40]}-{len(started)}".replace("[", "-").replace("]", "")
         worker = WorkerProcess(dict(worker_env, **(env or {})), worker_logs / f"{name}.log", queues, name, concurrency)
         started.append(worker)

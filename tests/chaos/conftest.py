@@ -21,8 +21,8 @@ START, END = 1672531200, 1672531200 + 3 * 3600
 METRICS = ("twap", "reserve_price", "max_return")
 
 # Short knobs for every chaos worker (settings.py reads them from the environment).
-# SQS_VISIBILITY_TIMEOUT is only the worker's view (the reconciler's in-flight window);
-# it must be >= PROOF_HARD_TIME_LIMIT + RETRY_BACKOFF_MAX + 10.
+# SQS_VISIBILITY_TIMEOUT is the worker's view: what its heartbeat extends held messages to
+# (fossil/visibility.py) and the reconciler's redelivery window for a lapsed lease.
 CHAOS_ENV = {
     "PROOF_SOFT_TIME_LIMIT": "10",
     "PROOF_HARD_TIME_LIMIT": "12",
@@ -113,7 +113,7 @@ def chaos_worker(worker_env, worker_logs, markers, request, tmp_path):
         env: dict | None = None,
         beat: bool = False,
         concurrency: int = 2,
-        queues: str = "proofs,results,default",
+        queues: str = "proofs,outcomes,housekeeping",
         start: bool = True,
     ) -> ChaosWorker:
         name = f"{request.node.name[:40]}-{len(started)}".replace("[", "-").replace("]", "")

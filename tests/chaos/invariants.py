@@ -9,7 +9,7 @@ from django.db.models import Count
 
 from tests.conftest import wait_until
 
-WORK_QUEUES = ("proofs", "results", "default")
+WORK_QUEUES = ("proofs", "outcomes", "housekeeping")
 
 
 def check_invariants(

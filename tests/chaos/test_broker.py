@@ -72,7 +72,7 @@ class Broker:
             aws_secret_access_key="testing",
         )
         urls = {}
-        for name in ("proofs", "results", "default"):
+        for name in ("proofs", "outcomes", "housekeeping"):
             for full in (name, f"{name}-dlq"):
                 urls[full] = client.get_queue_url(QueueName=self.prefix + full)["QueueUrl"]
         return Queues(client, urls)

@@ -129,7 +129,7 @@ def test_oversized_bodies_and_messages_are_refused(chaos_worker, make_group, cle
     forward_pricing_request.apply_async(args=["f" * 64, 99])
     sync_pricing_request.apply_async(args=["f" * 64])
     sizes = []
-    for name in ("proofs", "results", "default"):
+    for name in ("proofs", "outcomes", "housekeeping"):
         for msg in clean_queues.drain(name):
             sizes.append(len(msg["Body"]))
     assert len(sizes) == 5 and max(sizes) < 16 * 1024, sizes

@@ -47,8 +47,8 @@ def test_reconciler_fails_jobs_that_used_up_their_attempts(make_group, clean_que
         assert job.status == "failed" and job.error_code == code and job.error_message
     assert "time_limit" in Job.objects.get(pk=twap.pk).error_message
     assert Job.objects.get(pk=max_return.pk).status == "running"
-    assert clean_queues.depth("results") == 2  # outcomes re-sent for the group
-    clean_queues.drain("results")
+    assert clean_queues.depth("outcomes") == 2  # outcomes re-sent for the group
+    clean_queues.drain("outcomes")
 
 
 def test_dead_letters_command(clean_queues):

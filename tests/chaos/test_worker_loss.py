@@ -132,7 +132,7 @@ def test_soft_shutdown_on_idle_is_quick(chaos_worker, clean_queues):
     assert worker.proc.wait(30) == 0
     stop_s = time.monotonic() - t0
     assert stop_s < 10
-    assert all(clean_queues.depth(name) == 0 for name in ("proofs", "results", "default"))
+    assert all(clean_queues.depth(name) == 0 for name in ("proofs", "outcomes", "housekeeping"))
     record_recovery(
         "S3 shutdown of an idle worker (soft, on idle)", f"exit 0 in {stop_s:.1f}s, nothing in flight", stop_s
     )

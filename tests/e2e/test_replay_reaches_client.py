@@ -90,5 +90,7 @@ def test_reposting_after_an_unheard_replay_answers_in_seconds(live_server, make_
     response = requests.post(
         f"{live_server.url}/pricing_data", json=EXAMPLE_REQUEST, headers={"X-API-Key": api_key}, timeout=30
     )
-    assert response.status_code == 200 and response.json()["status"] == "Pending"
+    # over HTTP the group is told again and answers by callback; in process the re-post
+    # reads the completed group in its own transaction
+    assert response.status_code == 200 and response.json()["status"] in ("Pending", "Completed")
     wait_for_completed(live_server, api_key, job_id, timeout=30)

@@ -169,15 +169,15 @@ def test_dead_letters_page_requeues_after_confirmation(staff, sqs_queues):
     from fossil.queues import sqs_client
 
     celery_body = json.dumps({"headers": {"task": "proving.record_job_outcome", "id": "x"}, "body": "[[1], {}, {}]"})
-    sqs_client().send_message(QueueUrl=sqs_queues["results-dlq"], MessageBody=celery_body)
+    sqs_client().send_message(QueueUrl=sqs_queues["outcomes-dlq"], MessageBody=celery_body)
     page = staff.get("/admin/dead-letters/").content.decode()
-    assert "results" in page
-    confirm = staff.post("/admin/dead-letters/", {"queue": "results"}).content.decode()
+    assert "outcomes" in page
+    confirm = staff.post("/admin/dead-letters/", {"queue": "outcomes"}).content.decode()
     assert "proving.record_job_outcome" in confirm and "Yes, requeue them" in confirm
-    staff.post("/admin/dead-letters/", {"queue": "results", "confirmed": "yes"})
+    staff.post("/admin/dead-letters/", {"queue": "outcomes", "confirmed": "yes"})
     from proving.dead_letters import queue_depths
 
-    depth = {d.queue: d for d in queue_depths()}["results"]
+    depth = {d.queue: d for d in queue_depths()}["outcomes"]
     assert depth.dead == 0 and depth.waiting + depth.in_flight >= 1
 
 

@@ -75,20 +75,31 @@ def test_dockerignore_keeps_state_and_secrets_out():
 
 def test_compose_runs_every_process_with_restart_policies_and_the_key_as_a_secret():
     services = COMPOSE["services"]
-    assert {"postgres", "sqs", "setup", "web", "worker-proofs", "worker-light", "beat"} <= set(services)
-    for name in ("postgres", "sqs", "web", "worker-proofs", "worker-light", "beat"):
+    assert {
+        "postgres",
+        "sqs",
+        "setup",
+        "web",
+        "worker-proofs",
+        "worker-outcomes",
+        "worker-housekeeping",
+        "beat",
+    } <= set(services)
+    for name in ("postgres", "sqs", "web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat"):
         assert services[name]["restart"] == "unless-stopped", name
-    for name in ("web", "worker-proofs", "worker-light", "beat"):
+    for name in ("web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat"):
         assert "prover_key" in services[name]["secrets"]
         assert services[name]["environment"]["PROVER_KEY_FILE"] == "/run/secrets/prover_key"
         assert services[name]["environment"]["FOSSIL_REQUIRE_SECRETS"] == "true"
     assert "-Q" in services["worker-proofs"]["command"] and "proofs" in services["worker-proofs"]["command"]
-    assert "results,default" in services["worker-light"]["command"]
+    for kind in ("outcomes", "housekeeping"):
+        command = services[f"worker-{kind}"]["command"]
+        assert command[command.index("-Q") + 1] == kind and command[command.index("-P") + 1] == "threads"
     assert services["beat"]["command"][:4] == ["celery", "-A", "celery_app", "beat"]
     assert COMPOSE["secrets"]["prover_key"]["file"].startswith("./deploy/secrets/")
 
 
-LONG_RUNNING = ("postgres", "sqs", "web", "worker-proofs", "worker-light", "beat")
+LONG_RUNNING = ("postgres", "sqs", "web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat")
 DIGEST = re.compile(r"[\w./-]+:[\w.-]+@sha256:[0-9a-f]{64}")
 
 
@@ -102,7 +113,7 @@ def test_every_long_running_service_has_a_healthcheck_and_waits_for_healthy_depe
         for dependency, condition in service.get("depends_on", {}).items():
             wanted = "service_completed_successfully" if dependency == "setup" else "service_healthy"
             assert condition == {"condition": wanted}, (name, dependency)
-    for name in ("web", "worker-proofs", "worker-light", "beat"):
+    for name in ("web", "worker-proofs", "worker-outcomes", "worker-housekeeping", "beat"):
         assert set(services[name]["depends_on"]) == {"setup", "postgres", "sqs"}, name
     assert set(services["setup"]["depends_on"]) == {"postgres", "sqs"}
 

@@ -57,7 +57,7 @@ def test_waiting_work_and_an_old_heartbeat_is_a_stall(heartbeat, own_queues, cap
 
     touch_heartbeat()
     age(heartbeat, 600)
-    sqs_client().send_message(QueueUrl=own_queues["default"], MessageBody="work")
+    sqs_client().send_message(QueueUrl=own_queues["housekeeping"], MessageBody="work")
     code, message = probe(capsys, "--stall-seconds", "5")
     assert code == 1 and "1 message(s) waiting but nothing received" in message
 

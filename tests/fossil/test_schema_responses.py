@@ -99,6 +99,7 @@ def chain(transactional_db):
 @pytest.fixture
 def services_here(live_server, settings, sqs_queues, tmp_path):
     """The offchain processor reaches the proving API on the live server; attested proofs."""
+    settings.PROVING_TRANSPORT = "http"
     settings.PROVING_SERVICE_URL = live_server.url
     settings.OFFCHAIN_CALLBACK_URL = live_server.url
     settings.PROVER_BACKEND = "attested"

@@ -59,17 +59,17 @@ def test_lost_queues_are_created_again_with_their_dead_letter_queues(own_queues,
 @pytest.mark.django_db
 def test_a_publish_to_a_lost_queue_is_sent_and_the_watchdog_provisions_it(sqs_queues):
     """The session's queues: the Celery app's producer is bound to their prefix."""
-    _delete("default")
-    _delete("default" + DLQ_SUFFIX)
+    _delete("outcomes")
+    _delete("outcomes" + DLQ_SUFFIX)
     assert publish(SYNC_PRICING_REQUEST, "0" * 64) is True
     # kombu creates a bare queue (no dead-letter queue): not ready until provisioned again
-    assert sorted(missing_queues()) in (["default", "default-dlq"], [])
+    assert sorted(missing_queues()) in (["outcomes", "outcomes-dlq"], [])
     assert APIClient().get("/health/ready").status_code == (503 if missing_queues() else 200)
-    liveness.Watchdog(["default"]).look()  # what every worker and beat does every few seconds
+    liveness.Watchdog(["outcomes"]).look()  # what every worker and beat does every few seconds
     assert missing_queues() == []
-    assert _redrive("default")["deadLetterTargetArn"].endswith(queue_name("default-dlq"))
+    assert _redrive("outcomes")["deadLetterTargetArn"].endswith(queue_name("outcomes-dlq"))
     client = sqs_client()
-    url = client.get_queue_url(QueueName=queue_name("default"))["QueueUrl"]
+    url = client.get_queue_url(QueueName=queue_name("outcomes"))["QueueUrl"]
     bodies = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
     assert len(bodies) == 1
     client.delete_message(QueueUrl=url, ReceiptHandle=bodies[0]["ReceiptHandle"])
@@ -88,20 +88,20 @@ def test_ten_concurrent_readiness_probes_all_agree(live_server, sqs_queues):
 
 def test_the_watchdog_creates_lost_queues_and_stops_only_a_stalled_consumer(own_queues, settings, monkeypatch):
     stops = []
-    watchdog = liveness.Watchdog(["default"], on_stall=lambda: stops.append(True), concurrency=2)
-    _delete("default")
+    watchdog = liveness.Watchdog(["housekeeping"], on_stall=lambda: stops.append(True), concurrency=2)
+    _delete("housekeeping")
     assert watchdog.look() is None and missing_queues() == []
 
-    sqs_client().send_message(QueueUrl=own_queues["default"], MessageBody="work")
+    sqs_client().send_message(QueueUrl=own_queues["housekeeping"], MessageBody="work")
     settings.WORKER_STALL_SECONDS = 1
     assert watchdog.look() is None  # just (re)started: a full stall period first
     monkeypatch.setattr(liveness, "_started", [time.monotonic() - 60])
     # every pool process busy: not taking messages is expected
-    assert liveness.consumer_stall_reason(["default"], 1, busy=2, concurrency=2) is None
+    assert liveness.consumer_stall_reason(["housekeeping"], 1, busy=2, concurrency=2) is None
     # received from this queue a moment ago: live
-    liveness._last_received["default"] = time.monotonic()
+    liveness._last_received["housekeeping"] = time.monotonic()
     assert watchdog.look() is None
     liveness._last_received.clear()
     first = watchdog.look()
-    assert first and "1 message(s) waiting on default" in first and stops == []  # one look is not enough
+    assert first and "1 message(s) waiting on housekeeping" in first and stops == []  # one look is not enough
     assert watchdog.look() and stops == [True]

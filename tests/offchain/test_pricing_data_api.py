@@ -22,7 +22,8 @@ def post(client, body):
     return client.post("/pricing_data", body, format="json")
 
 
-def test_new_request_is_stored_pending_and_forwarded_after_commit(client, django_capture_on_commit_callbacks):
+def test_new_request_is_stored_pending_and_forwarded_after_commit(client, settings, django_capture_on_commit_callbacks):
+    settings.PROVING_TRANSPORT = "http"
     with django_capture_on_commit_callbacks() as callbacks:
         response = post(client, EXAMPLE_REQUEST)
     assert response.status_code == 201, response.json()
@@ -33,6 +34,23 @@ def test_new_request_is_stored_pending_and_forwarded_after_commit(client, django
     assert stored.status == PricingRequest.Status.PENDING
     assert stored.params["volatility"] == [1672531200, 1672574400]
     assert len(callbacks) == 1  # forwarding is queued only once the row is committed
+
+
+def test_in_process_the_group_is_created_with_the_request_and_its_jobs_queued_after_commit(
+    client, settings, django_capture_on_commit_callbacks
+):
+    from proving.models import Job, JobGroup
+
+    settings.PROVING_TRANSPORT = "inprocess"
+    with django_capture_on_commit_callbacks() as callbacks:
+        response = post(client, EXAMPLE_REQUEST)
+    assert response.status_code == 201, response.json()
+    job_id = response.json()["job_id"]
+    assert PricingRequest.objects.get(job_id=job_id).forwarded_at is not None
+    group = JobGroup.objects.get(pk=job_id)
+    assert group.reports_to == JobGroup.ReportsTo.OFFCHAIN
+    assert Job.objects.filter(group=group, status="pending").count() == 3
+    assert len(callbacks) == 1  # the three prove messages, published once committed
 
 
 def test_same_request_twice_gives_same_job_id_and_409_while_pending(client):
@@ -57,7 +75,8 @@ def test_completed_request_answers_200_with_results(client):
     assert response.json()["results"]["twap"]["value"] == "1.0"
 
 
-def test_failed_request_runs_again(client, django_capture_on_commit_callbacks):
+def test_failed_request_runs_again(client, settings, django_capture_on_commit_callbacks):
+    settings.PROVING_TRANSPORT = "http"
     job_id = post(client, EXAMPLE_REQUEST).json()["job_id"]
     PricingRequest.objects.filter(job_id=job_id).update(status="Failed", error="boom")
     with django_capture_on_commit_callbacks() as callbacks:

@@ -26,6 +26,8 @@ SYNC_TASK = "offchain.sync_pricing_request"
 
 @pytest.fixture
 def failed_group(live_server, settings, sqs_queues):
+    # the HTTP contract with a proving service deployed on its own (here: the live server)
+    settings.PROVING_TRANSPORT = "http"
     settings.PROVING_SERVICE_URL = live_server.url
     PricingRequest.objects.create(
         job_id=JOB_ID,
@@ -83,7 +85,7 @@ def _queued_task_messages(queue_url: str) -> list[dict]:
 def test_callback_answers_at_once_and_a_task_does_the_sync(failed_group, live_server, settings, sqs_queues):
     # A proving service that accepts connections but never answers: a callback that called
     # it would hang for the whole read timeout.
-    _queued_task_messages(sqs_queues["default"])  # what earlier tests and the set-up left there
+    _queued_task_messages(sqs_queues["outcomes"])  # what earlier tests and the set-up left there
     silent = socket.socket()
     silent.bind(("127.0.0.1", 0))
     silent.listen(8)
@@ -97,7 +99,7 @@ def test_callback_answers_at_once_and_a_task_does_the_sync(failed_group, live_se
     assert response.status_code == 202, response.content
     assert elapsed < 3, elapsed
     assert PricingRequest.objects.get(pk=JOB_ID).status == "Pending"  # nothing synced in the request
-    syncs = [h["argsrepr"] for h in _queued_task_messages(sqs_queues["default"]) if h["task"] == SYNC_TASK]
+    syncs = [h["argsrepr"] for h in _queued_task_messages(sqs_queues["outcomes"]) if h["task"] == SYNC_TASK]
     assert len(syncs) == 1 and JOB_ID in syncs[0], syncs
 
     settings.PROVING_SERVICE_URL = live_server.url
@@ -107,9 +109,9 @@ def test_callback_answers_at_once_and_a_task_does_the_sync(failed_group, live_se
 
 def test_callback_for_a_finished_request_queues_nothing(failed_group, sqs_queues):
     PricingRequest.objects.filter(pk=JOB_ID).update(status="Completed")
-    _queued_task_messages(sqs_queues["default"])  # what earlier tests and the set-up left there
+    _queued_task_messages(sqs_queues["outcomes"])  # what earlier tests and the set-up left there
     assert _signed_callback(Client(HTTP_HOST="127.0.0.1"), JOB_ID).status_code == 202
-    assert [h for h in _queued_task_messages(sqs_queues["default"]) if h["task"] == SYNC_TASK] == []
+    assert [h for h in _queued_task_messages(sqs_queues["outcomes"]) if h["task"] == SYNC_TASK] == []
 
 
 def test_callback_is_503_with_retry_after_when_the_hint_cannot_be_queued(failed_group, monkeypatch):

@@ -54,9 +54,17 @@ def test_a_lapsed_lease_is_resent_and_an_exhausted_job_fails(group, settings):
     twap, reserve, max_return = (group.jobs.get(metric=metric) for metric in ("twap", "reserve_price", "max_return"))
     now = timezone.now()
     Job.objects.filter(group=group).update(dispatched_at=now)
-    lapsed = dict(status="running", lease_expires_at=now - timedelta(seconds=1), attempts=1)
+    # Lapsed a moment ago: its message comes back from SQS by itself within the visibility timeout.
+    recent = dict(status="running", lease_expires_at=now - timedelta(seconds=1), attempts=1)
     Job.objects.filter(pk=twap.pk).update(
-        **lapsed, dispatched_at=now - timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+        **recent, dispatched_at=now - timedelta(seconds=settings.JOB_LEASE_SECONDS + 1)
+    )
+    assert reconciler.reconcile_jobs()["jobs_resent"] == 0
+    # Lapsed longer ago than that, and not claimed again: the message is lost, re-sent.
+    visibility = settings.SQS_VISIBILITY_TIMEOUT
+    lapsed = dict(status="running", lease_expires_at=now - timedelta(seconds=visibility + 1), attempts=1)
+    Job.objects.filter(pk=twap.pk).update(
+        **lapsed, dispatched_at=now - timedelta(seconds=settings.JOB_LEASE_SECONDS + visibility + 1)
     )
     long_gone = now - timedelta(seconds=settings.JOB_LEASE_SECONDS + 5)
     Job.objects.filter(pk=reserve.pk).update(
@@ -72,7 +80,11 @@ def test_finished_jobs_of_a_running_group_and_unnotified_groups_are_told_again(g
     old = timezone.now() - reconciler.UNDISPATCHED_GRACE - timedelta(seconds=5)
     Job.objects.filter(group=group).update(dispatched_at=timezone.now())
     Job.objects.filter(group=group, metric="twap").update(status="succeeded", finished_at=old)
-    # Under a backlog on the results queue the outcome may still be waiting its turn: not yet.
+    # The group's other jobs still run: their own outcome will complete it.
+    monkeypatch.setattr(reconciler, "queue_waiting_messages", lambda name: 0)
+    assert reconciler.reconcile_jobs()["outcomes_resent"] == 0
+    Job.objects.filter(group=group).update(status="succeeded", finished_at=old)
+    # Under a backlog on the outcomes queue the outcome may still be waiting its turn: not yet.
     monkeypatch.setattr(reconciler, "queue_waiting_messages", lambda name: 5)
     assert reconciler.reconcile_jobs()["outcomes_resent"] == 0
     # Nothing waiting (what earlier tests left on the shared queues does not count): re-sent.

@@ -40,12 +40,22 @@ def jobs(db, settings):
     return {job.metric: job for job in group.jobs.all()}
 
 
+def test_only_the_last_job_of_a_group_to_finish_publishes_the_outcome(chain, jobs, django_capture_on_commit_callbacks):
+    published = []
+    for metric in ("twap", "max_return", "reserve_price"):
+        with django_capture_on_commit_callbacks(execute=False) as callbacks:
+            assert runner.job_run(job_id=jobs[metric].pk).status == "succeeded"
+        published.append(len(callbacks))
+    assert published == [0, 0, 1]
+
+
 @pytest.mark.parametrize("metric", ["twap", "max_return", "reserve_price"])
 def test_job_runs_once_and_stores_one_verified_proof(chain, jobs, metric, django_capture_on_commit_callbacks):
     job = jobs[metric]
+    Job.objects.filter(group_id=job.group_id).exclude(pk=job.pk).update(status="succeeded")  # it is the last
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert runner.job_run(job_id=job.pk).status == "succeeded"
-    assert len(callbacks) == 1  # the "proof generated" message, sent after commit
+    assert len(callbacks) == 1  # the group's outcome message, sent after commit
     job.refresh_from_db()
     assert (job.status, job.attempts, job.lease_token) == ("succeeded", 1, None)
     assert job.result["points"] == 360 and job.result["bucket_seconds"] == 60

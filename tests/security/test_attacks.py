@@ -17,7 +17,7 @@ import pytest
 
 from fossil.signing import HEADER, sign
 from offchain.models import PricingRequest, ServiceNonce
-from proving.models import JobGroup
+from proving.models import Job, JobGroup
 from tests.conftest import EXAMPLE_REQUEST, REPO
 from tests.security.conftest import SUBMIT_LIMIT, free_port, gunicorn_argv, server_env, stored_request
 
@@ -55,7 +55,9 @@ def test_nobody_can_pre_empt_or_poison_another_clients_job(outsider, make_key):
         poison = dict(JOB_BODY, job_group_id=group_id, twap={"start_timestamp": 1, "end_timestamp": 2})
         assert outsider.call("POST", "/api/job", key=attacker, json=poison).status_code == 401
         assert outsider.call("GET", f"/api/job/{group_id}", key=attacker).status_code == 401
-    assert JobGroup.objects.count() == 0
+    assert not JobGroup.objects.filter(pk="0" * 64).exists()
+    # in process, the attacker's own request has its group, with the ranges it asked for
+    assert not Job.objects.filter(group_id=attackers_id, start_timestamp=1).exists()
     PricingRequest.objects.filter(pk=attackers_id).update(status="Failed", error="x")  # the attacker's own fails
     victims = outsider.submit(victim, EXAMPLE_REQUEST)
     assert victims.status_code == 201 and victims.json()["job_id"] != attackers_id
@@ -184,7 +186,8 @@ def test_a_failure_shows_a_code_not_the_internal_story(outsider, make_key, setti
     job_id = stored_request(key)
     PricingRequest.objects.filter(pk=job_id).update(forwarded_at=None)
     assert outsider.submit(key, EXAMPLE_REQUEST).json()["job_id"] == job_id  # the server agrees on the id
-    settings.PROVING_SERVICE_URL = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    settings.PROVING_TRANSPORT = "http"  # a proving service deployed on its own...
+    settings.PROVING_SERVICE_URL = f"http://127.0.0.1:{free_port()}"  # ...and nothing listens there
     with pytest.raises(ServiceCallFailed) as failure:
         pricing_request_forward(job_id=job_id, run=1)
     ForwardTask().on_failure(failure.value, "task", (job_id, 1), {}, None)
