@@ -18,7 +18,7 @@ from fossil.observability import proof_timer
 from handler import failures, pricing
 from handler.metrics import compute_metric
 from handler.pricing.vault import VaultPricingError
-from handler.proofs.django_glue import get_provider, verify_before_store
+from handler.proofs.django_glue import configured_public_key, get_provider, verify_before_store
 from handler.proofs.errors import (
     PROGRAM_CODES,
     BonsaiHttpError,
@@ -29,6 +29,7 @@ from handler.proofs.errors import (
     ProofDeadlineExceeded,
     ProofError,
 )
+from handler.proofs.keys import key_id
 from handler.proofs.records import ProofInputs, ProofRecord
 from handler.prover_keys import SigningKeyNotCurrent, checked_signer
 from handler.round_jobs import RoundHistoryMissing, is_round_job, round_job
@@ -77,8 +78,16 @@ class MetricInputs:
             "num_paths": settings.MC_PATHS,
             "prover": settings.PROVER_BACKEND,
             "journal": settings.PROOF_JOURNAL_FORMAT,
+            # a record is shared only by machines that sign with the same key: after a rotation
+            # the retired key's records are never copied into new jobs (they could not be stored)
+            "signer": _signer_key_id(),
         }
         return hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def _signer_key_id() -> str | None:
+    public_key = configured_public_key() if settings.PROVER_BACKEND == "attested" else None
+    return key_id(public_key) if public_key is not None else None
 
 
 def metric_inputs(*, metric: str, start_timestamp: int, end_timestamp: int) -> MetricInputs | None:

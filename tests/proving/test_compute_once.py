@@ -114,3 +114,21 @@ def test_two_clients_asking_the_same_share_the_proof_but_not_their_requests(chai
     assert clients[0].get(f"/job_status/{job_ids[1]}").status_code == 404
     assert clients[1].get(f"/job_status/{job_ids[0]}").status_code == 404
     assert PricingRequest.objects.get(pk=job_ids[0]).api_key.name == "alice"
+
+
+def test_after_a_key_rotation_nothing_signed_by_the_retired_key_is_shared(chain, settings, tmp_path):
+    from handler.proofs import django_glue
+    from handler.proofs.keys import create_private_key_file
+
+    first = run_group("c" * 64)
+    settings.PROVER_KEY_FILE, settings.PROVER_PRIVATE_KEY = str(tmp_path / "next.pem"), ""
+    create_private_key_file(settings.PROVER_KEY_FILE)
+    django_glue.reset_caches()
+    call_command("rotate_prover_key", "--key-file", settings.PROVER_KEY_FILE)
+    try:
+        second = run_group("d" * 64)
+    finally:
+        django_glue.reset_caches()
+    for metric, job in second.items():
+        assert job.computed and job.computation_key != first[metric].computation_key
+        assert Proof.objects.get(job=job).record["key_id"] != Proof.objects.get(job=first[metric]).record["key_id"]
