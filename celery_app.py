@@ -18,6 +18,9 @@ app.autodiscover_tasks()
 import fossil.liveness  # noqa: E402,F401
 import fossil.visibility  # noqa: E402,F401
 
+# Persistent database connections in the workers (CONN_MAX_AGE), not one per task.
+import fossil.worker_connections  # noqa: E402,F401
+
 # A worker signs only with the key ring's current key: it refuses to start, or stops, otherwise.
 import handler.signing_key_guard  # noqa: E402,F401
 from fossil import log_context  # noqa: E402

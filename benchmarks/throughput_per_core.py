@@ -76,7 +76,7 @@ def process_kind(proc: psutil.Process) -> str | None:
         ("outcomes@", "outcomes worker"),
         ("housekeeping@", "housekeeping worker"),
         (" beat", "beat"),
-        ("moto_server", "sqs (moto)"),
+        ("sqs_emulator.py", "sqs (moto)"),
     ):
         if marker in cmdline:
             return kind

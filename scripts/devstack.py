@@ -56,6 +56,11 @@ def signal_group(proc: subprocess.Popen, signum: int) -> None:
         pass
 
 
+def sqs_emulator_command(port: int) -> list[str]:
+    """The local SQS endpoint on 127.0.0.1:port (moto's server, see scripts/sqs_emulator.py)."""
+    return [PYTHON, str(REPO / "scripts" / "sqs_emulator.py"), "-H", "127.0.0.1", "-p", str(port)]
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -175,10 +180,7 @@ class Stack:
         began = time.monotonic()
         port = preferred_port if preferred_port and port_is_free(preferred_port) else free_port()
         log = open(self.dir / f"moto-{self.name}.log", "w")
-        moto = Path(PYTHON).parent / "moto_server"
-        moto_server = self.spawn(
-            [str(moto), "-H", "127.0.0.1", "-p", str(port)], grace=5, stdout=log, stderr=subprocess.STDOUT
-        )
+        moto_server = self.spawn(sqs_emulator_command(port), grace=5, stdout=log, stderr=subprocess.STDOUT)
         self.infrastructure.add(moto_server)
         url = f"http://127.0.0.1:{port}"
         wait_for_url(f"{url}/moto-api/", "moto SQS server", 30)

@@ -95,7 +95,7 @@ class BenchStack:
         env.update(self.env_overrides.get(name, {}))
         return env
 
-    def _spawn(self, argv: list[str], **kwargs) -> subprocess.Popen:
+    def _spawn(self, argv: list[str], grace: float = devstack.DEFAULT_GRACE_SECONDS, **kwargs) -> subprocess.Popen:
         """Stack.spawn, with each process's output in <run dir>/<name>.log and its own env."""
         with self.spawn_lock:
             name = self.name_of(argv)
@@ -104,6 +104,7 @@ class BenchStack:
                 kwargs.update(stdout=log, stderr=subprocess.STDOUT)
             proc = subprocess.Popen(argv, env=self.env_for(name), cwd=devstack.REPO, start_new_session=True, **kwargs)
             self.stack.children.append(proc)
+            self.stack.grace[proc] = grace
             return proc
 
     proxy_url: str | None = None
@@ -151,7 +152,7 @@ class BenchStack:
         self.stack.start_sqs(port)
         self.moto_url = self.stack.env["AWS_ENDPOINT_URL_SQS"]
         self.moto_port = int(self.moto_url.rsplit(":", 1)[1])
-        self.moto = next(p for p in reversed(self.stack.children) if "moto_server" in " ".join(map(str, p.args)))
+        self.moto = next(p for p in reversed(self.stack.children) if "sqs_emulator.py" in " ".join(map(str, p.args)))
         if self.proxy_url:
             self.stack.env["AWS_ENDPOINT_URL_SQS"] = self.proxy_url
 

@@ -18,6 +18,7 @@ import boto3
 import pytest
 
 from proving.models import Job, JobGroup
+from scripts import devstack
 from tests.chaos.conftest import END, PYTHON, START, Queues, python_subprocess_env, record_recovery, wait_group
 from tests.chaos.invariants import check_invariants
 from tests.conftest import REPO, wait_until
@@ -39,7 +40,7 @@ class Broker:
 
     def start(self):
         self.proc = subprocess.Popen(
-            [str(Path(PYTHON).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            devstack.sqs_emulator_command(self.port),
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
