@@ -348,7 +348,7 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 # Celery's Django fixup closes every database connection before and after every task unless
-# this is set, so each task paid for a new Postgres backend (about 100 ms of Postgres CPU per
+# this is set, so each task paid for a new Postgres backend (about 50 ms more Postgres CPU per
 # request under load, measured with make bench-load). Set far beyond any worker's life, it
 # leaves the connections to fossil.worker_connections, which applies CONN_MAX_AGE and the
 # health check around each task as Django does around each web request.
